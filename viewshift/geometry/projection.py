@@ -1,0 +1,116 @@
+"""Pinhole projection: pixels ↔ rays, depth → 3-D points → pixels of another camera.
+
+Pixel centres are at integer coordinates (``u`` right, ``v`` down). Depth is the z coordinate of a point in its
+camera's frame (not the distance along the ray).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from viewshift.geometry.checks import check_same_batch, check_shape
+
+
+def pixel_grid(height: int, width: int, *, dtype=torch.float32, device=None) -> torch.Tensor:
+    """Homogeneous pixel coordinates ``(1, 3, H, W)``: channel 0 is ``u``, 1 is ``v``, 2 is one.
+
+    >>> pixel_grid(2, 3)[0, :, 1, 2].tolist()
+    [2.0, 1.0, 1.0]
+    """
+    v, u = torch.meshgrid(
+        torch.arange(height, dtype=dtype, device=device),
+        torch.arange(width, dtype=dtype, device=device),
+        indexing="ij",
+    )
+    return torch.stack([u, v, torch.ones_like(u)])[None]
+
+
+def depth_to_points(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """Back-project a depth map into 3-D points of its camera: ``X = depth * K^-1 [u, v, 1]^T``.
+
+    Args:
+        depth: ``(B, 1, H, W)`` z-depth.
+        K: ``(B, 3, 3)`` intrinsics.
+
+    Returns:
+        ``(B, 3, H, W)`` points in the camera frame, in the unit of ``depth``.
+
+    >>> K = torch.eye(3)[None]
+    >>> depth_to_points(torch.full((1, 1, 1, 2), 2.0), K)[0, :, 0, 1].tolist()
+    [2.0, 0.0, 2.0]
+    """
+    check_shape(depth, "B,1,H,W", "depth")
+    check_shape(K, "B,3,3", "K")
+    check_same_batch(depth, K)
+    b, _, h, w = depth.shape
+    grid = pixel_grid(h, w, dtype=depth.dtype, device=depth.device).reshape(1, 3, -1)
+    rays = torch.linalg.inv(K.to(depth.dtype)) @ grid
+    return (rays * depth.reshape(b, 1, -1)).reshape(b, 3, h, w)
+
+
+def transform_points(pose: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Apply ``tgt_T_src`` ``(B, 4, 4)`` to points ``(B, 3, H, W)`` of frame src; returns ``(B, 3, H, W)`` in tgt."""
+    check_shape(pose, "B,4,4", "pose")
+    check_shape(points, "B,3,H,W", "points")
+    check_same_batch(pose, points)
+    b, _, h, w = points.shape
+    pose = pose.to(points.dtype)
+    flat = pose[:, :3, :3] @ points.reshape(b, 3, -1) + pose[:, :3, 3:]
+    return flat.reshape(b, 3, h, w)
+
+
+def points_to_pixels(
+    points: torch.Tensor, K: torch.Tensor, eps: float = 1e-6
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Project 3-D points ``(B, 3, H, W)`` with intrinsics ``(B, 3, 3)``.
+
+    Returns:
+        ``pixels`` ``(B, 2, H, W)``: ``(u, v)`` of each point (meaningless where ``z <= eps``), and
+        ``z`` ``(B, 1, H, W)``: each point's depth in this camera.
+    """
+    check_shape(points, "B,3,H,W", "points")
+    check_shape(K, "B,3,3", "K")
+    b, _, h, w = points.shape
+    proj = K.to(points.dtype) @ points.reshape(b, 3, -1)
+    z = proj[:, 2:3]
+    pixels = proj[:, :2] / z.clamp_min(eps)
+    return pixels.reshape(b, 2, h, w), z.reshape(b, 1, h, w)
+
+
+def project_depth(
+    depth: torch.Tensor, K_src: torch.Tensor, tgt_T_src: torch.Tensor, K_tgt: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each pixel of a source depth map lands in a target camera.
+
+    Args:
+        depth: ``(B, 1, H, W)`` source depth.
+        K_src: ``(B, 3, 3)`` source intrinsics.
+        tgt_T_src: ``(B, 4, 4)`` maps source-frame points into the target frame.
+        K_tgt: ``(B, 3, 3)`` target intrinsics (default ``K_src``).
+
+    Returns:
+        ``pixels`` ``(B, 2, H, W)`` target coordinates and ``z`` ``(B, 1, H, W)`` target depth of every source pixel.
+
+    A fronto-parallel plane at depth Z seen by a camera moved right by t shifts by ``-f t / Z`` pixels:
+
+    >>> from viewshift.geometry.poses import invert_pose, move_to_pose
+    >>> from viewshift.geometry.camera import intrinsics
+    >>> K = intrinsics(100.0, 1, 5)
+    >>> px, z = project_depth(torch.full((1, 1, 1, 5), 4.0), K, invert_pose(move_to_pose(right=0.2)).float())
+    >>> [round(x, 4) for x in px[0, 0, 0].tolist()]
+    [-5.0, -4.0, -3.0, -2.0, -1.0]
+    """
+    K_tgt = K_src if K_tgt is None else K_tgt
+    return points_to_pixels(transform_points(tgt_T_src, depth_to_points(depth, K_src)), K_tgt)
+
+
+def pixels_to_grid(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Pixel coordinates ``(B, 2, H', W')`` to the normalised grid ``(B, H', W', 2)`` of ``grid_sample``.
+
+    Uses ``align_corners=False``: ``x_n = (2u + 1) / W - 1``, so pixel centres stay at integers.
+    """
+    check_shape(pixels, "B,2,H,W", "pixels")
+    scale = torch.tensor([2.0 / width, 2.0 / height], dtype=pixels.dtype, device=pixels.device).view(
+        1, 2, 1, 1
+    )
+    return ((pixels + 0.5) * scale - 1.0).permute(0, 2, 3, 1)

@@ -1,0 +1,170 @@
+"""The renderer: a source image with depth, seen from a moved camera.
+
+Three steps, all vectorised torch:
+
+1. **Rasterise** (forward splatting): every source pixel is projected into the target camera and written into a
+   z-buffer with a 2×2 footprint (nearer wins) — the target view's depth, crack-free on continuous surfaces.
+2. **Refine**: each covered target pixel is traced back into the source (inverse warp through its depth) and the
+   source coordinate is corrected by fixed-point iteration ``s <- s + (p - proj(s))`` until the point it samples
+   projects exactly onto the target pixel — sub-pixel accuracy without the z-buffer's quantisation.
+3. **Sample**: colours are read bilinearly, mixing only neighbours on the same surface
+   (:func:`~viewshift.render.warp.sample_consistent`), so nothing is smeared across an occlusion edge. Pixels
+   no source surface reaches are holes: disocclusions and borders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from viewshift.geometry import check_same_batch, check_shape, invert_pose, pixel_grid, project_depth
+from viewshift.render.splat import rasterize_depth
+from viewshift.render.warp import sample_consistent
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How the renderer treats surfaces.
+
+    Attributes:
+        edge_tolerance_px: two neighbouring source pixels belong to one surface when the move gives them
+            parallaxes that differ by at most this many pixels; larger jumps are occlusion edges.
+        refine_steps: fixed-point refinement steps of the source coordinate (0 keeps the z-buffer's estimate).
+        dilate_px: grow near surfaces over far ones in the source depth by this many pixels before rendering,
+            so the mixed colours along an object's outline travel with the object instead of leaving a halo.
+        footprint: z-buffer footprint in pixels (2 covers stretches up to 2×).
+    """
+
+    edge_tolerance_px: float = 1.0
+    refine_steps: int = 2
+    dilate_px: int = 0
+    footprint: int = 2
+
+
+@dataclass
+class Rendered:
+    """Output of :func:`render_view`.
+
+    Attributes:
+        image: ``(B, C, H, W)`` target view; zero in holes.
+        depth: ``(B, 1, H, W)`` target depth; ``inf`` in holes.
+        holes: ``(B, 1, H, W)`` bool, True where no source surface reached the pixel.
+    """
+
+    image: torch.Tensor
+    depth: torch.Tensor
+    holes: torch.Tensor
+
+
+def dilate_near(depth: torch.Tensor, radius: int) -> torch.Tensor:
+    """Grow near surfaces by ``radius`` pixels: a min-filter of the ``(B, 1, H, W)`` depth."""
+    if radius <= 0:
+        return depth
+    return -F.max_pool2d(-depth, 2 * radius + 1, stride=1, padding=radius)
+
+
+def render_view(
+    image: torch.Tensor,
+    depth: torch.Tensor,
+    K_src: torch.Tensor,
+    tgt_T_src: torch.Tensor,
+    K_tgt: torch.Tensor | None = None,
+    *,
+    size: tuple[int, int] | None = None,
+    settings: RenderSettings = RenderSettings(),
+) -> Rendered:
+    """Render the view of a moved camera from one image and its depth.
+
+    Args:
+        image: ``(B, C, H, W)`` source image (any channels: colour, alpha, features).
+        depth: ``(B, 1, H, W)`` source z-depth, positive and finite.
+        K_src: ``(B, 3, 3)`` source intrinsics in pixels.
+        tgt_T_src: ``(B, 4, 4)`` maps source-frame points into the target camera's frame.
+        K_tgt: ``(B, 3, 3)`` target intrinsics (default ``K_src``).
+        size: target ``(H_t, W_t)`` (default the source size).
+        settings: see :class:`RenderSettings`.
+
+    Returns:
+        :class:`Rendered` with the target image, depth and holes.
+
+    A zero move returns the input exactly:
+
+    >>> from viewshift.geometry import intrinsics
+    >>> img = torch.rand(1, 3, 6, 8)
+    >>> out = render_view(img, torch.full((1, 1, 6, 8), 2.0), intrinsics(50.0, 6, 8), torch.eye(4)[None])
+    >>> bool((out.image - img).abs().max() < 1e-5), bool(out.holes.any())
+    (True, False)
+    """
+    check_shape(image, "B,C,H,W", "image")
+    check_shape(depth, "B,1,H,W", "depth")
+    check_same_batch(image, depth, K_src, tgt_T_src)
+    dtype = image.dtype
+    depth = dilate_near(depth.to(dtype), settings.dilate_px)
+    K_src = K_src.to(dtype)
+    K_tgt = K_src if K_tgt is None else K_tgt.to(dtype)
+    tgt_T_src = tgt_T_src.to(dtype)
+    src_T_tgt = invert_pose(tgt_T_src)
+    b, c, h, w = image.shape
+    ht, wt = size if size is not None else (h, w)
+
+    # 1. Rasterise the target depth.
+    pixels, z = project_depth(depth, K_src, tgt_T_src, K_tgt)
+    z_tgt = rasterize_depth(pixels, z, ht, wt, footprint=settings.footprint)
+    covered = torch.isfinite(z_tgt).reshape(b, 1, -1)
+
+    # Inverse-depth tolerance: tau pixels of parallax for this move's translation.
+    focal = K_src[:, 0, 0].abs().reshape(b, 1, 1)
+    baseline = tgt_T_src[:, :3, 3].norm(dim=1).reshape(b, 1, 1)
+    inv_tol = settings.edge_tolerance_px / (focal * baseline).clamp_min(1e-12)
+
+    # 2. Trace target pixels back into the source and refine.
+    p = pixel_grid(ht, wt, dtype=dtype, device=image.device).reshape(1, 3, -1).expand(b, 3, -1)
+    z_cur = torch.where(covered, z_tgt.reshape(b, 1, -1), torch.ones_like(z_tgt.reshape(b, 1, -1)))
+    K_tgt_inv, K_src_inv = torch.linalg.inv(K_tgt), torch.linalg.inv(K_src)
+    s, z_src = _transfer(p, z_cur, K_tgt_inv, src_T_tgt, K_src)
+    for step in range(settings.refine_steps):
+        # The z-buffer's depth can be off by one pixel's worth of slope: allow more on the first pass.
+        tol = inv_tol * (2.0 if step == 0 else 1.0)
+        _, d_s, ok = sample_consistent(image[:, :0], depth, s, z_src, tol)
+        d_s = torch.where(ok, d_s, z_src)
+        p_back, z_back = _transfer(torch.cat([s, torch.ones_like(d_s)], 1), d_s, K_src_inv, tgt_T_src, K_tgt)
+        s = s + (p[:, :2] - p_back)
+        z_cur = z_back
+        z_src = d_s
+    colour, d_s, ok = sample_consistent(image, depth, s, z_src, inv_tol)
+
+    # 3. Holes: nothing landed, or nothing on the expected surface to sample.
+    holes = ~(covered & ok & (z_cur > 0))
+    if settings.refine_steps == 0:
+        z_cur = z_tgt.reshape(b, 1, -1)
+    out = colour.masked_fill(holes, 0.0).reshape(b, c, ht, wt)
+    z_out = z_cur.masked_fill(holes, float("inf")).reshape(b, 1, ht, wt)
+    return Rendered(image=out, depth=z_out, holes=holes.reshape(b, 1, ht, wt))
+
+
+def _transfer(
+    pixels: torch.Tensor,
+    z: torch.Tensor,
+    K_from_inv: torch.Tensor,
+    to_T_from: torch.Tensor,
+    K_to: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move pixels with depth from one camera to another.
+
+    Args:
+        pixels: ``(B, 3, N)`` homogeneous pixels (u, v, 1) of camera ``from``.
+        z: ``(B, 1, N)`` their depth.
+        K_from_inv: ``(B, 3, 3)``.
+        to_T_from: ``(B, 4, 4)``.
+        K_to: ``(B, 3, 3)``.
+
+    Returns:
+        ``(B, 2, N)`` pixels in camera ``to`` and ``(B, 1, N)`` depth there.
+    """
+    M = K_to @ to_T_from[:, :3, :3] @ K_from_inv  # rotation part as a homography
+    t = K_to @ to_T_from[:, :3, 3:]
+    proj = (M @ pixels) * z + t
+    zt = proj[:, 2:3]
+    return proj[:, :2] / zt.clamp_min(1e-9), zt
