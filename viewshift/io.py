@@ -261,7 +261,7 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = 100_000_000) -
             f"{p} is not a readable image (corrupt or unsupported format); use JPEG/PNG/TIFF/WebP"
         ) from exc
     except OSError as exc:
-        raise InputError(f"cannot read image {p}: {exc}") from exc
+        raise InputError(f"image {p} is corrupt or truncated ({exc}); re-export it") from exc
     with im:
         if im.format not in _PIL_FORMATS:
             raise InputError(f"image {p} is {im.format}, which is not supported; convert it to PNG or JPEG")
@@ -364,9 +364,7 @@ def check_output(
     if extensions is not None:
         allowed = tuple(extensions)
         if p.suffix.lower() not in allowed:
-            raise OutputError(
-                f"cannot write {p}: extension {p.suffix or '(none)'!r} not one of {', '.join(allowed)}"
-            )
+            raise OutputError(f"cannot write {p}: extension {p.suffix or '(none)'!r} not one of {', '.join(allowed)}")
     if not p.parent.is_dir():
         raise OutputError(f"cannot write {p}: folder {p.parent} does not exist; create it first")
     if p.is_dir():
@@ -509,9 +507,7 @@ def _read_pfm(p: Path) -> np.ndarray:
     count = width * height
     body = data[m.end() :]
     if len(body) < 4 * count:
-        raise DepthError(
-            f"{p} is truncated: {len(body)} bytes of data for a {width}×{height} PFM (need {4 * count})"
-        )
+        raise DepthError(f"{p} is truncated: {len(body)} bytes of data for a {width}×{height} PFM (need {4 * count})")
     dtype = np.dtype("<f4" if scale < 0 else ">f4")
     a = np.frombuffer(body, dtype=dtype, count=count).reshape(height, width)
     return np.ascontiguousarray(a[::-1]).astype(np.float32)
@@ -578,13 +574,9 @@ def read_depth(path: str | os.PathLike[str], *, raw: bool = False) -> np.ndarray
         if a.ndim == 3 and 1 in (a.shape[0], a.shape[2]):
             a = a.reshape(a.shape[1], a.shape[2]) if a.shape[0] == 1 else a[:, :, 0]
         if a.ndim != 2 or not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
-            raise DepthError(
-                f"{p} holds a {a.dtype} array of shape {a.shape}; depth must be a real H×W array"
-            )
+            raise DepthError(f"{p} holds a {a.dtype} array of shape {a.shape}; depth must be a real H×W array")
         return a.astype(np.float32)
-    raise DepthError(
-        f"cannot read depth from {p}: extension {p.suffix!r} not one of {', '.join(DEPTH_EXTENSIONS)}"
-    )
+    raise DepthError(f"cannot read depth from {p}: extension {p.suffix!r} not one of {', '.join(DEPTH_EXTENSIONS)}")
 
 
 def depth_preview(depth: np.ndarray) -> np.ndarray:
@@ -628,11 +620,7 @@ def _encode_depth_png(path: Path, depth: np.ndarray) -> bytes:
         )
     lo, hi = float(depth.min()), float(depth.max())
     span = hi - lo
-    q = (
-        np.zeros(depth.shape, np.uint16)
-        if span == 0
-        else from_float((depth.astype(np.float64) - lo) / span, 16)
-    )
+    q = np.zeros(depth.shape, np.uint16) if span == 0 else from_float((depth.astype(np.float64) - lo) / span, 16)
     info = PngImagePlugin.PngInfo()
     info.add_text(_PNG_DEPTH_MIN, repr(lo))
     info.add_text(_PNG_DEPTH_MAX, repr(hi))
@@ -776,10 +764,12 @@ def write_video(
                     quality=8,
                     ffmpeg_log_level="error",
                 )
-                with writer:
+                try:  # imageio's own ``with`` does not close (stop ffmpeg) when the block raises
                     writer.append_data(_even(first))
                     for a in rest():
                         writer.append_data(_even(a))
+                finally:
+                    writer.close()
             else:
                 images = [Image.fromarray(a) for a in (first, *rest())]
                 images[0].save(
