@@ -111,37 +111,77 @@ def render_view(
 
     # 1. Rasterise the target depth.
     pixels, z = project_depth(depth, K_src, tgt_T_src, K_tgt)
-    z_tgt = rasterize_depth(pixels, z, ht, wt, footprint=settings.footprint)
-    covered = torch.isfinite(z_tgt).reshape(b, 1, -1)
+    z_near = rasterize_depth(pixels, z, ht, wt, footprint=settings.footprint).reshape(b, 1, -1)
 
     # Inverse-depth tolerance: tau pixels of parallax for this move's translation.
     focal = K_src[:, 0, 0].abs().reshape(b, 1, 1)
     baseline = tgt_T_src[:, :3, 3].norm(dim=1).reshape(b, 1, 1)
     inv_tol = settings.edge_tolerance_px / (focal * baseline).clamp_min(1e-12)
 
-    # 2. Trace target pixels back into the source and refine.
+    # 2.-3. Trace the target pixels back into the source through the nearest surface of the z-buffer.
     p = pixel_grid(ht, wt, dtype=dtype, device=image.device).reshape(1, 3, -1).expand(b, 3, -1)
-    z_cur = torch.where(covered, z_tgt.reshape(b, 1, -1), torch.ones_like(z_tgt.reshape(b, 1, -1)))
-    K_tgt_inv, K_src_inv = torch.linalg.inv(K_tgt), torch.linalg.inv(K_src)
-    s, z_src = _transfer(p, z_cur, K_tgt_inv, src_T_tgt, K_src)
-    for step in range(settings.refine_steps):
-        # The z-buffer's depth can be off by one pixel's worth of slope: allow more on the first pass.
-        tol = inv_tol * (2.0 if step == 0 else 1.0)
-        _, d_s, ok = sample_consistent(image[:, :0], depth, s, z_src, tol)
-        d_s = torch.where(ok, d_s, z_src)
-        p_back, z_back = _transfer(torch.cat([s, torch.ones_like(d_s)], 1), d_s, K_src_inv, tgt_T_src, K_tgt)
-        s = s + (p[:, :2] - p_back)
-        z_cur = z_back
-        z_src = d_s
-    colour, d_s, ok = sample_consistent(image, depth, s, z_src, inv_tol)
+    trace = _Tracer(image, depth, K_src, K_tgt, tgt_T_src, inv_tol, settings.refine_steps)
+    colour, z_out, ok = trace(p, z_near)
 
-    # 3. Holes: nothing landed, or nothing on the expected surface to sample.
-    holes = ~(covered & ok & (z_cur > 0))
-    if settings.refine_steps == 0:
-        z_cur = z_tgt.reshape(b, 1, -1)
+    # Where the near surface's footprint overhangs an occlusion edge, the farther surface may be the visible one.
+    retry = torch.isfinite(z_near) & ~ok
+    if retry.any():
+        z_far = rasterize_depth(pixels, z, ht, wt, footprint=settings.footprint, farthest=True).reshape(b, 1, -1)
+        retry &= z_far > z_near
+        for i in range(b):  # only the few failing pixels
+            idx = retry[i, 0].nonzero().squeeze(1)
+            if idx.numel() == 0:
+                continue
+            c2, z2, ok2 = trace(p[i : i + 1, :, idx], z_far[i : i + 1, :, idx], batch_index=i)
+            colour[i, :, idx] = torch.where(ok2[0], c2[0], colour[i, :, idx])
+            z_out[i, :, idx] = torch.where(ok2[0], z2[0], z_out[i, :, idx])
+            ok[i, :, idx] |= ok2[0]
+
+    holes = ~ok
     out = colour.masked_fill(holes, 0.0).reshape(b, c, ht, wt)
-    z_out = z_cur.masked_fill(holes, float("inf")).reshape(b, 1, ht, wt)
+    z_out = z_out.masked_fill(holes, float("inf")).reshape(b, 1, ht, wt)
     return Rendered(image=out, depth=z_out, holes=holes.reshape(b, 1, ht, wt))
+
+
+class _Tracer:
+    """Traces target pixels with a depth guess back into the source and samples it (steps 2 and 3)."""
+
+    def __init__(self, image, depth, K_src, K_tgt, tgt_T_src, inv_tol, steps):
+        self.image, self.depth, self.inv_tol, self.steps = image, depth, inv_tol, steps
+        self.K_src, self.K_tgt, self.tgt_T_src = K_src, K_tgt, tgt_T_src
+        self.src_T_tgt = invert_pose(tgt_T_src)
+        self.K_src_inv, self.K_tgt_inv = torch.linalg.inv(K_src), torch.linalg.inv(K_tgt)
+
+    def __call__(
+        self, p: torch.Tensor, z_guess: torch.Tensor, batch_index: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sample the source for target pixels.
+
+        Args:
+            p: ``(B, 3, N)`` homogeneous target pixels.
+            z_guess: ``(B, 1, N)`` their depth from the z-buffer (``inf`` where empty).
+            batch_index: restrict to one batch item (then ``B = 1``).
+
+        Returns:
+            colour ``(B, C, N)``, target depth ``(B, 1, N)``, valid ``(B, 1, N)``.
+        """
+        sl = slice(None) if batch_index is None else slice(batch_index, batch_index + 1)
+        image, depth, inv_tol = self.image[sl], self.depth[sl], self.inv_tol[sl]
+        K_src, K_tgt, K_src_inv, K_tgt_inv = self.K_src[sl], self.K_tgt[sl], self.K_src_inv[sl], self.K_tgt_inv[sl]
+        tgt_T_src, src_T_tgt = self.tgt_T_src[sl], self.src_T_tgt[sl]
+        covered = torch.isfinite(z_guess)
+        z_cur = torch.where(covered, z_guess, torch.ones_like(z_guess))
+        s, z_src = _transfer(p, z_cur, K_tgt_inv, src_T_tgt, K_src)
+        for step in range(self.steps):
+            # The z-buffer's depth can be off by one pixel's worth of slope: allow more on the first pass.
+            tol = inv_tol * (2.0 if step == 0 else 1.0)
+            _, d_s, ok = sample_consistent(image[:, :0], depth, s, z_src, tol)
+            d_s = torch.where(ok, d_s, z_src)
+            p_back, z_back = _transfer(torch.cat([s, torch.ones_like(d_s)], 1), d_s, K_src_inv, tgt_T_src, K_tgt)
+            s = s + (p[:, :2] - p_back)
+            z_cur, z_src = z_back, d_s
+        colour, _, ok = sample_consistent(image, depth, s, z_src, inv_tol)
+        return colour, z_cur, covered & ok & (z_cur > 0)
 
 
 def _transfer(

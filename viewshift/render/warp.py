@@ -61,9 +61,7 @@ def inverse_warp(
     return warped, in_view(pixels, z, h, w)
 
 
-def in_view(
-    pixels: torch.Tensor, z: torch.Tensor, height: int, width: int, eps: float = 1e-6
-) -> torch.Tensor:
+def in_view(pixels: torch.Tensor, z: torch.Tensor, height: int, width: int, eps: float = 1e-6) -> torch.Tensor:
     """``(B, 1, H', W')`` bool: in front of the camera and inside ``[0, W-1] × [0, H-1]``.
 
     Args:
@@ -84,7 +82,8 @@ def sample_consistent(
     """Bilinear sampling that only mixes the neighbours lying on the expected surface.
 
     Each of the four neighbours of a sample point keeps its bilinear weight only if its inverse depth agrees:
-    ``|1/d_n - 1/d_expected| <= inv_tol``; weights are renormalised. A sample with no such neighbour is invalid.
+    ``|1/d_n - 1/d_expected| <= inv_tol``; weights are renormalised. A sample is valid when the pixel whose area
+    contains it (its nearest neighbour) agrees: the surface covers the sample point.
     Inverse depth is the natural scale: a camera translated by ``t`` sees two points apart by
     ``f |t| |1/d_1 - 1/d_2|`` pixels of parallax, so ``inv_tol = tau / (f |t|)`` means "within ``tau`` pixels".
 
@@ -111,20 +110,20 @@ def sample_consistent(
     acc = torch.zeros(b, c + 1, u.shape[1], dtype=values.dtype, device=values.device)
     wsum = torch.zeros(b, 1, u.shape[1], dtype=values.dtype, device=values.device)
     ref = 1.0 / expected_depth
-    for du, dv, weight in (
-        (0, 0, (1 - fu) * (1 - fv)),
-        (1, 0, fu * (1 - fv)),
-        (0, 1, (1 - fu) * fv),
-        (1, 1, fu * fv),
-    ):
+    near_u, near_v = fu >= 0.5, fv >= 0.5
+    valid = torch.zeros(b, 1, u.shape[1], dtype=torch.bool, device=values.device)
+    corners = ((0, 0, (1 - fu) * (1 - fv)), (1, 0, fu * (1 - fv)), (0, 1, (1 - fu) * fv), (1, 1, fu * fv))
+    for du, dv, weight in corners:
         un, vn = u0 + du, v0 + dv
         inside = (un >= 0) & (un < w) & (vn >= 0) & (vn < h)
         index = (vn.clamp(0, h - 1) * w + un.clamp(0, w - 1)).unsqueeze(1).expand(b, c + 1, -1)
         neighbour = stacked.gather(2, index)
-        agree = (1.0 / neighbour[:, c:] - ref).abs() <= inv_tol
-        wn = (weight.unsqueeze(1) * (inside.unsqueeze(1) & agree)).clamp_min(0)
+        agree = inside.unsqueeze(1) & ((1.0 / neighbour[:, c:] - ref).abs() <= inv_tol)
+        wn = weight.unsqueeze(1) * agree
         acc += wn * neighbour
         wsum += wn
-    valid = wsum > 1e-6
+        # The sample is covered when the pixel whose area contains it (the nearest) lies on the surface.
+        nearest = (near_u == bool(du)) & (near_v == bool(dv))
+        valid |= nearest.unsqueeze(1) & agree
     sampled = acc / wsum.clamp_min(1e-6)
     return sampled[:, :c], sampled[:, c:], valid

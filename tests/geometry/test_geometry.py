@@ -1,0 +1,117 @@
+"""Camera geometry against hand-computed answers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from viewshift.errors import ShapeError
+from viewshift.geometry import (
+    axis_angle_to_matrix,
+    crop_intrinsics,
+    depth_to_points,
+    euler_to_matrix,
+    flip_intrinsics,
+    focal_from_35mm,
+    focal_from_fov,
+    fov_from_focal,
+    intrinsics,
+    invert_pose,
+    move_to_pose,
+    pixel_grid,
+    points_to_pixels,
+    pose_vector_to_matrix,
+    project_depth,
+    scale_intrinsics,
+    transform_points,
+)
+
+
+def test_focal_fov_round_trip():
+    assert focal_from_fov(90.0, 800) == pytest.approx(400.0)
+    assert fov_from_focal(focal_from_fov(63.0, 1234), 1234) == pytest.approx(63.0)
+    # A 24 mm lens (35 mm equivalent) on a 3:2 image: f_px = 24 * diag_px / 43.27.
+    assert focal_from_35mm(24.0, 3000, 2000) == pytest.approx(24.0 * math.hypot(3000, 2000) / math.hypot(36, 24))
+    with pytest.raises(ValueError):
+        focal_from_fov(180.0, 100)
+
+
+def test_backproject_then_project_is_identity():
+    K = intrinsics(321.0, 7, 9, cx=4.2, cy=2.9)
+    depth = torch.rand(1, 1, 7, 9) * 5 + 0.5
+    px, z = points_to_pixels(depth_to_points(depth, K), K)
+    grid = pixel_grid(7, 9)[:, :2]
+    assert torch.allclose(px, grid, atol=1e-4)
+    assert torch.allclose(z, depth, atol=1e-5)
+
+
+def test_plane_shifts_by_f_t_over_z():
+    f, t, Z = 500.0, 0.12, 3.0
+    K = intrinsics(f, 4, 10)
+    px, z = project_depth(torch.full((1, 1, 4, 10), Z), K, invert_pose(move_to_pose(right=t)).float())
+    shift = px[:, 0] - pixel_grid(4, 10)[:, 0]
+    assert torch.allclose(shift, torch.full_like(shift, -f * t / Z), atol=1e-4)
+    assert torch.allclose(z, torch.full_like(z, Z))
+    # Moving up: things slide down in the picture; moving forward: depth shrinks by the move.
+    px, _ = project_depth(torch.full((1, 1, 4, 10), Z), K, invert_pose(move_to_pose(up=t)).float())
+    assert torch.allclose(px[:, 1] - pixel_grid(4, 10)[:, 1], torch.full((1, 4, 10), f * t / Z), atol=1e-4)
+    _, z = project_depth(torch.full((1, 1, 4, 10), Z), K, invert_pose(move_to_pose(forward=t)).float())
+    assert torch.allclose(z, torch.full_like(z, Z - t))
+
+
+def test_move_conventions():
+    # Yaw right: a point straight ahead ends up left of the new optical axis.
+    T = invert_pose(move_to_pose(yaw=10.0))
+    p = transform_points(T, torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64).view(1, 3, 1, 1))
+    assert p[0, 0, 0, 0] < 0
+    # Pitch up: a point straight ahead ends up below (y down).
+    T = invert_pose(move_to_pose(pitch=10.0))
+    p = transform_points(T, torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64).view(1, 3, 1, 1))
+    assert p[0, 1, 0, 0] > 0
+    # Roll clockwise (seen from behind): a point on the right of the axis moves up in the picture.
+    T = invert_pose(move_to_pose(roll=10.0))
+    p = transform_points(T, torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64).view(1, 3, 1, 1))
+    assert p[0, 1, 0, 0] < 0
+
+
+def test_pose_algebra():
+    v = torch.tensor([[0.1, -0.2, 0.3, 0.05, -0.1, 0.2]], dtype=torch.float64)
+    T = pose_vector_to_matrix(v)
+    assert torch.allclose(T @ invert_pose(T), torch.eye(4, dtype=torch.float64)[None], atol=1e-12)
+    R = T[0, :3, :3]
+    assert torch.allclose(R @ R.T, torch.eye(3, dtype=torch.float64), atol=1e-12)
+    # Axis-angle about z equals the Euler rotation about z.
+    aa = axis_angle_to_matrix(torch.tensor([[0.0, 0.0, 0.7]], dtype=torch.float64))
+    eu = euler_to_matrix(torch.tensor([[0.0, 0.0, 0.7]], dtype=torch.float64))
+    assert torch.allclose(aa, eu, atol=1e-12)
+    assert torch.allclose(axis_angle_to_matrix(torch.zeros(1, 3)), torch.eye(3)[None])
+
+
+def test_axis_angle_gradcheck():
+    x = torch.tensor([[0.3, -0.2, 0.5]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(axis_angle_to_matrix, (x,))
+    z = torch.zeros(1, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(axis_angle_to_matrix, (z,))
+
+
+def test_intrinsics_under_resize_crop_flip():
+    K = intrinsics(100.0, 40, 60)
+    # Half size: the principal point (pixel centre convention) maps (c + 0.5) * s - 0.5.
+    Ks = scale_intrinsics(K, 0.5, 0.5)
+    assert Ks[0, 0, 0] == 50.0 and Ks[0, 0, 2] == pytest.approx((29.5 + 0.5) * 0.5 - 0.5)
+    # A 3-D point's pixel after a crop is its pixel before minus the crop origin.
+    X = torch.tensor([0.3, -0.1, 2.0]).view(1, 3, 1, 1)
+    px, _ = points_to_pixels(X, K)
+    pc, _ = points_to_pixels(X, crop_intrinsics(K, 5, 7))
+    assert torch.allclose(pc, px - torch.tensor([5.0, 7.0]).view(1, 2, 1, 1))
+    pf, _ = points_to_pixels(X * torch.tensor([-1.0, 1, 1]).view(1, 3, 1, 1), flip_intrinsics(K, 60))
+    assert pf[0, 0, 0, 0] == pytest.approx(59 - px[0, 0, 0, 0].item(), abs=1e-4)
+
+
+def test_shape_errors_are_typed():
+    with pytest.raises(ShapeError, match="depth must have shape"):
+        depth_to_points(torch.ones(1, 2, 3, 3), intrinsics(1.0, 3, 3))
+    with pytest.raises(ShapeError, match="batch sizes differ"):
+        depth_to_points(torch.ones(2, 1, 3, 3), intrinsics(1.0, 3, 3))
