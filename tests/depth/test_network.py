@@ -1,0 +1,76 @@
+"""The DispNet-style depth network: shapes, bounded output, presets, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from viewshift.depth.network import (
+    DEPTH_PRESETS,
+    DepthNet,
+    DepthNetConfig,
+    count_macs,
+    count_parameters,
+    depth_preset,
+)
+from viewshift.errors import InputError, ShapeError
+
+
+def test_four_scales_full_resolution_first():
+    net = DepthNet(depth_preset("tiny"))
+    outs = net(torch.rand(2, 3, 64, 96))
+    assert [tuple(o.shape) for o in outs] == [(2, 1, 64, 96), (2, 1, 32, 48), (2, 1, 16, 24), (2, 1, 8, 12)]
+
+
+def test_depth_bounded_by_config_range():
+    cfg = DepthNetConfig(channels=(8, 8, 8, 8), min_depth=0.5, max_depth=20.0)
+    net = DepthNet(cfg)
+    for p in net.parameters():  # push the sigmoid to saturation both ways
+        p.data.normal_(0, 3)
+    with torch.no_grad():
+        outs = net(torch.rand(1, 3, 32, 32))
+    for d in outs:
+        assert float(d.min()) >= 0.5 - 1e-5 and float(d.max()) <= 20.0 + 1e-3
+
+
+def test_sigmoid_mapping_endpoints():
+    net = DepthNet(DepthNetConfig(channels=(8, 8, 8, 8), min_depth=0.1, max_depth=100.0))
+    d = net.sigmoid_to_depth(torch.tensor([0.0, 1.0]))
+    assert torch.allclose(d, torch.tensor([100.0, 0.1]))
+
+
+def test_odd_sizes_are_padded_and_cropped_back():
+    outs = DepthNet(depth_preset("tiny"))(torch.rand(1, 3, 50, 70))
+    assert tuple(outs[0].shape) == (1, 1, 50, 70) and tuple(outs[3].shape) == (1, 1, 7, 9)
+
+
+def test_gradients_reach_the_first_layer():
+    net = DepthNet(depth_preset("tiny"))
+    net(torch.rand(1, 3, 32, 32))[0].mean().backward()
+    assert net.encoder.stages[0][0][0].weight.grad.abs().sum() > 0
+
+
+def test_bad_input_and_config():
+    with pytest.raises(ShapeError):
+        DepthNet(depth_preset("tiny"))(torch.rand(1, 1, 32, 32))
+    with pytest.raises(InputError):
+        depth_preset("huge")
+    with pytest.raises(InputError):
+        DepthNetConfig(channels=(8, 8))
+    with pytest.raises(InputError):
+        DepthNetConfig(min_depth=2.0, max_depth=1.0)
+
+
+def test_config_round_trip():
+    cfg = DEPTH_PRESETS["paper"]
+    assert DepthNetConfig.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize("name, params", [("tiny", 52_888), ("small", 821_812), ("paper", 22_158_692)])
+def test_documented_sizes(name, params):
+    assert count_parameters(DepthNet(depth_preset(name))) == params
+
+
+def test_count_macs_of_one_convolution():
+    conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+    assert count_macs(conv, torch.rand(1, 3, 5, 6)) == 4 * 5 * 6 * 27
