@@ -1,0 +1,304 @@
+"""Training losses as free functions of tensors.
+
+The SfMLearner objective (Zhou et al., CVPR 2017, eq. 4) over scales ``s = 0..3`` (full resolution first)::
+
+    L = sum_s [ L_vs^s  +  lambda_s / 2^s * L_smooth^s  +  lambda_e * L_reg^s ]
+
+* ``L_vs^s`` — :func:`photometric_loss`: mean over valid target pixels and sources of
+  ``E_s(p) * rho(I_t(p), I_s_hat(p))``, where ``I_s_hat`` is source ``s`` inverse-warped into the target through
+  the predicted depth and pose with :func:`viewshift.render.warp.inverse_warp` (bilinear; pixels that project
+  outside the source or behind it are masked out), and ``rho = (1 - alpha) |a - b| + alpha (1 - SSIM(a, b)) / 2``
+  (``alpha = 0`` is the paper's L1; ``alpha = 0.85`` the SSIM mix of later work).
+* ``L_smooth^s`` — :func:`smoothness_loss`: L1 norm of the second-order gradients of the disparity
+  (:func:`edge_aware_smoothness_loss` weights them by ``exp(-|∇I|)``).
+* ``L_reg^s`` — :func:`explainability_loss`: cross-entropy of the explainability mask towards the constant 1,
+  ``-mean(log E)``, so the trivial solution ``E = 0`` is penalised.
+
+The paper's weights are ``lambda_s = 0.5`` and ``lambda_e = 0.2``; :func:`sfm_objective` combines them.
+
+Supervised terms used by the built-in model's training (exact depth of synthetic scenes, ground-truth disparity
+of stereo benchmarks) are here too: :func:`scale_shift_invariant_loss` and :func:`gradient_matching_loss`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from viewshift.geometry import check_shape, scale_intrinsics
+from viewshift.render.warp import inverse_warp
+
+SSIM_C1 = 0.01**2
+SSIM_C2 = 0.03**2
+
+
+def ssim_dissimilarity(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-pixel ``(1 - SSIM) / 2`` in [0, 1] over 3×3 windows (mean filter, reflection padding).
+
+    ``SSIM = (2 mu_x mu_y + C1)(2 s_xy + C2) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2))`` with
+    ``C1 = 0.01^2``, ``C2 = 0.03^2`` for images in [0, 1].
+
+    Args:
+        x: ``(B, C, H, W)``.
+        y: ``(B, C, H, W)``.
+
+    Returns:
+        ``(B, C, H, W)``; zero where ``x == y``.
+    """
+    check_shape(x, "B,C,H,W", "x")
+    xp, yp = F.pad(x, (1, 1, 1, 1), mode="reflect"), F.pad(y, (1, 1, 1, 1), mode="reflect")
+    mu_x, mu_y = F.avg_pool2d(xp, 3, 1), F.avg_pool2d(yp, 3, 1)
+    sxx = F.avg_pool2d(xp * xp, 3, 1) - mu_x**2
+    syy = F.avg_pool2d(yp * yp, 3, 1) - mu_y**2
+    sxy = F.avg_pool2d(xp * yp, 3, 1) - mu_x * mu_y
+    num = (2 * mu_x * mu_y + SSIM_C1) * (2 * sxy + SSIM_C2)
+    den = (mu_x**2 + mu_y**2 + SSIM_C1) * (sxx + syy + SSIM_C2)
+    return ((1 - num / den) / 2).clamp(0, 1)
+
+
+def photometric_error(a: torch.Tensor, b: torch.Tensor, ssim_weight: float = 0.0) -> torch.Tensor:
+    """``(B, 1, H, W)`` per-pixel ``(1 - alpha) mean_c |a - b| + alpha mean_c (1 - SSIM(a, b)) / 2``.
+
+    Args:
+        a: ``(B, C, H, W)``.
+        b: ``(B, C, H, W)``.
+        ssim_weight: ``alpha`` in [0, 1].
+    """
+    err = (a - b).abs().mean(1, keepdim=True)
+    if ssim_weight > 0:
+        err = (1 - ssim_weight) * err + ssim_weight * ssim_dissimilarity(a, b).mean(1, keepdim=True)
+    return err
+
+
+def resize_area(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize ``(B, C, H, W)`` images to ``size`` (area averaging when shrinking)."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="area")
+
+
+def photometric_loss(
+    target: torch.Tensor,
+    sources: torch.Tensor,
+    depths: Sequence[torch.Tensor],
+    src_T_tgt: torch.Tensor,
+    K: torch.Tensor,
+    masks: Sequence[torch.Tensor] | None = None,
+    *,
+    ssim_weight: float = 0.0,
+) -> torch.Tensor:
+    """Multi-scale view-synthesis loss ``sum_s L_vs^s`` (see the module docstring).
+
+    At scale ``s`` the images are area-resized to the depth map's size and ``K`` is rescaled with
+    :func:`viewshift.geometry.scale_intrinsics`; each source is inverse-warped into the target; the error of
+    out-of-view pixels is dropped and the rest is averaged (weighted by the explainability mask if given).
+
+    Args:
+        target: ``(B, 3, H, W)`` target frame.
+        sources: ``(B, N, 3, H, W)`` source frames.
+        depths: per scale ``(B, 1, H_s, W_s)`` predicted target depth.
+        src_T_tgt: ``(B, N, 4, 4)`` maps target points into each source frame.
+        K: ``(B, 3, 3)`` intrinsics at ``H × W``.
+        masks: per scale ``(B, N, 1, H_s, W_s)`` explainability probabilities, or None for ``E = 1``.
+        ssim_weight: ``alpha`` of :func:`photometric_error`.
+
+    Returns:
+        Scalar loss.
+    """
+    check_shape(target, "B,3,H,W", "target")
+    check_shape(sources, "B,N,3,H,W", "sources")
+    check_shape(src_T_tgt, "B,N,4,4", "src_T_tgt")
+    b, n, _, h, w = sources.shape
+    total = target.new_zeros(())
+    for s, depth in enumerate(depths):
+        hs, ws = depth.shape[-2:]
+        tgt_s = resize_area(target, (hs, ws))
+        src_s = resize_area(sources.reshape(b * n, 3, h, w), (hs, ws))
+        K_s = scale_intrinsics(K, ws / w, hs / h)
+        warped, valid = inverse_warp(
+            src_s,
+            depth.repeat_interleave(n, 0),
+            K_s.repeat_interleave(n, 0),
+            src_T_tgt.reshape(b * n, 4, 4),
+        )
+        err = photometric_error(tgt_s.repeat_interleave(n, 0), warped, ssim_weight)
+        weight = valid.to(err.dtype)
+        if masks is not None:
+            weight = weight * masks[s].reshape(b * n, 1, hs, ws)
+        total = total + (err * weight).sum() / valid.sum().clamp_min(1)
+    return total
+
+
+def explainability_loss(masks: Sequence[torch.Tensor], eps: float = 1e-6) -> torch.Tensor:
+    """``sum_s mean(-log E^s)``: cross-entropy of every mask pixel towards the label 1.
+
+    Args:
+        masks: per scale ``(B, N, 1, H_s, W_s)`` probabilities ``E`` in (0, 1).
+
+    Returns:
+        Scalar; zero when every ``E = 1``.
+    """
+    return sum(-(m.clamp_min(eps)).log().mean() for m in masks)
+
+
+def _dx(x: torch.Tensor) -> torch.Tensor:
+    return x[..., :, 1:] - x[..., :, :-1]
+
+
+def _dy(x: torch.Tensor) -> torch.Tensor:
+    return x[..., 1:, :] - x[..., :-1, :]
+
+
+def second_order_smoothness(disp: torch.Tensor) -> torch.Tensor:
+    """Mean L1 of the second derivatives ``d_xx, d_xy, d_yx, d_yy`` of ``(B, 1, H, W)`` disparity (scalar).
+
+    SfMLearner's form: each of the four terms averaged over its pixels, then summed. Zero on any plane
+    ``disp = a u + b v + c``.
+    """
+    gx, gy = _dx(disp), _dy(disp)
+    return _dx(gx).abs().mean() + _dy(gx).abs().mean() + _dx(gy).abs().mean() + _dy(gy).abs().mean()
+
+
+def smoothness_loss(disparities: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``sum_s second_order_smoothness(disp_s) / 2^s`` over the per-scale ``(B, 1, H_s, W_s)`` disparities."""
+    return sum(second_order_smoothness(d) / 2**s for s, d in enumerate(disparities))
+
+
+def edge_aware_smoothness(disp: torch.Tensor, image: torch.Tensor, order: int = 2) -> torch.Tensor:
+    """Edge-aware smoothness of mean-normalised disparity (scalar).
+
+    ``mean(|∂^k d*| exp(-mean_c |∂I|))`` over x and y, with ``d* = d / mean(d)`` per image so the loss does not
+    favour shrinking the disparity, ``k = order`` (1 or 2) and the image gradient taken at the same place.
+
+    Args:
+        disp: ``(B, 1, H, W)`` disparity.
+        image: ``(B, 3, H', W')`` image (area-resized to ``H × W``).
+        order: 1 (first derivatives) or 2 (second derivatives).
+    """
+    image = resize_area(image, tuple(disp.shape[-2:]))
+    d = disp / disp.mean(dim=(2, 3), keepdim=True).clamp_min(1e-7)
+    wx = torch.exp(-_dx(image).abs().mean(1, keepdim=True))
+    wy = torch.exp(-_dy(image).abs().mean(1, keepdim=True))
+    gx, gy = _dx(d), _dy(d)
+    if order == 2:
+        gx, gy = _dx(gx), _dy(gy)
+        wx, wy = wx[..., :, 1:], wy[..., 1:, :]
+    return (gx.abs() * wx).mean() + (gy.abs() * wy).mean()
+
+
+def edge_aware_smoothness_loss(disparities: Sequence[torch.Tensor], image: torch.Tensor, order: int = 2):
+    """``sum_s edge_aware_smoothness(disp_s, image) / 2^s``."""
+    return sum(edge_aware_smoothness(d, image, order) / 2**s for s, d in enumerate(disparities))
+
+
+def sfm_objective(
+    target: torch.Tensor,
+    sources: torch.Tensor,
+    depths: Sequence[torch.Tensor],
+    src_T_tgt: torch.Tensor,
+    K: torch.Tensor,
+    masks: Sequence[torch.Tensor] | None = None,
+    *,
+    smooth_weight: float = 0.5,
+    explain_weight: float = 0.2,
+    ssim_weight: float = 0.0,
+    edge_aware: bool = False,
+) -> dict[str, torch.Tensor]:
+    """The full SfMLearner objective (module docstring) and its parts.
+
+    Args:
+        target, sources, depths, src_T_tgt, K, masks: as in :func:`photometric_loss`.
+        smooth_weight: ``lambda_s``.
+        explain_weight: ``lambda_e`` (ignored without masks).
+        ssim_weight: ``alpha`` of the photometric error.
+        edge_aware: use :func:`edge_aware_smoothness_loss` instead of :func:`smoothness_loss`.
+
+    Returns:
+        ``{"loss", "photometric", "smooth", "explain"}`` scalars.
+    """
+    photo = photometric_loss(target, sources, depths, src_T_tgt, K, masks, ssim_weight=ssim_weight)
+    disps = [1.0 / d for d in depths]
+    smooth = edge_aware_smoothness_loss(disps, target) if edge_aware else smoothness_loss(disps)
+    explain = explainability_loss(masks) if masks is not None else photo.new_zeros(())
+    loss = photo + smooth_weight * smooth + explain_weight * explain
+    return {"loss": loss, "photometric": photo.detach(), "smooth": smooth.detach(), "explain": explain.detach()}
+
+
+def align_scale_shift(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Least-squares ``(s, t)`` per image minimising ``sum_mask (s * pred + t - target)^2``.
+
+    Args:
+        pred: ``(B, 1, H, W)``.
+        target: ``(B, 1, H, W)``.
+        mask: ``(B, 1, H, W)`` bool, the pixels to fit.
+
+    Returns:
+        ``s`` and ``t``, each ``(B, 1, 1, 1)``.
+    """
+    m = mask.to(pred.dtype)
+    a00 = (m * pred * pred).sum((1, 2, 3))
+    a01 = (m * pred).sum((1, 2, 3))
+    a11 = m.sum((1, 2, 3))
+    b0 = (m * pred * target).sum((1, 2, 3))
+    b1 = (m * target).sum((1, 2, 3))
+    det = (a00 * a11 - a01 * a01).clamp_min(1e-12)
+    s = (a11 * b0 - a01 * b1) / det
+    t = (-a01 * b0 + a00 * b1) / det
+    return s.reshape(-1, 1, 1, 1), t.reshape(-1, 1, 1, 1)
+
+
+def normalise_disparity(disp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Shift by the masked median and scale by the mean absolute deviation, per image (MiDaS's normalisation).
+
+    Args:
+        disp: ``(B, 1, H, W)``.
+        mask: ``(B, 1, H, W)`` bool.
+    """
+    out = []
+    for d, m in zip(disp, mask, strict=True):
+        v = d[m]
+        if v.numel() < 2:
+            out.append(d * 0)
+            continue
+        med = v.median()
+        scale = (v - med).abs().mean().clamp_min(1e-6)
+        out.append((d - med) / scale)
+    return torch.stack(out)
+
+
+def scale_shift_invariant_loss(pred_disp: torch.Tensor, gt_disp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean masked ``|n(pred) - n(gt)|`` with ``n`` = :func:`normalise_disparity` (scalar).
+
+    For relative depth: any positive scale and any shift of the disparity give the same loss.
+
+    Args:
+        pred_disp: ``(B, 1, H, W)`` predicted disparity (inverse depth).
+        gt_disp: ``(B, 1, H, W)`` ground-truth disparity (any scale and shift).
+        mask: ``(B, 1, H, W)`` bool, valid ground truth.
+    """
+    diff = (normalise_disparity(pred_disp, mask) - normalise_disparity(gt_disp, mask)).abs()
+    return (diff * mask).sum() / mask.sum().clamp_min(1)
+
+
+def gradient_matching_loss(
+    pred_disp: torch.Tensor, gt_disp: torch.Tensor, mask: torch.Tensor, scales: int = 4
+) -> torch.Tensor:
+    """Multi-scale gradient matching of normalised disparities (MiDaS), scalar; sharpens depth edges.
+
+    ``sum_k mean_mask(|∂x R_k| + |∂y R_k|)`` with ``R = n(pred) - n(gt)`` subsampled by ``2^k``.
+    """
+    r = (normalise_disparity(pred_disp, mask) - normalise_disparity(gt_disp, mask)) * mask
+    m = mask.to(r.dtype)
+    total = r.new_zeros(())
+    for k in range(scales):
+        step = 2**k
+        rk, mk = r[..., ::step, ::step], m[..., ::step, ::step]
+        mx, my = mk[..., :, 1:] * mk[..., :, :-1], mk[..., 1:, :] * mk[..., :-1, :]
+        gx = (_dx(rk).abs() * mx).sum()
+        gy = (_dy(rk).abs() * my).sum()
+        total = total + (gx + gy) / (mx.sum() + my.sum()).clamp_min(1)
+    return total
