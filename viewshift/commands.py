@@ -1,0 +1,356 @@
+"""The main commands: ``viewshift render``, ``stereo``, ``video`` and ``depth``.
+
+Each handler parses nothing itself: it turns the ``argparse.Namespace`` into library calls
+(:mod:`viewshift.pipeline`, :mod:`viewshift.io`) and lets typed :class:`~viewshift.errors.ViewshiftError` s reach
+``viewshift.cli``, which prints them as one line. A folder or glob as input runs a batch into an output folder
+with a progress bar, skipping outputs that exist (unless ``--overwrite``); one bad file does not stop the batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from viewshift import io as vio
+from viewshift.errors import DepthError, InputError, OutputError, ViewshiftError
+
+IMAGE_OUT = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+DEPTH_OUT = (".npy", ".png", ".pfm")
+VIDEO_OUT = (".mp4", ".gif")
+
+
+# ------------------------------------------------------------------------------------------ shared arguments
+
+
+def _add_io(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("image", help="input image, or a folder / glob of images for a batch")
+    p.add_argument("-o", "--output", required=True, help=f"output {what} (a folder for a batch)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--max-pixels", type=int, default=100_000_000, help="refuse larger images (default 1e8)")
+
+
+def _add_camera(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("camera")
+    x = g.add_mutually_exclusive_group()
+    x.add_argument("--focal", type=float, help="focal length in pixels (default: EXIF, else a 60° field of view)")
+    x.add_argument("--fov", type=float, help="horizontal field of view in degrees")
+
+
+def _add_depth(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("depth (default: the built-in depth network)")
+    x = g.add_mutually_exclusive_group()
+    x.add_argument("--depth", help="depth file (.npy, 16-bit .png, .pfm); for a batch, a folder of <stem>.<ext>")
+    x.add_argument("--depth-model", metavar="MODEL.onnx", help="an ONNX depth model (MiDaS / Depth Anything style)")
+    x.add_argument("--model", metavar="MODEL", help="a depth model written by `viewshift fit` or `viewshift train`")
+    x.add_argument("--stereo-right", metavar="IMAGE", help="the right image of a rectified pair (semi-global matching)")
+    g.add_argument("--depth-unit", choices=("metric", "relative", "disparity"), help="unit of --depth (default metric)")
+    g.add_argument(
+        "--depth-scale", type=float, default=1.0, help="multiply the depth file's values (e.g. 0.001 for mm)"
+    )
+    g.add_argument("--depth-baseline", type=float, help="baseline of a disparity file or of --stereo-right's pair")
+    g.add_argument("--onnx-size", default="384x384", help="ONNX input size WxH, or 'native' (default 384x384)")
+    g.add_argument("--onnx-output", choices=("inverse", "depth"), default="inverse", help="what the ONNX model outputs")
+    g.add_argument("--scene-distance", type=float, help="median depth that relative depth is scaled to (default 3 m)")
+
+
+def _add_move(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("camera move (translations in depth units, angles in degrees)")
+    for name, text in (
+        ("right", "move the camera right (near things slide left)"),
+        ("up", "move the camera up"),
+        ("forward", "move the camera forward"),
+        ("yaw", "turn right"),
+        ("pitch", "tilt up"),
+        ("roll", "rotate clockwise about the view axis (seen from behind)"),
+    ):
+        g.add_argument(f"--{name}", type=float, default=0.0, help=text)
+    g.add_argument("--pose", metavar="FILE", help="4×4 new-camera-to-source pose (.npy or text) instead of a move")
+    g.add_argument("--divergence", type=float, help="scale the move so the largest parallax is PCT %% of the width")
+
+
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("rendering")
+    g.add_argument("--fill", choices=("background", "telea", "ns", "none"), default="background", help="hole filling")
+    g.add_argument("--no-realism", action="store_true", help="do not match the fill's noise and blur to the photo")
+    g.add_argument("--border", choices=("fill", "crop", "leave"), default="fill", help="strips revealed at the border")
+    g.add_argument("--dilate", type=int, default=0, help="grow near surfaces by N px against halos")
+    g.add_argument("--seed", type=int, default=0, help="seed of the realism noise")
+
+
+def _options(args: argparse.Namespace):
+    from viewshift.pipeline import ViewOptions
+
+    return ViewOptions(
+        fill=args.fill, realism=not args.no_realism, border=args.border, dilate_px=args.dilate, seed=args.seed
+    )
+
+
+def _onnx_size(text: str) -> tuple[int, int] | None:
+    if text == "native":
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--onnx-size must look like 384x384 or be 'native', got {text!r}") from None
+    return h, w
+
+
+def _depth_spec(args: argparse.Namespace, image: Path, focal: float):
+    """What ``args`` say the depth of ``image`` is: an argument for :func:`viewshift.pipeline.get_depth`."""
+    from viewshift.depth import FileDepth, OnnxDepth, StereoDepth
+
+    if args.depth:
+        path = Path(args.depth)
+        if path.is_dir():
+            found = [q for q in (path / f"{image.stem}{ext}" for ext in DEPTH_OUT) if q.is_file()]
+            if not found:
+                raise DepthError(f"no depth file for {image.name} in {path} (looked for {image.stem}.npy/.png/.pfm)")
+            path = found[0]
+        return FileDepth(
+            path, unit=args.depth_unit or "metric", focal=focal, baseline=args.depth_baseline, scale=args.depth_scale
+        )
+    if args.depth_model:
+        return OnnxDepth(args.depth_model, input_size=_onnx_size(args.onnx_size), output=args.onnx_output)
+    if args.model:
+        from viewshift.depth.builtin import load_builtin
+
+        return load_builtin(args.model)
+    if args.stereo_right:
+        if args.depth_baseline is None:
+            raise DepthError("--stereo-right needs --depth-baseline, the distance between the two cameras")
+        return StereoDepth(args.stereo_right, focal=focal, baseline=args.depth_baseline)
+    return None
+
+
+def _scene(args: argparse.Namespace, image: Path):
+    from viewshift.pipeline import get_depth, load_image, resolve_focal, scene_from
+
+    loaded = load_image(image, max_pixels=args.max_pixels)
+    h, w = loaded.rgb.shape[:2]
+    focal = resolve_focal(w, h, focal=args.focal, fov=args.fov, focal_35mm=loaded.focal_35mm)
+    depth = get_depth(
+        loaded,
+        _depth_spec(args, image, focal),
+        focal=focal,
+        depth_unit=args.depth_unit if not args.depth else None,
+        depth_baseline=args.depth_baseline,
+        scene_distance=args.scene_distance,
+    )
+    return scene_from(loaded, depth, focal)
+
+
+def _inputs_of(args: argparse.Namespace) -> list[Path]:
+    inputs = [Path(args.image)]
+    for name in ("depth", "stereo_right", "depth_model", "model", "pose"):
+        value = getattr(args, name, None)
+        if value and Path(value).is_file():
+            inputs.append(Path(value))
+    return inputs
+
+
+@dataclass
+class _Job:
+    image: Path
+    output: Path
+
+
+def _jobs(args: argparse.Namespace, default_ext: str, allowed: tuple[str, ...]) -> tuple[list[_Job], bool]:
+    """The (input, output) pairs of a run and whether it is a batch; refuses bad outputs before any work."""
+    src = Path(args.image)
+    is_batch = src.is_dir() or any(ch in args.image for ch in "*?[")
+    if not is_batch:
+        if not src.exists():
+            raise InputError(f"input {src} does not exist")
+        out = vio.check_output(args.output, overwrite=args.overwrite, inputs=_inputs_of(args), extensions=allowed)
+        return [_Job(src, out)], False
+    files = vio.expand_inputs(args.image)
+    out_dir = Path(args.output)
+    if out_dir.suffix.lower() in allowed:
+        raise OutputError(f"a batch writes into a folder; {out_dir} looks like a file name")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir} exists and is not a folder")
+    if args.stereo_right if hasattr(args, "stereo_right") else False:
+        raise InputError("--stereo-right takes one pair, not a batch")
+    if getattr(args, "depth", None) and not Path(args.depth).is_dir():
+        raise InputError("for a batch, --depth must be a folder holding <stem>.npy/.png/.pfm per image")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.resolve() == src.resolve() or (src.is_dir() and out_dir.resolve() == src.resolve()):
+        raise OutputError("the output folder is the input folder; choose another folder")
+    return [_Job(f, out_dir / f"{f.stem}{default_ext}") for f in files], True
+
+
+def _run(args: argparse.Namespace, jobs: list[_Job], is_batch: bool, work: Callable[[_Job], None]) -> int:
+    """Run ``work`` on every job; a batch shows a progress bar, skips existing outputs and keeps going on errors."""
+    if not is_batch:
+        work(jobs[0])
+        return 0
+    from tqdm import tqdm
+
+    failed = skipped = 0
+    for job in tqdm(jobs, desc="images", unit="img"):
+        if job.output.exists() and not args.overwrite:
+            skipped += 1
+            continue
+        try:
+            work(job)
+        except ViewshiftError as exc:
+            failed += 1
+            tqdm.write(f"viewshift: {job.image.name}: {exc}", file=sys.stderr)
+    done = len(jobs) - failed - skipped
+    print(f"{done} written, {skipped} skipped (exist), {failed} failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _pose(args: argparse.Namespace) -> np.ndarray | None:
+    if not args.pose:
+        return None
+    path = Path(args.pose)
+    if not path.is_file():
+        raise InputError(f"pose file {path} does not exist")
+    try:
+        pose = np.load(path) if path.suffix.lower() == ".npy" else np.loadtxt(path)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read the pose in {path}: {str(exc).splitlines()[0]}") from None
+    if pose.shape != (4, 4):
+        raise InputError(f"the pose in {path} must be a 4×4 matrix, got shape {pose.shape}")
+    return pose
+
+
+# -------------------------------------------------------------------------------------------------- commands
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from viewshift.pipeline import Move, move_for_divergence
+
+    jobs, is_batch = _jobs(args, ".png", IMAGE_OUT)
+    options = _options(args)
+    pose = _pose(args)
+    move = Move(args.right, args.up, args.forward, args.yaw, args.pitch, args.roll)
+    if pose is not None and move != Move():
+        raise InputError("give either --pose or a move (--right ... --roll), not both")
+    extra = [(args.save_depth, DEPTH_OUT), (args.save_mask, (".png",))]
+    if is_batch and any(path for path, _ in extra):
+        raise InputError("--save-depth and --save-mask name one file; they work for a single image only")
+    for path, exts in extra:
+        if path:
+            vio.check_output(path, overwrite=args.overwrite, inputs=_inputs_of(args), extensions=exts)
+
+    def work(job: _Job) -> None:
+        scene = _scene(args, job.image)
+        m = move_for_divergence(scene, move, args.divergence) if args.divergence is not None else move
+        view = scene.render(pose if pose is not None else m.pose(), options=options)
+        if view.image.shape[2] == 4 and job.output.suffix.lower() in (".jpg", ".jpeg"):
+            raise OutputError("JPEG has no transparency: write .png, or use --fill background / --border fill")
+        vio.write_image(job.output, view.image, overwrite=args.overwrite, inputs=[job.image])
+        if args.save_depth:
+            vio.write_depth(args.save_depth, view.depth, overwrite=args.overwrite, inputs=[job.image])
+        if args.save_mask:
+            mask = (view.holes.astype(np.uint8) * 255)[..., None].repeat(3, axis=2)
+            vio.write_image(args.save_mask, mask, overwrite=args.overwrite, inputs=[job.image])
+
+    return _run(args, jobs, is_batch, work)
+
+
+def cmd_stereo(args: argparse.Namespace) -> int:
+    from viewshift.pipeline import compose_stereo, stereo_pair
+
+    jobs, is_batch = _jobs(args, ".png", IMAGE_OUT)
+    options = _options(args)
+
+    def work(job: _Job) -> None:
+        scene = _scene(args, job.image)
+        left, right = stereo_pair(
+            scene,
+            baseline=args.baseline,
+            divergence=args.divergence,
+            convergence=args.convergence,
+            balance=args.balance,
+            options=options,
+        )
+        vio.write_image(
+            job.output,
+            compose_stereo(left.image, right.image, args.layout),
+            overwrite=args.overwrite,
+            inputs=[job.image],
+        )
+
+    return _run(args, jobs, is_batch, work)
+
+
+def cmd_video(args: argparse.Namespace) -> int:
+    from viewshift.pipeline import render_path
+
+    jobs, is_batch = _jobs(args, ".mp4", VIDEO_OUT)
+    options = _options(args)
+    if not 1 <= args.fps <= 120:
+        raise InputError(f"--fps must be between 1 and 120, got {args.fps}")
+
+    def work(job: _Job) -> None:
+        scene = _scene(args, job.image)
+        frames = render_path(
+            scene, args.path, frames=args.frames, amplitude=args.amplitude, options=options, progress=not is_batch
+        )
+        vio.write_video(job.output, frames, fps=args.fps, overwrite=args.overwrite, inputs=[job.image])
+
+    return _run(args, jobs, is_batch, work)
+
+
+def cmd_depth(args: argparse.Namespace) -> int:
+    jobs, is_batch = _jobs(args, ".npy", DEPTH_OUT)
+
+    def work(job: _Job) -> None:
+        scene = _scene(args, job.image)
+        vio.write_depth(job.output, scene.depth[0, 0].numpy(), overwrite=args.overwrite, inputs=[job.image])
+
+    return _run(args, jobs, is_batch, work)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "render",
+        help="render the view from a moved camera",
+        description="Render IMAGE as seen from a moved camera, e.g. `viewshift render photo.jpg --right 0.05 -o out.png`.",
+    )
+    _add_io(p, "image (.png, .jpg, .tif, .webp)")
+    _add_camera(p)
+    _add_depth(p)
+    _add_move(p)
+    _add_render_options(p)
+    p.add_argument("--save-depth", metavar="FILE", help="also write the new view's depth (.npy/.png/.pfm)")
+    p.add_argument("--save-mask", metavar="FILE.png", help="also write the hole mask (white = revealed)")
+    p.set_defaults(func=cmd_render)
+
+    p = subparsers.add_parser("stereo", help="make a stereo pair (side-by-side, top-bottom, anaglyph)")
+    _add_io(p, "image")
+    _add_camera(p)
+    _add_depth(p)
+    _add_render_options(p)
+    p.add_argument("--layout", choices=("sbs", "half-sbs", "tb", "anaglyph", "right"), default="sbs")
+    x = p.add_mutually_exclusive_group()
+    x.add_argument("--baseline", type=float, help="eye separation in depth units")
+    x.add_argument("--divergence", type=float, help="largest parallax in %% of the width (default 2.5)")
+    p.add_argument("--convergence", type=float, help="depth that lands on the screen plane (default: infinity)")
+    p.add_argument("--balance", type=float, default=0.0, help="-1..1: 0 splits the distortion, 1 keeps the left eye")
+    p.set_defaults(func=cmd_stereo)
+
+    p = subparsers.add_parser("video", help="make a short parallax clip (.mp4 or .gif)")
+    _add_io(p, "video (.mp4 or .gif)")
+    _add_camera(p)
+    _add_depth(p)
+    _add_render_options(p)
+    p.add_argument("--path", choices=("swing", "circle", "dolly-zoom", "zoom-in"), default="swing")
+    p.add_argument("--frames", type=int, default=48)
+    p.add_argument("--fps", type=float, default=24.0)
+    p.add_argument("--amplitude", type=float, help="path size as a fraction of the median depth")
+    p.set_defaults(func=cmd_video)
+
+    p = subparsers.add_parser("depth", help="write the depth map (.npy float32, 16-bit .png + preview, .pfm)")
+    _add_io(p, "depth file (.npy, .png, .pfm)")
+    _add_camera(p)
+    _add_depth(p)
+    p.set_defaults(func=cmd_depth)
