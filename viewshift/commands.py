@@ -314,7 +314,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "render",
         help="render the view from a moved camera",
-        description="Render IMAGE as seen from a moved camera, e.g. `viewshift render photo.jpg --right 0.05 -o out.png`.",
+        description="Render IMAGE as seen from a moved camera: `viewshift render photo.jpg --right 0.05 -o out.png`.",
     )
     _add_io(p, "image (.png, .jpg, .tif, .webp)")
     _add_camera(p)
