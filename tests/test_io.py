@@ -231,8 +231,6 @@ def test_read_refuses_corrupt_truncated_unsupported(tmp_path: Path) -> None:
     Image.fromarray(smooth_image()).save(tmp_path / "a.bmp")
     with pytest.raises(InputError, match="BMP, which is not supported"):
         vio.read_image(tmp_path / "a.bmp")
-    for error in (InputError,):
-        assert issubclass(error, Exception)
 
 
 def png_header_only(path: Path, width: int, height: int) -> Path:

@@ -241,7 +241,8 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = 100_000_000) -
     Args:
         path: the image file.
         max_pixels: refuse images with more pixels than this; checked from the header before decoding
-            (decompression-bomb guard).
+            (decompression-bomb guard). Pillow's own guard (``2 · Image.MAX_IMAGE_PIXELS``, about 179 Mpx by
+            default) still applies above that and is reported the same way.
 
     Returns:
         The image; see :class:`LoadedImage`.
