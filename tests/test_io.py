@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -296,7 +297,8 @@ def test_write_refuses_output_equal_to_input(tmp_path: Path, monkeypatch: pytest
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
     (tmp_path / "link.png").symlink_to(src)
-    for out in (src, Path("in.png"), tmp_path / "sub" / ".." / "in.png", tmp_path / "link.png"):
+    os.link(src, tmp_path / "hard.png")  # another name for the same file: caught by samefile
+    for out in (src, Path("in.png"), tmp_path / "sub" / ".." / "in.png", tmp_path / "link.png", tmp_path / "hard.png"):
         with pytest.raises(OutputError, match="it is the input"):
             vio.write_image(out, NOISE16, overwrite=True, inputs=[src])
     assert src.read_bytes() == before
