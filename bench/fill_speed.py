@@ -1,0 +1,76 @@
+"""Speed of the hole fillers: `python bench/fill_speed.py [--sizes 1000x1000 3000x4000] [--repeat 5]`.
+
+Builds a synthetic forward-rendered view (textured background at depth 5, random foreground boxes at depth 1..2)
+with ~5 % disocclusion holes beside the right edges of the boxes plus a border band, then times each method
+(best of --repeat) at each size and prints a table. Torch threads: whatever torch uses by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from viewshift.render.fill import fill_holes
+
+
+def make_view(height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A view ``(1, 3, H, W)`` image, ``(1, 1, H, W)`` depth, ``(1, 1, H, W)`` holes covering ~5 % of the pixels."""
+    gen = torch.Generator().manual_seed(seed)
+    image = torch.rand(1, 3, height, width, generator=gen)
+    depth = torch.full((1, 1, height, width), 5.0)
+    holes = torch.zeros(1, 1, height, width, dtype=torch.bool)
+    scale = width / 1000
+    n_boxes = 22
+    for _ in range(n_boxes):
+        h = int(torch.randint(int(40 * scale), int(300 * scale), (1,), generator=gen))
+        w = int(torch.randint(int(30 * scale), int(200 * scale), (1,), generator=gen))
+        y = int(torch.randint(0, height - h, (1,), generator=gen))
+        x = int(torch.randint(0, width - w - int(40 * scale), (1,), generator=gen))
+        band = max(1, int(scale * float(torch.randint(3, 40, (1,), generator=gen))))
+        depth[..., y : y + h, x : x + w] = 1.0 + float(torch.rand(1, generator=gen))
+        holes[..., y : y + h, x : x + w] = False
+        holes[..., y : y + h, x + w : x + w + band] = True
+    holes[..., :, width - int(10 * scale) :] = True
+    return image, depth, holes
+
+
+def best_ms(fn, repeat: int) -> float:
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["1000x1000", "3000x4000"], help="HxW sizes")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--methods", nargs="+", default=["background", "background+hint", "realism", "telea"])
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print("| size | holes | method | ms (best) |\n| --- | --- | --- | --- |")
+    for size in args.sizes:
+        height, width = (int(v) for v in size.split("x"))
+        image, depth, holes = make_view(height, width)
+        frac = holes.float().mean().item()
+        for method in args.methods:
+            if method == "background+hint":
+                fn = lambda i=image, d=depth, h=holes: fill_holes(i, d, h, "background", direction=(1, 0))  # noqa: E731
+            elif method == "realism":
+                from viewshift.render.realism import match_realism
+
+                filled, _ = fill_holes(image, depth, holes, "background", direction=(1, 0))
+                fn = lambda f=filled, h=holes: match_realism(f, h, seed=0)  # noqa: E731
+            else:
+                fn = lambda i=image, d=depth, h=holes, m=method: fill_holes(i, d, h, m)  # noqa: E731
+            repeat = args.repeat if method != "telea" or height * width <= 2e6 else 1
+            print(f"| {height}x{width} | {frac:.1%} | {method} | {best_ms(fn, repeat):.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
