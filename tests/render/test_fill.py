@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -35,6 +36,12 @@ def background_texture(height: int, width: int, kind: str = "stripes") -> torch.
 
 
 def render_right_view(height: int = 40, width: int = 64, kind: str = "stripes"):
+    """Copies of :func:`_render_right_view` (cached: the splatting loop is slow in Python)."""
+    return tuple(t.clone() for t in _render_right_view(height, width, kind))
+
+
+@functools.cache
+def _render_right_view(height: int, width: int, kind: str):
     """The view of a camera moved right, rendered by forward splatting with a z-buffer (x_t = x_s - f b / Z).
 
     The scene: a background plane at depth 5 (textured, red = 0) and a red square at depth 1 over source columns

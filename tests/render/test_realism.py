@@ -1,0 +1,122 @@
+"""Tests of viewshift.render.realism on synthetic images with known noise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from viewshift.errors import InputError, ShapeError
+from viewshift.render.realism import estimate_noise_sigma, local_detail, match_realism
+
+
+def smooth_scene(batch: int = 1, height: int = 96, width: int = 128) -> torch.Tensor:
+    """``(B, 3, H, W)`` noise-free smooth colours well inside [0, 1] (gradients and a slow wave)."""
+    y = torch.linspace(0, 1, height)[:, None]
+    x = torch.linspace(0, 1, width)[None, :]
+    channels = [0.3 + 0.3 * x + 0.1 * y, 0.5 + 0.1 * torch.sin(3 * x + 2 * y), 0.4 + 0.2 * y * x]
+    return torch.stack(channels).expand(batch, 3, height, width).clone()
+
+
+def add_noise(image: torch.Tensor, sigma: float, seed: int) -> torch.Tensor:
+    return image + sigma * torch.randn(image.shape, generator=torch.Generator().manual_seed(seed))
+
+
+def band_holes(batch: int = 1, height: int = 96, width: int = 128) -> torch.Tensor:
+    holes = torch.zeros(batch, 1, height, width, dtype=torch.bool)
+    holes[..., 16:80, 40:72] = True  # a 32-pixel band, like a wide disocclusion
+    return holes
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.03, 0.08])
+def test_noise_sigma_of_gaussian_noise(sigma):
+    image = add_noise(smooth_scene(batch=2), sigma, seed=int(sigma * 1000))
+    estimate = estimate_noise_sigma(image)
+    assert estimate.shape == (2,)
+    assert torch.allclose(estimate, torch.tensor(sigma), rtol=0.10), estimate
+    per_channel = estimate_noise_sigma(image, per_channel=True)
+    assert per_channel.shape == (2, 3) and torch.allclose(per_channel, torch.tensor(sigma), rtol=0.10)
+
+
+def test_noise_sigma_ignores_masked_pixels_and_is_zero_when_clean():
+    image = add_noise(smooth_scene(), 0.02, seed=3)
+    holes = band_holes()
+    image[holes.expand_as(image)] = torch.rand(int(holes.sum()) * 3)  # wild values inside the mask
+    assert abs(float(estimate_noise_sigma(image, ~holes)) - 0.02) < 0.002
+    assert float(estimate_noise_sigma(image)) > 0.022  # unmasked, the wild pixels count (the median resists)
+    assert float(estimate_noise_sigma(smooth_scene())) < 1e-3
+    assert float(estimate_noise_sigma(image, torch.zeros_like(holes))) == 0.0  # nothing to measure
+
+
+def test_match_realism_restores_noise_of_a_smooth_fill():
+    sigma = 0.04
+    clean = smooth_scene()
+    holes = band_holes()
+    image = torch.where(holes, clean, add_noise(clean, sigma, seed=5))  # a perfectly smooth fill
+    out = match_realism(image, holes, seed=0)
+    inner = torch.zeros_like(holes)
+    inner[..., 18:78, 42:70] = True  # well inside the fill
+    surround = float(estimate_noise_sigma(image, ~holes))
+    filled = float(estimate_noise_sigma(out, inner))
+    assert float(estimate_noise_sigma(image, inner)) < 1e-3
+    assert abs(filled / surround - 1) < 0.20, (filled, surround)
+    assert torch.equal(out[~holes.expand_as(out)], image[~holes.expand_as(image)])  # known pixels untouched
+    # Deterministic with a seed, different with another, and the same given the source photo's noise.
+    assert torch.equal(out, match_realism(image, holes, seed=0))
+    assert not torch.equal(out, match_realism(image, holes, seed=1))
+    source = add_noise(clean, sigma, seed=9)
+    from_source = match_realism(image, holes, source=source, seed=0)
+    assert abs(float(estimate_noise_sigma(from_source, inner)) / surround - 1) < 0.20
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_match_realism_leaves_a_noisy_fill_alone_and_can_be_disabled():
+    sigma = 0.03
+    clean = smooth_scene()
+    holes = band_holes()
+    image = add_noise(clean, sigma, seed=6)  # the fill already carries the right noise (as a texture copy does)
+    out = match_realism(image, holes, seed=0)
+    inner = torch.zeros_like(holes)
+    inner[..., 18:78, 42:70] = True
+    before, after = (float(estimate_noise_sigma(x, inner)) for x in (image, out))
+    assert abs(after / before - 1) < 0.10, (before, after)
+    assert torch.equal(match_realism(image, holes, noise=False, blur=False), image)
+
+
+def test_match_realism_blurs_a_fill_sharper_than_its_surroundings():
+    clean = smooth_scene()
+    holes = band_holes()
+    image = torch.where(holes, add_noise(clean, 0.10, seed=7), add_noise(clean, 0.01, seed=8))
+    inner = torch.zeros_like(holes)
+    inner[..., 18:78, 42:70] = True
+    before = float(estimate_noise_sigma(image, inner))
+    out = match_realism(image, holes, seed=0)
+    after = float(estimate_noise_sigma(out, inner))
+    assert after < 0.5 * before, (before, after)
+    unblurred = match_realism(image, holes, seed=0, blur=False)
+    assert torch.equal(unblurred, image)  # sharper and noisy: nothing to add, and blurring was switched off
+    energy, count = local_detail(out, inner)
+    assert energy.shape == (1, 3, 6, 8) and count.shape == (1, 1, 6, 8)
+
+
+def test_match_realism_batch_and_errors():
+    clean = smooth_scene(batch=2)
+    holes = band_holes(batch=2)
+    image = torch.where(holes, clean, add_noise(clean, 0.03, seed=10))
+    out = match_realism(image, holes, seed=4)
+    assert out.shape == image.shape
+    with pytest.raises(ShapeError):
+        match_realism(image[0], holes)
+    with pytest.raises(ShapeError):
+        match_realism(image, holes[:1])
+    with pytest.raises(InputError):
+        match_realism(image, holes.float())
+    with pytest.raises(InputError):
+        match_realism((image * 255).to(torch.uint8), holes)
+    with pytest.raises(ShapeError):
+        match_realism(image, holes, source=image[:, :1])
+    with pytest.raises(InputError):
+        match_realism(image, holes, block=0)
+    with pytest.raises(ShapeError):
+        estimate_noise_sigma(torch.rand(1, 3, 2, 2))
+    with pytest.raises(InputError):
+        estimate_noise_sigma(image.numpy())
