@@ -227,7 +227,10 @@ def render_scene(
 
 
 class SyntheticScenes(Dataset):
-    """Endless random snippets with exact depth and poses (an index is a seed; ``length`` is nominal).
+    """Random snippets with exact depth and poses; index ``i`` is scene ``i`` (``length`` scenes in all).
+
+    With ``cache`` each scene is ray-cast once and kept (as bytes and half floats); flips and colour jitter are
+    drawn afresh on every visit (seeded by ``epoch``), so a small pool of scenes serves many steps cheaply.
 
     Each sample follows the schema of :mod:`viewshift.learn.data`: the target view, ``num_sources`` views from
     cameras moved by up to ``max_move`` (sideways, up, forward) and ``max_turn_deg``, exact ``src_T_tgt``
@@ -245,8 +248,10 @@ class SyntheticScenes(Dataset):
         max_turn_deg: float = 3.0,
         fov_range_deg: tuple[float, float] = (45.0, 75.0),
         seed: int = 0,
+        cache: bool = False,
     ):
         self.textures, self.size, self.num_sources, self.length = textures, size, num_sources, length
+        self.cache, self._cache = cache, {}
         self.max_move, self.max_turn, self.fov_range, self.seed = max_move, max_turn_deg, fov_range_deg, seed
         self.epoch = 0
 
@@ -270,7 +275,27 @@ class SyntheticScenes(Dataset):
     def __getitem__(self, idx: int) -> dict[str, torch.Tensor]:
         from viewshift.learn.data import finish_sample
 
-        rng = np.random.default_rng([self.seed, self.epoch, idx])
+        if self.cache and idx in self._cache:
+            sample = {
+                k: v.float() if v.dtype in (torch.uint8, torch.float16) else v for k, v in self._cache[idx].items()
+            }
+            sample["target"], sample["sources"] = sample["target"] / 255, sample["sources"] / 255
+        else:
+            sample = self.render(idx)
+            if self.cache:
+                self._cache[idx] = {
+                    **sample,
+                    "target": (sample["target"] * 255).round().to(torch.uint8),
+                    "sources": (sample["sources"] * 255).round().to(torch.uint8),
+                    "depth": sample["depth"].half(),
+                    "true_depth": sample["true_depth"].half(),
+                }
+        rng = np.random.default_rng([self.seed, self.epoch, idx, 7])
+        return finish_sample(sample, rng, flip=True, jitter=0.15)
+
+    def render(self, idx: int) -> dict[str, torch.Tensor]:
+        """The un-augmented sample of scene ``idx`` (deterministic in ``seed`` and ``idx``)."""
+        rng = np.random.default_rng([self.seed, idx])
         h, w = self.size
         prims = random_scene(rng, len(self.textures))
         fov = math.radians(rng.uniform(*self.fov_range))
@@ -297,4 +322,4 @@ class SyntheticScenes(Dataset):
             "has_depth": torch.tensor(True),
             "true_depth": depth,
         }
-        return finish_sample(sample, rng, flip=True, jitter=0.15)
+        return sample

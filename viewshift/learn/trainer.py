@@ -57,7 +57,8 @@ class TrainConfig:
         stereo: Middlebury-style roots of rectified stereo pairs (known pose = photometric supervision,
             ground-truth disparity = supervised term).
         stereo_holdout: stereo scene names (e.g. ``MiddEval3/Piano``) never trained on.
-        synthetic: procedural scenes (see :mod:`viewshift.learn.synthetic`) are drawn in this share of steps.
+        synthetic: draw batches of procedural scenes (see :mod:`viewshift.learn.synthetic`).
+        synthetic_scenes: size of the pool of procedural scenes (each ray-cast once, then re-augmented).
         texture_dirs: folders of photos used as textures of the procedural scenes.
         mix: relative frequency of ``clips``, ``stereo`` and ``synthetic`` batches (those present).
         smooth_weight: ``lambda_s``; explain_weight: ``lambda_e``; ssim_weight: SSIM share ``alpha``.
@@ -89,6 +90,7 @@ class TrainConfig:
     stereo: list[str] = field(default_factory=list)
     stereo_holdout: list[str] = field(default_factory=list)
     synthetic: bool = False
+    synthetic_scenes: int = 1000
     texture_dirs: list[str] = field(default_factory=list)
     mix: dict[str, float] = field(default_factory=lambda: {"clips": 1.0, "stereo": 1.0, "synthetic": 1.0})
     smooth_weight: float = 0.5
@@ -261,7 +263,9 @@ class DataMix:
                 and not held_scenes.intersection(p.parts)
             ]
             textures = load_textures(paths, seed=c.seed)
-            self.datasets["synthetic"] = SyntheticScenes(textures, size, num_sources=1, seed=c.seed)
+            self.datasets["synthetic"] = SyntheticScenes(
+                textures, size, num_sources=1, seed=c.seed, length=c.synthetic_scenes, cache=True
+            )
         if not self.datasets:
             raise InputError("no training data: give clips, stereo roots or synthetic scenes")
         kinds = list(self.datasets)

@@ -1,0 +1,251 @@
+"""Command group of the training side: ``train``, ``eval``, ``fit``, ``make-clip``, ``export-onnx``.
+
+Handlers return an exit code and raise :class:`viewshift.errors.ViewshiftError` subclasses for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from viewshift.errors import InputError, OutputError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from viewshift.learn.trainer import PRESETS
+
+    p = subparsers.add_parser(
+        "train",
+        help="train depth (and pose) networks: SfMLearner self-supervision, stereo pairs, synthetic scenes",
+        description="Train with a named preset; every field of the config can be overridden. The run folder gets "
+        "config.json, checkpoint.pt (atomic, resumable: run the same command again after a kill) and log.jsonl. "
+        "For several processes: torchrun --nproc_per_node P $(which viewshift) train ...",
+    )
+    p.add_argument("out", help="run folder")
+    p.add_argument("--preset", default="small", choices=sorted(PRESETS))
+    p.add_argument("--clip", action="append", dest="clips", help="clip folder (repeatable)")
+    p.add_argument("--stereo", action="append", help="Middlebury-style root of stereo pairs (repeatable)")
+    p.add_argument("--holdout", action="append", dest="stereo_holdout", help="stereo scene never trained on")
+    p.add_argument("--synthetic", action="store_true", default=None, help="add procedural scenes")
+    p.add_argument("--textures", action="append", dest="texture_dirs", help="photo folder for synthetic textures")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--height", type=int)
+    p.add_argument("--width", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--stride", type=int, dest="clip_stride")
+    p.add_argument("--init", help="checkpoint or depth model file to start from")
+    p.add_argument("--config", help="JSON file of config fields (applied before the flags)")
+    p.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this much wall time")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if a checkpoint exists")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_train)
+
+    p = subparsers.add_parser("eval", help="evaluate depth models on stereo benchmarks / RGB-D frames, or poses")
+    sub = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+    d = sub.add_parser("depth", help="depth metrics (and right-view synthesis PSNR) of a model and baselines")
+    d.add_argument("--model", help="depth model file (default: the built-in model); 'none' for baselines only")
+    d.add_argument("--stereo", help="Middlebury root (MiddEval3 pairs with calibration are used)")
+    d.add_argument("--scenes", help="comma-separated scene names (default: all calibrated pairs)")
+    d.add_argument("--sevenscenes", help="7-Scenes folder (frames/frame-*.color.jpg, depth.png in mm)")
+    d.add_argument("--frame-step", type=int, default=10)
+    d.add_argument("--align", default="median", choices=["median", "scale_shift"])
+    d.add_argument("--baselines", action="store_true", help="also score constant depth and lower-is-nearer")
+    d.add_argument("-o", "--output", help="write the results as JSON")
+    d.set_defaults(func=_eval_depth)
+    q = sub.add_parser("pose", help="snippet ATE and rotation error of a run's pose network on a clip with poses")
+    q.add_argument("run", help="run folder or checkpoint with a pose network (e.g. MODEL.run from fit)")
+    q.add_argument("clip")
+    q.add_argument("--stride", type=int)
+    q.add_argument("-o", "--output")
+    q.set_defaults(func=_eval_pose)
+
+    p = subparsers.add_parser("fit", help="fine-tune depth and pose on your own clip within a time budget")
+    p.add_argument("clip", help="clip folder (viewshift make-clip), video file or image folder")
+    p.add_argument("-o", "--output", required=True, help="depth model file to write (use with render --model)")
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--stride", type=int, default=1)
+    p.add_argument("--focal", type=float, help="focal length in pixels when CLIP is a video or image folder")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_fit)
+
+    p = subparsers.add_parser("make-clip", help="make a training clip (frames + K.txt) from a video or image folder")
+    p.add_argument("input", help="video file or folder of images")
+    p.add_argument("-o", "--output", required=True, help="clip folder to create")
+    p.add_argument("--pattern", default="*", help="glob of the frames inside a folder (default: all images)")
+    p.add_argument("--step", type=int, default=1, help="keep every STEP-th frame")
+    p.add_argument("--max-frames", type=int)
+    p.add_argument("--max-width", type=int, default=640)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--focal", type=float, help="focal length in pixels of the INPUT frames")
+    g.add_argument("--fov", type=float, help="horizontal field of view in degrees (default 60)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_make_clip)
+
+    p = subparsers.add_parser("export-onnx", help="export a depth model file to ONNX and check it with onnxruntime")
+    p.add_argument("model", nargs="?", help="depth model file (default: the built-in model)")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_export_onnx)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from viewshift.learn.trainer import make_config, train
+
+    base = {}
+    if args.config:
+        base = json.loads(Path(args.config).read_text())
+        base.pop("preset", None)
+    flags = {
+        k: getattr(args, k)
+        for k in (
+            "clips",
+            "stereo",
+            "stereo_holdout",
+            "synthetic",
+            "texture_dirs",
+            "steps",
+            "height",
+            "width",
+            "lr",
+            "seed",
+            "threads",
+            "clip_stride",
+            "init",
+        )
+    }
+    flags["batch_size"] = args.batch_size
+    config = make_config(args.preset, **{**base, **{k: v for k, v in flags.items() if v is not None}})
+    max_s = None if args.max_minutes is None else 60 * args.max_minutes
+    result = train(config, args.out, resume=not args.no_resume, progress=not args.no_progress, max_seconds=max_s)
+    print(json.dumps(result))
+    return 0
+
+
+def _write_json(obj: dict, path: str | None) -> None:
+    text = json.dumps(obj, indent=2)
+    print(text)
+    if path:
+        from viewshift.learn.trainer import write_text_atomic
+
+        write_text_atomic(text, Path(path))
+
+
+def _eval_depth(args: argparse.Namespace) -> int:
+    from viewshift.learn import evaluate as E
+    from viewshift.learn.data import middlebury_pairs
+
+    sources = {}
+    if args.model != "none":
+        from viewshift.depth.builtin import load_builtin
+
+        sources["model"] = load_builtin(args.model)
+    if args.baselines or args.model == "none":
+        sources["constant"] = E.ConstantDepth()
+        sources["lower_is_nearer"] = E.LowerIsNearer()
+    if not args.stereo and not args.sevenscenes:
+        raise InputError("give --stereo ROOT and/or --sevenscenes DIR to evaluate on")
+    results: dict = {"align": args.align}
+    if args.stereo:
+        pairs = [p for p in middlebury_pairs(args.stereo) if p.K_left is not None]
+        if args.scenes:
+            wanted = set(args.scenes.split(","))
+            pairs = [p for p in pairs if p.name in wanted or p.name.split("/")[-1] in wanted]
+        if not pairs:
+            raise InputError(f"no calibrated stereo pairs under {args.stereo} match {args.scenes!r}")
+        results["stereo_scenes"] = [p.name for p in pairs]
+        results["stereo"] = {k: E.evaluate_stereo_depth(s, pairs, align=args.align) for k, s in sources.items()}
+    if args.sevenscenes:
+        results["sevenscenes"] = {
+            k: E.evaluate_frames_depth(s, E.sevenscenes_frames(args.sevenscenes, args.frame_step), align=args.align)
+            for k, s in sources.items()
+        }
+    _write_json(results, args.output)
+    return 0
+
+
+def _eval_pose(args: argparse.Namespace) -> int:
+    from viewshift.learn.fit import predict_snippets
+
+    _write_json(predict_snippets(args.run, args.clip, stride=args.stride), args.output)
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from viewshift.learn.fit import fit_clip
+
+    clip = Path(args.clip)
+    if not (clip / "frames").is_dir():  # a video or image folder: make a clip beside the output first
+        made = Path(args.output).with_name(Path(args.output).name + ".clip")
+        _make_clip(
+            argparse.Namespace(
+                input=str(clip),
+                output=str(made),
+                pattern="*",
+                step=1,
+                max_frames=None,
+                max_width=640,
+                focal=args.focal,
+                fov=None,
+                overwrite=args.overwrite,
+            )
+        )
+        clip = made
+    result = fit_clip(
+        clip, args.output, seconds=60 * args.minutes, stride=args.stride, threads=args.threads, overwrite=args.overwrite
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def _make_clip(args: argparse.Namespace) -> int:
+    from viewshift.geometry import focal_from_fov
+    from viewshift.learn.data import load_frames, write_clip
+
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise OutputError(f"{out} exists; pass --overwrite to replace it")
+    source = Path(args.input)
+    if not source.exists():
+        raise InputError(f"{source} not found")
+    first_width = None
+    if source.is_dir():
+        frames = load_frames(source, pattern=args.pattern, step=args.step, max_frames=args.max_frames)
+    else:
+        frames = load_frames(source, step=args.step, max_frames=args.max_frames)
+    first_width = frames[0].shape[1]
+    if args.max_width and first_width > args.max_width:
+        import cv2
+
+        s = args.max_width / first_width
+        size = (args.max_width, round(frames[0].shape[0] * s))
+        frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+    h, w = frames[0].shape[:2]
+    scale = w / first_width
+    if args.focal:
+        f = args.focal * scale
+    else:
+        f = focal_from_fov(args.fov or 60.0, w)
+    K = [[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]]
+    meta = {"source": str(source.resolve()), "step": args.step, "focal_given": bool(args.focal), "frames": len(frames)}
+    write_clip(out, frames, K, None, meta, overwrite=args.overwrite)
+    print(f"wrote {out} ({len(frames)} frames {w}×{h}, focal {f:.1f} px)")
+    return 0
+
+
+def _export_onnx(args: argparse.Namespace) -> int:
+    from viewshift.depth.builtin import BUILTIN_WEIGHTS
+    from viewshift.learn.export import compare_onnx, export_onnx
+
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise OutputError(f"{out} exists; pass --overwrite to replace it")
+    model = args.model or BUILTIN_WEIGHTS
+    export_onnx(model, out)
+    err = compare_onnx(model, out)
+    print(f"wrote {out}; onnxruntime vs torch: max relative difference {err:.2e}")
+    return 0
