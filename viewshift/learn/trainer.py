@@ -184,7 +184,7 @@ class SfmModel(nn.Module):
         target, sources, K = batch["target"], batch["sources"], batch["K"]
         depths = self.depth_net(target)
         out: dict[str, torch.Tensor] = {}
-        total = target.new_zeros(())
+        total = 0.0 * depths[0].sum()  # keeps a graph even for a batch no term applies to
         masks = None
         if bool(batch["has_pose"].all()):
             src_T_tgt = batch["src_T_tgt"]
