@@ -237,3 +237,16 @@ def test_methods_registry_and_errors():
         fill_holes(image, depth, holes, "telea", radius=0)
     with pytest.raises(InputError, match="all holes"):
         fill_holes(image, depth, torch.ones_like(holes))
+
+
+def test_reflection_folds_back_inside_the_background_surface():
+    # One row: foreground | 4 holes | 2 background pixels | a nearer object. The reflected texture may not run
+    # into the nearer object: it folds back and forth over the two background pixels.
+    colours = torch.arange(11, dtype=torch.float32)[None, None, None, :] / 10
+    depth = torch.tensor([1, 1, 9, 9, 9, 9, 5, 5, 2, 2, 2], dtype=torch.float32)[None, None, None, :]
+    holes = torch.zeros(1, 1, 1, 11, dtype=torch.bool)
+    holes[..., 2:6] = True
+    for direction in (None, (1.0, 0.0)):
+        out, out_depth = fill_holes(colours, depth, holes, direction=direction)
+        assert out[0, 0, 0, 2:6].tolist() == colours[0, 0, 0, [6, 7, 7, 6]].tolist()
+        assert out_depth[0, 0, 0, 2:6].tolist() == [5.0] * 4

@@ -107,25 +107,6 @@ def _direction_priors(direction: Direction | None, batch: int, device: torch.dev
 # ------------------------------------------------------------------------------------------ background filler
 
 
-def _depth_jumps(depth: torch.Tensor, tolerance: float) -> torch.Tensor:
-    """Where the surface breaks between horizontally neighbouring pixels.
-
-    Args:
-        depth: ``(B, H, W)`` depth (larger = farther); any strides.
-        tolerance: relative depth step that breaks a surface: ``max(z0, z1) > (1 + tolerance) * min(z0, z1)``.
-
-    Returns:
-        ``(B, H, W)`` bool, contiguous: True at ``[..., y, x]`` when pixels ``x`` and ``x + 1`` of row ``y`` lie on
-        different surfaces (always False in the last column). Hole pixels may produce spurious jumps next to
-        themselves; :func:`_line_candidates` is immune to those because a hole ends a surface segment anyway.
-        Call it on ``.transpose(1, 2)`` views for columns.
-    """
-    jumps = torch.zeros(depth.shape, dtype=torch.bool, device=depth.device)
-    z0, z1 = depth[..., :-1], depth[..., 1:]
-    torch.gt(torch.maximum(z0, z1), (1.0 + tolerance) * torch.minimum(z0, z1), out=jumps[..., :-1])
-    return jumps
-
-
 def _reflect(offset: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
     """Fold ``offset >= 0`` into ``[0, length)`` by reflection (0, 1, .., n-1, n-1, .., 0, 0, 1, ..)."""
     period = 2 * length
@@ -134,18 +115,25 @@ def _reflect(offset: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
 
 
 def _line_candidates(
-    hole_lines: torch.Tensor, jump_lines: torch.Tensor
+    hole_lines: torch.Tensor,
+    depth_flat: torch.Tensor,
+    tolerance: float,
+    to_rowmajor: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Background candidates of every hole pixel along its line (row or column), in scan order.
 
     For a hole pixel at distance ``k`` from the first valid pixel ``r`` after its hole run, the candidate texture
     sample is ``r + (k - 1)`` (reflection across the run boundary), folded back and forth inside the surface
-    segment that starts at ``r`` (valid pixels up to the next hole or depth jump) so it never leaves that surface.
-    The side before the run is handled symmetrically.
+    segment that starts at ``r`` (valid pixels up to the next hole, depth jump or line end) so it never leaves
+    that surface. The side before the run is handled symmetrically. Only the first ``m`` pixels of a segment
+    matter for a run of ``m`` hole pixels, so each hole pixel checks one: the work is O(number of holes) after a
+    single scan of the hole mask.
 
     Args:
         hole_lines: ``(N, L)`` bool, True at holes; N lines of length L laid out contiguously.
-        jump_lines: ``(N, L)`` bool, True at ``x`` when valid pixels ``x`` and ``x + 1`` lie on different surfaces.
+        depth_flat: ``(B * H * W,)`` depth, row-major (read at one or two pixels per hole pixel).
+        tolerance: two neighbours lie on different surfaces when ``max(z0, z1) > (1 + tolerance) * min(z0, z1)``.
+        to_rowmajor: maps flat scan positions to row-major ones (``None``: the lines are rows).
 
     Returns:
         ``(pos, k, boundary, sample, exists)``: ``pos (n,)`` flat scan positions of the n hole pixels
@@ -154,7 +142,8 @@ def _line_candidates(
         ``exists (n, 2)`` bool, False where the run touches the line's start / end.
     """
     length = hole_lines.shape[1]
-    pos = hole_lines.reshape(-1).nonzero().squeeze(1)
+    flat_holes = hole_lines.reshape(-1)
+    pos = flat_holes.nonzero().squeeze(1)
     n = pos.numel()
     if n == 0:
         empty = torch.zeros(0, 2, dtype=torch.long, device=pos.device)
@@ -167,40 +156,32 @@ def _line_candidates(
     run_of = torch.cumsum(starts_run, 0) - 1  # run index of each hole pixel
     a, e = pos[first], pos[last]  # flat positions of each run's first and last hole pixel
     line_start = a - a % length
-    line_end = line_start + length - 1
-    has_before = a > line_start
-    has_after = e < line_end
-    before, after = a - 1, e + 1
-
-    jumps = jump_lines.reshape(-1).nonzero().squeeze(1)
-    big = torch.iinfo(torch.long).max // 4
-    # Surface segment after the run: ends at the next hole run, the next depth jump, or the line end.
-    seg_end = line_end.clone()
-    nxt = torch.cat([a[1:], a.new_tensor([big])]) - 1
-    seg_end = torch.minimum(seg_end, nxt)
-    # Segment before the run: starts after the previous hole run, the previous depth jump, or at the line start.
-    seg_start = line_start.clone()
-    prv = torch.cat([e.new_tensor([-big]), e[:-1]]) + 1
-    seg_start = torch.maximum(seg_start, prv)
-    if jumps.numel():
-        padded = torch.cat([jumps, jumps.new_tensor([big])])
-        seg_end = torch.minimum(seg_end, padded[torch.searchsorted(jumps, after)])
-        padded = torch.cat([jumps.new_tensor([-big]), jumps])
-        seg_start = torch.maximum(seg_start, padded[torch.searchsorted(jumps, before)] + 1)
-
-    runs = torch.stack(
-        [before, after, before - seg_start + 1, seg_end - after + 1, has_before.long(), has_after.long()], dim=1
-    )
-    before_px, after_px, len_before, len_after, has_before_px, has_after_px = runs[run_of].unbind(1)
+    runs = torch.stack([a - 1, e + 1, e - a + 1, line_start], dim=1)
+    before_px, after_px, run_len, start_px = runs[run_of].unbind(1)
     k = torch.stack([pos - before_px, after_px - pos], dim=1)
+    exists = torch.stack([before_px >= start_px, after_px < start_px + length], dim=1)
+
+    # Segment lengths (capped at the run length): the first k whose unfolded sample leaves the surface.
+    def depth_at(flat: torch.Tensor) -> torch.Tensor:
+        return depth_flat.index_select(0, flat if to_rowmajor is None else to_rowmajor(flat))
+
+    scale = 1.0 + tolerance
+    lengths = []
+    for side, step in ((0, -1), (1, 1)):
+        boundary_px = after_px if side else before_px
+        raw = boundary_px + step * (k[:, side] - 1)  # the unfolded sample
+        end_px = start_px + length - 1
+        q = torch.minimum(torch.maximum(raw, start_px), end_px)
+        inside = (raw == q) & ~flat_holes[q]  # on the line and not a hole
+        prev = torch.minimum(torch.maximum(q - step, start_px), end_px)
+        z1, z0 = depth_at(q), depth_at(prev)
+        inside &= (k[:, side] == 1) | ~(torch.maximum(z0, z1) > scale * torch.minimum(z0, z1))
+        first_bad = torch.where(inside, run_len, k[:, side] - 1)  # per pixel: its k - 1 if it fails, else m
+        per_run = torch.full_like(a, length).scatter_reduce(0, run_of, first_bad, "amin")
+        lengths.append(per_run[run_of].clamp_min(1))
     sample = torch.stack(
-        [
-            before_px - _reflect(k[:, 0] - 1, len_before.clamp_min(1)),
-            after_px + _reflect(k[:, 1] - 1, len_after.clamp_min(1)),
-        ],
-        dim=1,
+        [before_px - _reflect(k[:, 0] - 1, lengths[0]), after_px + _reflect(k[:, 1] - 1, lengths[1])], dim=1
     )
-    exists = torch.stack([has_before_px, has_after_px], dim=1).bool()
     boundary = torch.stack([before_px, after_px], dim=1)
     # Missing sides point at the hole pixel itself: a safe index (its weight is zero).
     boundary = torch.where(exists, boundary, pos[:, None])
@@ -240,14 +221,16 @@ def _background_pass(
         pixels, ``filled (n,)`` bool, ``colour (C, n)``, ``fill_depth (n,)``.
     """
     bsz, channels, height, width = image.shape
-    jump_x = _depth_jumps(depth, tolerance)
-    lin, k_row, bnd_row, smp_row, ex_row = _line_candidates(holes.reshape(-1, width), jump_x.view(-1, width))
+    depth_flat = depth.reshape(-1)
+    lin, k_row, bnd_row, smp_row, ex_row = _line_candidates(holes.reshape(-1, width), depth_flat, tolerance)
     n = lin.numel()
     ks, bnds, smps, exs = [k_row], [bnd_row], [smp_row], [ex_row]
     if use_columns:
-        jump_y = _depth_jumps(depth.transpose(1, 2), tolerance)
         pos_c, k_col, bnd_col, smp_col, ex_col = _line_candidates(
-            holes.transpose(1, 2).reshape(-1, height), jump_y.view(-1, height)
+            holes.transpose(1, 2).reshape(-1, height),
+            depth_flat,
+            tolerance,
+            lambda scan: _columns_to_rowmajor(scan, height, width),
         )
         # Reorder the column-scan results into the row-major order of ``lin``.
         slot = torch.empty(bsz * height * width, dtype=torch.long, device=lin.device)

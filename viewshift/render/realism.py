@@ -24,6 +24,7 @@ from viewshift.errors import InputError, ShapeError
 
 _MAD_TO_SIGMA = 1.0 / (0.6744897501960817 * 6.0)  # median |r| of N(0, 36 s^2) is 0.6745 * 6 s
 _MEDIAN_SAMPLES = 1 << 16  # the noise median is taken over at most this many responses per channel
+_BLUR_MARGIN = 1.1  # blur a fill only where its detail energy exceeds the surroundings' by more than 10 %
 
 
 def _check_image(image: torch.Tensor, name: str = "image") -> None:
@@ -155,17 +156,17 @@ def local_detail(image: torch.Tensor, mask: torch.Tensor, *, block: int = 16) ->
     _check_mask(mask, image, "mask")
     if not (isinstance(block, int) and block >= 1):
         raise InputError(f"block must be an int >= 1, got {block!r}")
-    return _local_detail(_highpass(image), _window_all(mask), block)
+    return _local_detail(_highpass(image).square(), _window_all(mask), block)
 
 
-def _local_detail(response: torch.Tensor, inside: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`local_detail` from responses ``(B, C, H-2, W-2)`` counted where ``inside (B, 1, H-2, W-2)``.
+def _local_detail(squared: torch.Tensor, inside: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`local_detail` from squared responses ``(B, C, H-2, W-2)`` counted where ``inside (B, 1, H-2, W-2)``.
 
     Tiles are laid on the response grid (one pixel off the image grid, which does not matter here); ``count`` is
     in units of the pooled means (proportional to the pixel count; only ``count > 0`` is meaningful).
     """
-    weight = inside.to(response.dtype)
-    total = _neighbourhood(_block_means(response.square() * weight, block)) / 36.0
+    weight = inside.to(squared.dtype)
+    total = _neighbourhood(_block_means(squared * weight, block)) / 36.0
     count = _neighbourhood(_block_means(weight, block))
     energy = torch.where(count > 0, total / count.clamp_min(1e-30), torch.zeros((), dtype=total.dtype))
     return energy, count
@@ -188,7 +189,7 @@ def match_realism(
     (:func:`local_detail`), and ``s`` the sensor noise sigma (:func:`estimate_noise_sigma` of ``source``, or of
     the valid pixels of ``image``):
 
-    - blur (where ``D_f > D_s``): ``fill <- a * fill + (1 - a) * blur(fill)``, ``a = sqrt(D_s / D_f)``, with
+    - blur (where ``D_f > 1.1 D_s``): ``fill <- a * fill + (1 - a) * blur(fill)``, ``a = sqrt(D_s / D_f)``, with
       a 3x3 binomial blur (sigma ~ 0.85). Blurring removes most of the high frequencies ``N`` responds to, so
       this scales the fill's detail energy by about ``a**2`` (an approximation: the blur keeps a little energy).
     - noise (where the fill is smoother): add ``N(0, t**2)`` per pixel and channel, with
@@ -250,9 +251,10 @@ def match_realism(
     else:
         sigma = _sigma_from_response(response, valid_inside)
     sigma_sq = sigma.square()[:, :, None, None].to(image.dtype)  # (B, C, 1, 1)
-    surround, surround_count = _local_detail(response, valid_inside, block)
+    squared = response.square()
+    surround, surround_count = _local_detail(squared, valid_inside, block)
     surround = torch.where(surround_count > 0, surround, sigma_sq.expand_as(surround))
-    fill, fill_count = _local_detail(response, holes[..., 1:-1, 1:-1], block)
+    fill, fill_count = _local_detail(squared, holes[..., 1:-1, 1:-1], block)
 
     # Hole pixels as (n, C) flat indices into the image and into the tile maps.
     plane = h * w
@@ -267,11 +269,16 @@ def match_realism(
     flat = out.view(-1)
     values = flat.index_select(0, at.reshape(-1))
     if blur:
-        sharper = (fill_count > 0) & (fill > surround)
+        sharper = (fill_count > 0) & (fill > _BLUR_MARGIN * surround)
         if bool(sharper.any()):
             keep = torch.where(sharper, (surround / fill.clamp_min(1e-30)).sqrt(), torch.ones_like(fill))
-            keep_px = keep.reshape(-1).index_select(0, tiles)
-            values = keep_px * values + (1 - keep_px) * _blur_at(flat, y, x, at, h, w)
+            keep_px = keep.reshape(-1).index_select(0, tiles).view(c, -1)
+            some = (keep_px < 1).any(dim=0).nonzero().squeeze(1)  # blur only the pixels that need it
+            keep_some = keep_px[:, some]
+            blurred = _blur_at(flat, y[some], x[some], at[:, some], h, w).view(c, -1)
+            values = values.view(c, -1)
+            values[:, some] = keep_some * values[:, some] + (1 - keep_some) * blurred
+            values = values.reshape(-1)
             fill = torch.where(sharper, surround, fill)
     if noise:
         add_sq = (torch.minimum(sigma_sq, surround) - fill).clamp_min(0)
