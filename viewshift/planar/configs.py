@@ -1,0 +1,136 @@
+"""Typed configurations of the planar models, their presets, and building a network from a config.
+
+Configs are saved as JSON beside every checkpoint and every shipped weight file, so a weight file describes
+itself; :func:`build_model` is all inference needs to rebuild the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import torch
+
+from viewshift.errors import InputError
+from viewshift.planar.models import AlignNet, AngleNet, RollNet
+
+
+@dataclass
+class RotationConfig:
+    """Rotation regression on digits rotated on the fly by angles uniform in [-180°, 180°)."""
+
+    preset: str
+    head: str = "vector"  # naive | vector | bins
+    loss: str = "angular"  # cosine_proximity | angular | von_mises | bins
+    classes: list[int] | None = None  # None: all ten classes
+    steps: int = 4000
+    batch_size: int = 64
+    lr: float = 1e-3
+    num_bins: int = 72
+    bin_sigma: float = 4.0
+    width: int = 16
+    batchnorm: bool = True
+    input_scale: float = 1.0
+    optimizer: str = "adam"  # adam | adadelta (Keras' MNIST-example optimiser: lr 1.0, rho 0.95, eps 1e-7)
+    clip_grad: float | None = 5.0
+    seed: int = 0
+    kind: str = "rotation"
+
+
+@dataclass
+class AlignConfig:
+    """Classification of digits perturbed by the IC-STN paper's random warps."""
+
+    preset: str
+    num_warps: int = 4
+    recurrent: bool = True
+    warp_kind: str = "homography"  # homography | affine
+    classifier_width: int = 8
+    steps: int = 2500
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_predictor: float = 3e-4
+    corner_sigma: float = 0.25
+    translation_sigma: float = 0.25
+    # "paper": IC-STN resamples the unperturbed canvas through init ∘ warps (Lin & Lucey's code);
+    # "image": it only ever sees the perturbed image (what align()/classify() do at inference).
+    protocol: str = "image"
+    seed: int = 0
+    kind: str = "align"
+
+
+@dataclass
+class RollConfig:
+    """Photo roll regression on gradient-orientation histograms of randomly rotated upright photos."""
+
+    preset: str
+    max_roll: float = 20.0
+    num_bins: int = 180
+    width: int = 32
+    samples_per_photo: int = 60
+    steps: int = 6000
+    batch_size: int = 128
+    lr: float = 1e-3
+    long_side: int = 256
+    seed: int = 0
+    kind: str = "roll"
+    holdout: list[str] = field(default_factory=list)
+
+
+PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
+    "rot-naive-3": RotationConfig("rot-naive-3", head="naive", loss="cosine_proximity", classes=[3], steps=1500),
+    "rot-vector-3": RotationConfig("rot-vector-3", head="vector", loss="angular", classes=[3], steps=3000),
+    # The question's recipe: Keras' MNIST example (no batch norm, Adadelta lr 1.0, no clipping) with the naive
+    # head, and the same net and optimiser with the fixed head as the control.
+    "rot-naive-keras-3": RotationConfig(
+        "rot-naive-keras-3",
+        head="naive",
+        loss="cosine_proximity",
+        classes=[3],
+        steps=1000,
+        batchnorm=False,
+        lr=1.0,
+        optimizer="adadelta",
+        clip_grad=None,
+    ),
+    "rot-vector-keras-3": RotationConfig(
+        "rot-vector-keras-3",
+        head="vector",
+        loss="angular",
+        classes=[3],
+        steps=1000,
+        batchnorm=False,
+        lr=1.0,
+        optimizer="adadelta",
+        clip_grad=None,
+    ),
+    "rot-naive-all": RotationConfig("rot-naive-all", head="naive", loss="cosine_proximity", steps=1000),
+    "rot-vector-all": RotationConfig("rot-vector-all", head="vector", loss="angular", steps=4000),
+    "rot-bins-all": RotationConfig("rot-bins-all", head="bins", loss="bins", steps=2500),
+    "cnn": AlignConfig("cnn", num_warps=0, recurrent=False, classifier_width=24),
+    "stn": AlignConfig("stn", num_warps=1, recurrent=False),
+    "icstn-1": AlignConfig("icstn-1", num_warps=1),
+    "icstn-2": AlignConfig("icstn-2", num_warps=2),
+    "icstn-4": AlignConfig("icstn-4", num_warps=4),
+    "roll": RollConfig("roll"),
+}
+
+
+def config_from_dict(data: dict) -> RotationConfig | AlignConfig | RollConfig:
+    """Rebuild a config from its JSON dict (the ``kind`` field selects the class)."""
+    classes = {"rotation": RotationConfig, "align": AlignConfig, "roll": RollConfig}
+    kind = data.get("kind")
+    if kind not in classes:
+        raise InputError(f"config has unknown kind {kind!r}")
+    names = {f.name for f in dataclasses.fields(classes[kind])}
+    return classes[kind](**{k: v for k, v in data.items() if k in names})
+
+
+def build_model(config: RotationConfig | AlignConfig | RollConfig) -> torch.nn.Module:
+    """The untrained network a config describes."""
+    if isinstance(config, RotationConfig):
+        return AngleNet(config.head, config.num_bins, config.width, config.batchnorm, config.input_scale)
+    if isinstance(config, AlignConfig):
+        num_params = 8 if config.warp_kind == "homography" else 6
+        return AlignNet(config.num_warps, config.recurrent, num_params, config.classifier_width)
+    return RollNet(config.num_bins, 2, config.width)

@@ -1,0 +1,245 @@
+"""Networks of viewshift.planar: digit rotation regressors, the IC-STN family and the photo roll estimator.
+
+Every class is a thin ``nn.Module`` holding layers; the geometry (warps, composition) is in
+:mod:`viewshift.planar.warps` and the angle maths in :mod:`viewshift.planar.angles`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from viewshift.planar.angles import bins_to_angle, vector_to_angle
+from viewshift.planar.warps import (
+    compose_homographies,
+    params_to_homography,
+    warp_images,
+)
+
+ANGLE_HEADS = ("naive", "vector", "bins")
+
+
+def _conv(cin: int, cout: int, batchnorm: bool = True) -> nn.Sequential:
+    norm = nn.BatchNorm2d(cout) if batchnorm else nn.Identity()
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), norm, nn.ReLU(inplace=True))
+
+
+class AngleNet(nn.Module):
+    """CNN regressing the rotation of a 28×28 digit.
+
+    Heads:
+        ``naive``: 2 outputs through ``tanh`` read as ``(cos, sin)`` (the recipe that collapses).
+        ``vector``: 2 unconstrained outputs read as a direction ``(cos, sin)`` (normalised by the loss/decoder).
+        ``bins``: ``num_bins`` logits over equal angle bins, decoded by a local soft-argmax.
+
+    Args:
+        head: one of :data:`ANGLE_HEADS`.
+        num_bins: number of bins for the ``bins`` head.
+        width: channels of the first convolution (later layers use 2× and 4×).
+        batchnorm: batch normalisation after each convolution (False for the plain, Keras-tutorial-style net).
+        input_scale: multiply the [0, 1] input by this first (255 feeds raw pixel values, as many tutorials do).
+    """
+
+    def __init__(
+        self,
+        head: str = "vector",
+        num_bins: int = 72,
+        width: int = 16,
+        batchnorm: bool = True,
+        input_scale: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if head not in ANGLE_HEADS:
+            raise ValueError(f"unknown angle head {head!r}; use one of {ANGLE_HEADS}")
+        self.head = head
+        self.num_bins = num_bins
+        self.input_scale = input_scale
+        out = num_bins if head == "bins" else 2
+        self.features = nn.Sequential(
+            _conv(1, width, batchnorm),
+            nn.MaxPool2d(2),  # 14×14
+            _conv(width, 2 * width, batchnorm),
+            _conv(2 * width, 2 * width, batchnorm),
+            nn.MaxPool2d(2),  # 7×7
+            _conv(2 * width, 4 * width, batchnorm),
+        )
+        self.regressor = nn.Sequential(
+            nn.Flatten(), nn.Linear(4 * width * 49, 64), nn.ReLU(inplace=True), nn.Linear(64, out)
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Raw outputs.
+
+        Args:
+            images: ``(B, 1, 28, 28)`` float digits in [0, 1].
+
+        Returns:
+            ``(B, 2)`` vectors (``tanh``-squashed for the naive head) or ``(B, num_bins)`` logits.
+        """
+        out = self.regressor(self.features(images * self.input_scale))
+        return torch.tanh(out) if self.head == "naive" else out
+
+    def decode(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Angles ``(B,)`` in degrees from :meth:`forward` outputs."""
+        if self.head == "bins":
+            return bins_to_angle(outputs)
+        return vector_to_angle(outputs)
+
+
+class DigitClassifier(nn.Module):
+    """Small CNN classifying 28×28 digits: two conv+pool stages and a linear layer.
+
+    Args:
+        width: channels of the first convolution (the second has 2×).
+    """
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(2 * width * 49, 10),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, 28, 28)`` digits → ``(B, 10)`` logits."""
+        return self.net(images)
+
+
+class GeometricPredictor(nn.Module):
+    """Predicts a warp update ``Δp`` from a 28×28 image (the IC-STN paper's small predictor, ReLU + max-pool).
+
+    The last layer starts at zero, so every warp starts as the identity.
+
+    Args:
+        num_params: 8 for homographies, 6 for affine warps.
+    """
+
+    def __init__(self, num_params: int = 8) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 4, 7),  # 22×22
+            nn.ReLU(inplace=True),
+            nn.Conv2d(4, 8, 7),  # 16×16
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),  # 8×8
+            nn.Flatten(),
+            nn.Linear(8 * 64, 48),
+            nn.ReLU(inplace=True),
+            nn.Linear(48, num_params),
+        )
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, 28, 28)`` images → ``(B, num_params)`` warp updates."""
+        return self.net(images)
+
+
+class AlignNet(nn.Module):
+    """Plain CNN, spatial transformer or inverse compositional spatial transformer, then a classifier.
+
+    * ``num_warps == 0``: the classifier alone (the "CNN" baseline).
+    * ``recurrent=False, num_warps == 1``: a spatial transformer: predict ``p`` from the input, resample the
+      input once by ``p``.
+    * ``recurrent=True``: IC-STN-``num_warps``. One shared predictor looks at the current warped image, predicts
+      ``Δp``, the warp is **composed** ``H ← H ∘ Δp`` (:func:`compose_homographies`), and the warped image is
+      resampled from the *source* each step, never from an already resampled image.
+
+    Args:
+        num_warps: number of warps (0 for the plain CNN).
+        recurrent: compose warps recurrently from a source image (IC-STN) instead of one plain STN warp.
+        num_params: 8 (homography) or 6 (affine).
+        classifier_width: width of the :class:`DigitClassifier`.
+    """
+
+    def __init__(
+        self, num_warps: int = 4, recurrent: bool = True, num_params: int = 8, classifier_width: int = 8
+    ) -> None:
+        super().__init__()
+        self.num_warps = num_warps
+        self.recurrent = recurrent
+        self.num_params = num_params
+        self.predictor = GeometricPredictor(num_params) if num_warps > 0 else None
+        self.classifier = DigitClassifier(classifier_width)
+
+    def align(
+        self, images: torch.Tensor, source: torch.Tensor | None = None, init: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Warp images towards the canonical pose the classifier was trained on.
+
+        Args:
+            images: ``(B, 1, 28, 28)`` the perturbed digits the predictor first looks at.
+            source: ``(B, 1, 28, 28)`` image to resample from; ``images`` when None. The IC-STN paper's protocol
+                passes the unperturbed canvas here with ``init`` = the perturbation, so that composed warps can
+                reach pixels the perturbation pushed off the canvas.
+            init: ``(B, 3, 3)`` sampling homography from ``images`` to ``source``; identity when None.
+
+        Returns:
+            ``(aligned, H)``: ``(B, 1, 28, 28)`` aligned images and the ``(B, 3, 3)`` sampling homographies that
+            map aligned coordinates into ``source``.
+        """
+        batch = images.shape[0]
+        eye = torch.eye(3, dtype=images.dtype, device=images.device).expand(batch, 3, 3)
+        h = eye if init is None else init
+        src = images if source is None else source
+        current = images
+        if self.predictor is None:
+            return current, h
+        if not self.recurrent:
+            # Plain STN: one warp predicted from and applied to the (already perturbed) input image.
+            dh = params_to_homography(self.predictor(images))
+            return warp_images(images, dh)[0], compose_homographies(eye, dh)
+        for _ in range(self.num_warps):
+            dh = params_to_homography(self.predictor(current))
+            h = compose_homographies(h, dh)
+            current = warp_images(src, h)[0]
+        return current, h
+
+    def forward(
+        self, images: torch.Tensor, source: torch.Tensor | None = None, init: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Class logits ``(B, 10)``; arguments as in :meth:`align`."""
+        aligned, _ = self.align(images, source, init)
+        return self.classifier(aligned)
+
+
+class RollNet(nn.Module):
+    """Estimates a photo's roll from its gradient-orientation histogram.
+
+    The input is a histogram of gradient orientations over ``[0°, 180°)`` (see
+    :func:`viewshift.planar.roll.orientation_histogram`); a photo rolled by θ shifts it circularly by θ, so the
+    network is a small circular 1-D CNN followed by a linear read-out of the roll in degrees.
+
+    Args:
+        num_bins: histogram bins over 180°.
+        channels: histogram channels (e.g. scales).
+        width: channels of the 1-D convolutions.
+    """
+
+    def __init__(self, num_bins: int = 180, channels: int = 2, width: int = 32) -> None:
+        super().__init__()
+        self.num_bins = num_bins
+        self.channels = channels
+        self.net = nn.Sequential(
+            nn.Conv1d(channels, width, 9, padding=4, padding_mode="circular"),
+            nn.ReLU(inplace=True),
+            nn.Conv1d(width, width, 9, padding=4, padding_mode="circular"),
+            nn.ReLU(inplace=True),
+            nn.MaxPool1d(2),
+            nn.Conv1d(width, width, 5, padding=2, padding_mode="circular"),
+            nn.ReLU(inplace=True),
+            nn.Flatten(),
+            nn.Linear(width * num_bins // 2, 64),
+            nn.ReLU(inplace=True),
+            nn.Linear(64, 1),
+        )
+
+    def forward(self, histograms: torch.Tensor) -> torch.Tensor:
+        """``(B, channels, num_bins)`` histograms → ``(B,)`` roll in degrees (counter-clockwise tilt)."""
+        return self.net(histograms).squeeze(-1) * 20.0

@@ -1,0 +1,262 @@
+"""Photo roll: gradient-orientation features, rotate-and-crop, and the upright photos used for training.
+
+Roll convention: a photo with roll θ is its upright version rotated **counter-clockwise as displayed** by θ
+degrees; levelling it means rotating it by −θ. Rotations use OpenCV's ``getRotationMatrix2D`` (positive =
+counter-clockwise as displayed) about the image centre.
+
+Features: the photo is converted to grey, resized so its long side is 256 px, and a histogram of gradient
+orientations over [0°, 180°) is built (Sobel gradients, orientation ``atan2(-gy, gx)`` so that a
+counter-clockwise roll of θ shifts the histogram by +θ, weighted by gradient magnitude, linear interpolation
+between 1° bins); a second channel does the same at half resolution. Each channel is divided by its mean.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from viewshift.errors import InputError, ShapeError
+from viewshift.planar.warps import largest_rotated_rect
+
+FEATURE_LONG_SIDE = 256
+NUM_BINS = 180
+
+# Upright photos under ../shared/data, relative paths. Held-out photos are never used in training; their
+# near-duplicates (other view of the same stereo pair or sequence) are excluded from training too.
+ROLL_TEST_PHOTOS = (
+    "photos/building.jpg",
+    "photos/home.jpg",
+    "photos/leuvenA.jpg",
+    "photos/aero1.jpg",
+    "photos/fruits.jpg",
+    "photos/messi5.jpg",
+    "photos/rubberwhale1.png",
+    "photos/basketball1.png",
+    "stereo/middlebury/MiddEval3/trainingQ/Adirondack/im0.png",
+    "stereo/middlebury/MiddEval3/trainingQ/Piano/im0.png",
+    "stereo/middlebury/MiddEval3/trainingQ/Playroom/im0.png",
+    "stereo/middlebury/MiddEval3/trainingQ/Recycle/im0.png",
+    "video/kitti00-snippet/left.png",
+    "video/tum-fr3-office/1341847980.722988.png",
+    "video/driving-pair/test_sequence_source.jpg",
+    "stereo/eth3d-twoview/image_0/facade_1s.png",
+)
+_TRAIN_GLOBS = (
+    "photos/*.jpg",
+    "photos/*.png",
+    "stereo/middlebury/MiddEval3/trainingQ/*/im[01].png",
+    "stereo/middlebury/MiddEval2/*/view1.png",
+    "stereo/middlebury-bicycle/0001.jpg",
+    "multiview/cones-9view/im2.ppm",
+    "multiview/tsukuba-5view/scene1.row3.col3.ppm",
+    "stereo/kitti-odom06-frame12/kitti06-12-color.png",
+    "stereo/kitti-odom06-frame12/kitti06-12.png",
+    "video/kitti06-frame-pairs/kitti06-13-color.png",
+    "video/kitti06-frame-pairs/kitti06-435.png",
+    "video/kitti-odom06-frames0-50/image_l/0000[0-5]0.png",
+    "video/kitti-odom-turn/image_l/0000[0-5]0.png",
+    "stereo/eth3d-twoview/image_0/*.png",
+    "video/rgbd-5frames/color/*.png",
+    "video/tum-fr1-pair/1.png",
+)
+# Not upright (graffiti shot at an angle) or near-duplicates of held-out photos.
+_EXCLUDED = (
+    "photos/graf1.png",
+    "photos/graf3.png",
+    "photos/leuvenB.jpg",
+    "photos/aero3.jpg",
+    "photos/rubberwhale2.png",
+    "photos/basketball2.png",
+    "stereo/middlebury/MiddEval3/trainingQ/Adirondack/im1.png",
+    "stereo/middlebury/MiddEval3/trainingQ/Piano/im1.png",
+    "stereo/middlebury/MiddEval3/trainingQ/Playroom/im1.png",
+    "stereo/middlebury/MiddEval3/trainingQ/Recycle/im1.png",
+)
+
+
+def shared_data_root() -> Path:
+    """``$VIEWSHIFT_SHARED_DATA``, else ``../shared/data`` beside the repository."""
+    root = os.environ.get("VIEWSHIFT_SHARED_DATA")
+    return (Path(root) if root else Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+
+
+def roll_photo_paths(split: str, root: Path | None = None) -> list[Path]:
+    """The upright photos of a split: ``"train"`` or ``"test"`` (:data:`ROLL_TEST_PHOTOS`)."""
+    base = root or shared_data_root()
+    if split == "test":
+        return [base / p for p in ROLL_TEST_PHOTOS if (base / p).is_file()]
+    if split != "train":
+        raise InputError(f"unknown split {split!r}; use 'train' or 'test'")
+    held = set(ROLL_TEST_PHOTOS) | set(_EXCLUDED)
+    found: set[Path] = set()
+    for pattern in _TRAIN_GLOBS:
+        for p in base.glob(pattern):
+            if str(p.relative_to(base)) not in held:
+                found.add(p)
+    return sorted(found)
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """Read an image as ``H×W×3 uint8`` RGB (grey repeated), for training and evaluation."""
+    a = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if a is None:
+        raise InputError(f"cannot read {path}")
+    return cv2.cvtColor(a, cv2.COLOR_BGR2RGB)
+
+
+def _check_photo(photo: np.ndarray) -> None:
+    if not isinstance(photo, np.ndarray) or photo.ndim != 3 or photo.shape[2] != 3:
+        shape = getattr(photo, "shape", None)
+        raise ShapeError(f"expected an H×W×3 photo, got shape {shape}")
+    if photo.shape[0] < 16 or photo.shape[1] < 16:
+        raise ShapeError(f"photo of {photo.shape[1]}×{photo.shape[0]} pixels is too small; need at least 16×16")
+
+
+def resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
+    """Resize so that the longer side is ``long_side`` pixels (area interpolation when shrinking)."""
+    h, w = image.shape[:2]
+    scale = long_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=interp)
+
+
+def orientation_histogram(gray: np.ndarray, num_bins: int = NUM_BINS) -> np.ndarray:
+    """Magnitude-weighted histogram of gradient orientations over [0°, 180°).
+
+    Args:
+        gray: ``H×W`` float32 grey image.
+        num_bins: number of bins; bin ``k`` is centred on ``k * 180 / num_bins`` degrees.
+
+    Returns:
+        ``(num_bins,)`` float32 histogram divided by its mean (all ones for a flat image).
+    """
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)[2:-2, 2:-2]
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)[2:-2, 2:-2]
+    mag = np.hypot(gx, gy).ravel()
+    theta = np.degrees(np.arctan2(-gy, gx)).ravel() % 180.0
+    pos = theta / (180.0 / num_bins)
+    lo = np.floor(pos).astype(np.int64)
+    frac = (pos - lo).astype(np.float32)
+    hist = np.bincount(lo % num_bins, mag * (1 - frac), num_bins)
+    hist += np.bincount((lo + 1) % num_bins, mag * frac, num_bins)
+    mean = hist.mean()
+    return (hist / mean if mean > 1e-8 else np.ones(num_bins)).astype(np.float32)
+
+
+def photo_features(photo: np.ndarray, num_bins: int = NUM_BINS) -> torch.Tensor:
+    """The roll network's input for one photo.
+
+    Args:
+        photo: ``H×W×3`` uint8 RGB.
+        num_bins: histogram bins over 180°.
+
+    Returns:
+        ``(2, num_bins)`` float32: histograms at long side 256 and 128 pixels.
+    """
+    _check_photo(photo)
+    small = resize_long_side(photo, FEATURE_LONG_SIDE)
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    half = cv2.resize(gray, (max(1, gray.shape[1] // 2), max(1, gray.shape[0] // 2)), interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(np.stack([orientation_histogram(gray, num_bins), orientation_histogram(half, num_bins)]))
+
+
+def rotate_photo(photo: np.ndarray, angle_deg: float, *, crop: bool = True, fill: str = "black") -> np.ndarray:
+    """Rotate a photo counter-clockwise as displayed by ``angle_deg`` about its centre.
+
+    Args:
+        photo: ``H×W×C`` (or ``H×W``) uint8/uint16 image.
+        angle_deg: rotation in degrees (positive = counter-clockwise as displayed).
+        crop: crop to the largest axis-aligned rectangle holding only valid pixels (centred); when False keep
+            the size and fill the corners.
+        fill: corner fill when ``crop`` is False: ``"black"``, ``"white"`` or ``"edge"`` (replicate borders).
+
+    Returns:
+        The rotated image, same dtype and channels.
+    """
+    if fill not in ("black", "white", "edge"):
+        raise InputError(f"unknown fill {fill!r}; use black, white or edge")
+    h, w = photo.shape[:2]
+    matrix = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle_deg, 1.0)
+    top = np.iinfo(photo.dtype).max if np.issubdtype(photo.dtype, np.integer) else 1.0
+    border = cv2.BORDER_REPLICATE if fill == "edge" else cv2.BORDER_CONSTANT
+    value = (top,) * 4 if fill == "white" else (0,) * 4
+    out = cv2.warpAffine(photo, matrix, (w, h), flags=cv2.INTER_CUBIC, borderMode=border, borderValue=value)
+    if photo.ndim == 3 and out.ndim == 2:
+        out = out[:, :, None]
+    if not crop:
+        return out
+    cw, ch = largest_rotated_rect(w, h, angle_deg)
+    # One pixel of margin against interpolation bleeding from the border.
+    cw, ch = max(1, cw - 2), max(1, ch - 2)
+    x0, y0 = (w - cw) // 2, (h - ch) // 2
+    return out[y0 : y0 + ch, x0 : x0 + cw]
+
+
+def random_rolled_crop(photo: np.ndarray, roll: float, rng: np.random.Generator) -> np.ndarray:
+    """A training sample: the photo rolled by ``roll``, cropped to its valid rectangle, then a random sub-crop.
+
+    The sub-crop keeps the aspect ratio of the valid rectangle, covers 50–100 % of its side, and the photo is
+    mirrored left-right half the time (a mirrored upright photo is still upright).
+    """
+    if rng.random() < 0.5:
+        photo = photo[:, ::-1].copy()
+    rotated = rotate_photo(photo, roll, crop=True)
+    h, w = rotated.shape[:2]
+    s = rng.uniform(0.5, 1.0)
+    ch, cw = max(16, int(h * s)), max(16, int(w * s))
+    y0 = int(rng.integers(0, h - ch + 1))
+    x0 = int(rng.integers(0, w - cw + 1))
+    return rotated[y0 : y0 + ch, x0 : x0 + cw]
+
+
+def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """Features and rolls of ``config.samples_per_photo`` random rolled crops per training photo.
+
+    Args:
+        config: a :class:`viewshift.planar.train.RollConfig` (``max_roll``, ``num_bins``, ``samples_per_photo``,
+            ``long_side``, ``seed``).
+        split: which photos.
+
+    Returns:
+        ``(features (N, 2, num_bins), rolls (N,))`` with rolls uniform in ``[-max_roll, max_roll]``.
+    """
+    rng = np.random.default_rng(config.seed)
+    paths = roll_photo_paths(split)
+    if not paths:
+        raise InputError(f"no photos found under {shared_data_root()}; set VIEWSHIFT_SHARED_DATA")
+    feats, rolls = [], []
+    for path in paths:
+        photo = resize_long_side(load_rgb(path), 2 * config.long_side)
+        for _ in range(config.samples_per_photo):
+            roll = float(rng.uniform(-config.max_roll, config.max_roll))
+            feats.append(photo_features(random_rolled_crop(photo, roll, rng), config.num_bins))
+            rolls.append(roll)
+    return torch.stack(feats), torch.tensor(rolls, dtype=torch.float32)
+
+
+def roll_test_set(per_photo: int = 10, max_roll: float = 20.0, seed: int = 1234) -> list[tuple[str, float, np.ndarray]]:
+    """Held-out photos, each rolled by ``per_photo`` fixed seeded angles and cropped to the valid rectangle.
+
+    Returns:
+        ``(relative path, roll in degrees, H×W×3 uint8 rolled photo)`` triples.
+    """
+    rng = np.random.default_rng(seed)
+    root = shared_data_root()
+    out = []
+    for path in roll_photo_paths("test"):
+        photo = load_rgb(path)
+        for _ in range(per_photo):
+            roll = float(rng.uniform(-max_roll, max_roll))
+            out.append((str(path.relative_to(root)), roll, rotate_photo(photo, roll, crop=True)))
+    return out
+
+
+def straightened_size(width: int, height: int, roll_deg: float) -> tuple[int, int]:
+    """Size of the output of levelling a ``width × height`` photo with roll ``roll_deg`` and cropping."""
+    cw, ch = largest_rotated_rect(width, height, roll_deg)
+    return max(1, cw - 2), max(1, ch - 2)

@@ -1,0 +1,305 @@
+"""Training and evaluation of the planar models: typed configs, presets, a resumable loop, metrics.
+
+Inference code (:mod:`viewshift.planar.api`) never imports this module. Every run writes into its folder:
+``config.json`` (the dataclass), ``checkpoint.pt`` (model + optimiser + step, for resuming), ``log.txt`` and, at
+the end, ``model.pt`` (weights only) + ``model.json`` (the config again, beside the weights).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from viewshift.errors import InputError
+from viewshift.planar import angles as A
+from viewshift.planar.configs import (
+    AlignConfig,
+    RollConfig,
+    RotationConfig,
+    build_model,
+    config_from_dict,
+)
+from viewshift.planar.digits import load_split
+from viewshift.planar.models import AlignNet, AngleNet
+from viewshift.planar.warps import rotate_images, sample_perturbations, warp_images
+
+
+def _to_tensor(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images).float().div_(255.0).unsqueeze(1)
+
+
+# ---------------------------------------------------------------------------------------------- losses / steps
+def rotation_loss(config: RotationConfig, outputs: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """The loss a rotation config names, on ``(B, 2)`` or ``(B, K)`` outputs and ``(B,)`` angles in degrees."""
+    if config.loss == "cosine_proximity":
+        return A.cosine_proximity_loss(outputs, angles)
+    if config.loss == "angular":
+        return A.angular_loss(outputs, angles)
+    if config.loss == "von_mises":
+        return A.von_mises_nll(outputs, angles)
+    if config.loss == "bins":
+        target = A.soft_bin_targets(angles, config.num_bins, config.bin_sigma)
+        return -(target * F.log_softmax(outputs, dim=-1)).sum(dim=-1).mean()
+    raise InputError(f"unknown rotation loss {config.loss!r}")
+
+
+class _Task:
+    """Data + loss of one config kind, used by the generic loop."""
+
+    def __init__(self, config, data_path: str | None) -> None:
+        self.config = config
+        self.data_path = data_path
+        if isinstance(config, (RotationConfig, AlignConfig)):
+            classes = tuple(config.classes) if isinstance(config, RotationConfig) and config.classes else None
+            train = load_split("train", classes, data_path)
+            self.images = _to_tensor(train.images)
+            self.labels = torch.from_numpy(train.labels)
+        else:
+            from viewshift.planar.roll import build_roll_dataset
+
+            feats, rolls = build_roll_dataset(config, split="train")
+            self.images, self.labels = feats, rolls
+
+    def loss(self, model: torch.nn.Module, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        c = self.config
+        idx = torch.randint(0, self.images.shape[0], (c.batch_size,), generator=generator)
+        if isinstance(c, RotationConfig):
+            angles = torch.rand(c.batch_size, generator=generator) * 360.0 - 180.0
+            x = rotate_images(self.images[idx], angles)
+            out = model(x)
+            loss = rotation_loss(c, out, angles)
+            err = A.angle_difference(model.decode(out.detach()), angles).abs().mean()
+            return loss, {"err_deg": float(err)}
+        if isinstance(c, AlignConfig):
+            canvas = self.images[idx]
+            h0 = sample_perturbations(
+                c.batch_size, c.warp_kind, c.corner_sigma, c.translation_sigma, generator=generator
+            )
+            perturbed = warp_images(canvas, h0)[0]
+            if c.protocol == "paper" and c.recurrent:
+                logits = model(perturbed, source=canvas, init=h0)
+            else:
+                logits = model(perturbed)
+            labels = self.labels[idx]
+            loss = F.cross_entropy(logits, labels)
+            return loss, {"acc": float((logits.argmax(-1) == labels).float().mean())}
+        feats, rolls = self.images[idx], self.labels[idx]
+        pred = model(feats)
+        loss = F.smooth_l1_loss(pred, rolls, beta=1.0)
+        return loss, {"err_deg": float((pred.detach() - rolls).abs().mean())}
+
+    def param_groups(self, model: torch.nn.Module) -> list[dict]:
+        c = self.config
+        if isinstance(c, AlignConfig) and model.predictor is not None:
+            return [
+                {"params": model.classifier.parameters(), "lr": c.lr},
+                {"params": model.predictor.parameters(), "lr": c.lr_predictor},
+            ]
+        return [{"params": model.parameters(), "lr": c.lr}]
+
+
+def train(
+    config: RotationConfig | AlignConfig | RollConfig,
+    out_dir: str | Path,
+    *,
+    data_path: str | None = None,
+    resume: bool = True,
+    log_every: int = 100,
+    checkpoint_every: int = 250,
+    max_steps: int | None = None,
+    threads: int = 1,
+) -> Path:
+    """Train a config, resumably; returns the path of the final ``model.pt``.
+
+    Args:
+        config: what to train.
+        out_dir: run folder (created); an existing ``checkpoint.pt`` there is resumed when ``resume``.
+        data_path: digit mosaic path (digit configs); default location when None.
+        resume: continue from ``out_dir/checkpoint.pt`` if present.
+        log_every: steps between log lines.
+        checkpoint_every: steps between checkpoints.
+        max_steps: override ``config.steps`` (smoke tests); the schedule still uses this number.
+        threads: ``torch.set_num_threads`` for the run.
+    """
+    torch.set_num_threads(threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = max_steps if max_steps is not None else config.steps
+    (out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    torch.manual_seed(config.seed)
+    task = _Task(config, data_path)
+    model = build_model(config)
+    if getattr(config, "optimizer", "adam") == "adadelta":
+        opt = torch.optim.Adadelta(task.param_groups(model), rho=0.95, eps=1e-7)
+    else:
+        opt = torch.optim.Adam(task.param_groups(model))
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    generator = torch.Generator().manual_seed(config.seed)
+    step = 0
+    ckpt = out / "checkpoint.pt"
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        step = state["step"]
+    log = (out / "log.txt").open("a")
+    model.train()
+    t0 = time.time()
+    running: dict[str, float] = {}
+    while step < steps:
+        # Cosine decay to 0 (Adadelta, as in the Keras example, keeps its constant rate).
+        scale = 0.5 * (1.0 + math.cos(math.pi * step / steps)) if not isinstance(opt, torch.optim.Adadelta) else 1.0
+        for group, lr in zip(opt.param_groups, base_lrs, strict=True):
+            group["lr"] = lr * scale
+        loss, stats = task.loss(model, generator)
+        opt.zero_grad()
+        loss.backward()
+        clip = getattr(config, "clip_grad", 5.0)
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        step += 1
+        running["loss"] = running.get("loss", 0.0) + float(loss.detach())
+        for k, v in stats.items():
+            running[k] = running.get(k, 0.0) + v
+        if step % log_every == 0 or step == steps:
+            n = log_every if step % log_every == 0 else step % log_every
+            msg = " ".join(f"{k}={v / n:.4f}" for k, v in running.items())
+            log.write(f"step {step}/{steps} {msg} t={time.time() - t0:.0f}s\n")
+            log.flush()
+            running = {}
+        if step % checkpoint_every == 0 or step == steps:
+            tmp = ckpt.with_suffix(".tmp")
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "generator": generator.get_state(),
+                    "step": step,
+                },
+                tmp,
+            )
+            tmp.replace(ckpt)
+    log.close()
+    model.eval()
+    final = out / "model.pt"
+    torch.save(model.state_dict(), final)
+    (out / "model.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    return final
+
+
+def load_run(path: str | Path) -> tuple[torch.nn.Module, RotationConfig | AlignConfig | RollConfig]:
+    """Load ``model.pt`` + ``model.json`` (a run folder, or the ``.pt`` path) in eval mode."""
+    p = Path(path)
+    pt = p / "model.pt" if p.is_dir() else p
+    cfg_path = pt.with_suffix(".json")
+    if not pt.is_file() or not cfg_path.is_file():
+        raise InputError(f"no model weights + config at {pt} / {cfg_path}; train first or pass a run folder")
+    config = config_from_dict(json.loads(cfg_path.read_text()))
+    model = build_model(config)
+    model.load_state_dict(torch.load(pt, map_location="cpu", weights_only=True))
+    model.eval()
+    return model, config
+
+
+# ------------------------------------------------------------------------------------------------- evaluation
+EVAL_SEED = 1234
+
+
+def rotation_test_set(
+    classes: list[int] | None, per_image: int = 10, data_path: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Held-out digits, each rotated by ``per_image`` fixed seeded angles in [-180°, 180°).
+
+    Returns:
+        ``(images (N, 1, 28, 28), angles (N,), labels (N,))``.
+    """
+    test = load_split("test", tuple(classes) if classes else None, data_path)
+    g = torch.Generator().manual_seed(EVAL_SEED)
+    base = _to_tensor(test.images).repeat_interleave(per_image, 0)
+    angles = torch.rand(base.shape[0], generator=g) * 360.0 - 180.0
+    labels = torch.from_numpy(test.labels).repeat_interleave(per_image, 0)
+    # Quantise to uint8 like images fed through the public API.
+    images = (rotate_images(base, angles) * 255.0).round() / 255.0
+    return images, angles, labels
+
+
+@torch.no_grad()
+def predict_angles(model: AngleNet, images: torch.Tensor, batch: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decoded angles ``(N,)`` and raw outputs ``(N, D)`` for ``(N, 1, 28, 28)`` images."""
+    outs = torch.cat([model(images[i : i + batch]) for i in range(0, images.shape[0], batch)])
+    return model.decode(outs), outs
+
+
+def evaluate_rotation(model: AngleNet, classes: list[int] | None, data_path: str | None = None) -> dict:
+    """Angle error statistics on the fixed rotated test set, overall and per class, plus predictions."""
+    images, angles, labels = rotation_test_set(classes, data_path=data_path)
+    pred, outs = predict_angles(model, images)
+    result = {"overall": A.angle_error_stats(pred.numpy(), angles.numpy()).as_dict(), "per_class": {}}
+    for cls in sorted(set(labels.tolist())):
+        m = labels == cls
+        stats = A.angle_error_stats(pred[m].numpy(), angles[m].numpy()).as_dict()
+        err = A.angle_difference(pred[m], angles[m]).abs()
+        stats["within_5_mod_180"] = float((torch.minimum(err, 180.0 - err) <= 5.0).float().mean())
+        result["per_class"][str(cls)] = stats
+    result["pred"] = pred.tolist()
+    result["true"] = angles.tolist()
+    result["outputs"] = outs[:, :2].tolist() if outs.shape[1] == 2 else []
+    return result
+
+
+def align_test_set(
+    warp_kind: str = "homography", per_image: int = 10, data_path: str | None = None, cfg: AlignConfig | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Held-out digits, each perturbed by ``per_image`` fixed seeded warps.
+
+    Returns:
+        ``(canvas (N, 1, 28, 28), init (N, 3, 3), perturbed (N, 1, 28, 28), labels (N,))``; ``perturbed`` is
+        quantised to uint8 levels like images fed through the public API.
+    """
+    c = cfg or AlignConfig("eval", warp_kind=warp_kind)
+    test = load_split("test", None, data_path)
+    g = torch.Generator().manual_seed(EVAL_SEED)
+    canvas = _to_tensor(test.images).repeat_interleave(per_image, 0)
+    h0 = sample_perturbations(canvas.shape[0], c.warp_kind, c.corner_sigma, c.translation_sigma, generator=g)
+    perturbed = (warp_images(canvas, h0)[0] * 255.0).round() / 255.0
+    labels = torch.from_numpy(test.labels).repeat_interleave(per_image, 0)
+    return canvas, h0, perturbed, labels
+
+
+@torch.no_grad()
+def evaluate_align(model: AlignNet, config: AlignConfig, data_path: str | None = None) -> dict:
+    """Test classification error (both protocols for IC-STN) and per-class mean/variance of aligned digits."""
+    canvas, h0, perturbed, labels = align_test_set(config.warp_kind, data_path=data_path, cfg=config)
+    result: dict = {}
+    aligned_all, pred_all = [], []
+    for i in range(0, canvas.shape[0], 500):
+        aligned, _ = model.align(perturbed[i : i + 500])
+        aligned_all.append(aligned)
+        pred_all.append(model.classifier(aligned).argmax(-1))
+    aligned = torch.cat(aligned_all)
+    pred = torch.cat(pred_all)
+    result["error_image_protocol"] = float((pred != labels).float().mean())
+    if model.recurrent and model.num_warps > 0:
+        pred_p = torch.cat(
+            [
+                model(perturbed[i : i + 500], source=canvas[i : i + 500], init=h0[i : i + 500]).argmax(-1)
+                for i in range(0, canvas.shape[0], 500)
+            ]
+        )
+        result["error_paper_protocol"] = float((pred_p != labels).float().mean())
+    result["count"] = int(labels.numel())
+    result["per_class_error"] = {str(c): float((pred[labels == c] != c).float().mean()) for c in range(10)}
+    result["mean_images"] = torch.stack([aligned[labels == c, 0].mean(0) for c in range(10)]).tolist()
+    result["var_images"] = torch.stack([aligned[labels == c, 0].var(0) for c in range(10)]).tolist()
+    result["input_mean_images"] = torch.stack([perturbed[labels == c, 0].mean(0) for c in range(10)]).tolist()
+    result["input_var_images"] = torch.stack([perturbed[labels == c, 0].var(0) for c in range(10)]).tolist()
+    return result
