@@ -120,8 +120,9 @@ def predict_snippets(run: str | Path, clip: str | Path, *, stride: int | None = 
     :func:`viewshift.learn.metrics.snippet_ate` (per-snippet least-squares scale).
 
     Returns:
-        ``{"snippets", "ate_mean", "ate_std", "rot_deg_mean", "gt_path_mean"}`` — the last is the mean length of
-        the ground-truth snippet path (for scale).
+        ``{"snippets", "ate_mean", "ate_std", "rot_deg_mean", "gt_path_mean", "ate_zero_motion"}``:
+        ``gt_path_mean`` is the mean length of the ground-truth snippet path (for scale) and ``ate_zero_motion``
+        the ATE of predicting no motion at all (the trivial baseline).
     """
     from viewshift.learn.data import SequenceDataset, read_clip
     from viewshift.learn.metrics import snippet_ate
@@ -136,7 +137,7 @@ def predict_snippets(run: str | Path, clip: str | Path, *, stride: int | None = 
     ds = SequenceDataset(c, (config.height, config.width), num_sources=config.num_sources, stride=stride, augment=False)
     from viewshift.geometry import pose_vector_to_matrix
 
-    ates, rots, paths = [], [], []
+    ates, rots, paths, still = [], [], [], []
     for k in range(len(ds)):
         s = ds[k]
         vec, _ = model.pose_net(s["target"][None], s["sources"][None])
@@ -149,6 +150,7 @@ def predict_snippets(run: str | Path, clip: str | Path, *, stride: int | None = 
         P = np.stack([pred[i] for i in ids])
         G = np.stack([c.world_T_cam[i] for i in ids])
         ate, rot = snippet_ate(P, G)
+        still.append(snippet_ate(np.stack([np.eye(4)] * len(ids)), G)[0])
         ates.append(ate)
         rots.append(rot)
         paths.append(float(np.linalg.norm(np.diff(G[:, :3, 3], axis=0), axis=1).sum()))
@@ -158,4 +160,5 @@ def predict_snippets(run: str | Path, clip: str | Path, *, stride: int | None = 
         "ate_std": float(np.std(ates)),
         "rot_deg_mean": float(np.mean(rots)),
         "gt_path_mean": float(np.mean(paths)),
+        "ate_zero_motion": float(np.mean(still)),
     }
