@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 from pathlib import Path
 
 import cv2
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 from viewshift.render.fill import fill_background, fill_holes
-from viewshift.render.realism import estimate_noise_sigma, match_realism
+from viewshift.render.realism import _highpass, match_realism
 
 ROOT = (
     Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "stereo" / "middlebury" / "MiddEval3" / "trainingQ"
@@ -78,43 +77,63 @@ METHODS = {
 }
 
 
+def detail(image: torch.Tensor, holes: torch.Tensor) -> float:
+    """Mean noise-equivalent detail energy ``(N * I)**2 / 36`` (see realism.py) over responses centred in holes."""
+    response = _highpass(image).square().mean(dim=1, keepdim=True) / 36
+    inside = holes[..., 1:-1, 1:-1]
+    return float(response[inside].mean())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", nargs="*", default=None)
-    parser.add_argument("--out", type=Path, default=None, help="also write the table to this markdown file")
+    parser.add_argument("--out", type=Path, default=None, help="also write the tables to this markdown file")
     args = parser.parse_args()
     if not ROOT.exists():
         raise SystemExit(f"Middlebury data not found at {ROOT}")
     scenes = args.scenes or sorted(p.name for p in ROOT.iterdir() if p.is_dir())
-    totals: dict[str, list[float]] = {m: [] for m in METHODS}
-    totals["background + hint + realism"] = []
-    lines = ["| scene | holes | " + " | ".join(totals) + " |", "| --- | --- |" + " --- |" * len(totals)]
-    noise_lines = []
+    names = [*METHODS, "background + hint + realism"]
+    mse: dict[str, list[float]] = {m: [] for m in names}
+    ratio: dict[str, list[float]] = {m: [] for m in names}
+    rows = []
     for scene in scenes:
         image, depth, holes, truth = load_scene(ROOT / scene)
         mask = holes.expand_as(image)
-        row = []
-        for name, fn in METHODS.items():
-            start = time.perf_counter()
-            out, _ = fn(image, depth, holes)
-            _ = time.perf_counter() - start
-            mse = float((out[mask] - truth[mask]).square().mean())
-            totals[name].append(mse)
-            row.append(f"{-10 * math.log10(mse):.2f}")
-            if name == "background + hint":
-                real = match_realism(out, holes, source=image.masked_fill(mask, 0.5), seed=0)
-                mse = float((real[mask] - truth[mask]).square().mean())
-                totals["background + hint + realism"].append(mse)
-                sig = [float(estimate_noise_sigma(x, ~holes if x is truth else None)) for x in (truth,)]
-                noise_lines.append((scene, sig))
-        row.append(f"{-10 * math.log10(totals['background + hint + realism'][-1]):.2f}")
-        lines.append(f"| {scene} | {float(holes.float().mean()):.1%} | " + " | ".join(row) + " |")
-        print(lines[-1] if len(lines) > 3 else "\n".join(lines), flush=True)
-    mean = [f"{-10 * math.log10(sum(v) / len(v)):.2f}" for v in totals.values()]
-    lines.append("| **all (PSNR of mean MSE)** | | " + " | ".join(mean) + " |")
-    print(lines[-1])
+        truth_detail = detail(truth, holes)
+        outputs = {name: fn(image, depth, holes)[0] for name, fn in METHODS.items()}
+        outputs["background + hint + realism"] = match_realism(
+            outputs["background + hint"], holes, source=load_left(ROOT / scene), seed=0
+        )
+        cells = []
+        for name, out in outputs.items():
+            mse[name].append(float((out[mask] - truth[mask]).square().mean()))
+            ratio[name].append(detail(out, holes) / truth_detail)
+            cells.append(f"{-10 * math.log10(mse[name][-1]):.2f} / {ratio[name][-1]:.2f}")
+        rows.append(f"| {scene} | {float(holes.float().mean()):.1%} | " + " | ".join(cells) + " |")
+        print(rows[-1], flush=True)
+    mean = []
+    for m in names:
+        psnr = -10 * math.log10(sum(mse[m]) / len(mse[m]))
+        mean.append(f"**{psnr:.2f} / {math.exp(sum(map(math.log, ratio[m])) / len(ratio[m])):.2f}**")
+    lines = [
+        "PSNR (dB, on hole pixels, vs the real right image) / detail ratio (fill's detail energy over the real",
+        "image's, on hole pixels; 1 = as detailed as the real image, < 1 smoother, > 1 busier). Made by",
+        "`python bench/fill_quality.py`.",
+        "",
+        "| scene | holes | " + " | ".join(names) + " |",
+        "| --- | --- |" + " --- |" * len(names),
+        *rows,
+        "| **all** (PSNR of the mean MSE / geometric mean ratio) | | " + " | ".join(mean) + " |",
+    ]
+    print("\n".join(lines))
     if args.out:
-        args.out.write_text("PSNR (dB) on hole pixels vs the real right image\n\n" + "\n".join(lines) + "\n")
+        args.out.write_text("\n".join(lines) + "\n")
+
+
+def load_left(folder: Path) -> torch.Tensor:
+    """The left photo ``(1, 3, H, W)`` in [0, 1] (the source of the noise level for realism)."""
+    left = cv2.cvtColor(cv2.imread(str(folder / "im0.png")), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+    return torch.from_numpy(left).permute(2, 0, 1)[None]
 
 
 if __name__ == "__main__":
