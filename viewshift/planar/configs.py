@@ -68,10 +68,11 @@ class RollConfig:
     num_bins: int = 180
     width: int = 32
     samples_per_photo: int = 60
-    steps: int = 6000
+    steps: int = 2500
     batch_size: int = 128
     lr: float = 1e-3
     long_side: int = 256
+    max_photos: int | None = None  # use only the first N training photos (smoke tests)
     seed: int = 0
     kind: str = "roll"
     holdout: list[str] = field(default_factory=list)

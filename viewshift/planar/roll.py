@@ -226,7 +226,7 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
         ``(features (N, 2, num_bins), rolls (N,))`` with rolls uniform in ``[-max_roll, max_roll]``.
     """
     rng = np.random.default_rng(config.seed)
-    paths = roll_photo_paths(split)
+    paths = roll_photo_paths(split)[: getattr(config, "max_photos", None)]
     if not paths:
         raise InputError(f"no photos found under {shared_data_root()}; set VIEWSHIFT_SHARED_DATA")
     feats, rolls = [], []

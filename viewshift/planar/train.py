@@ -53,7 +53,7 @@ def rotation_loss(config: RotationConfig, outputs: torch.Tensor, angles: torch.T
 class _Task:
     """Data + loss of one config kind, used by the generic loop."""
 
-    def __init__(self, config, data_path: str | None) -> None:
+    def __init__(self, config, data_path: str | None, cache: Path | None = None) -> None:
         self.config = config
         self.data_path = data_path
         if isinstance(config, (RotationConfig, AlignConfig)):
@@ -64,7 +64,13 @@ class _Task:
         else:
             from viewshift.planar.roll import build_roll_dataset
 
-            feats, rolls = build_roll_dataset(config, split="train")
+            if cache is not None and cache.is_file():
+                data = torch.load(cache, weights_only=True)
+                feats, rolls = data["features"], data["rolls"]
+            else:
+                feats, rolls = build_roll_dataset(config, split="train")
+                if cache is not None:
+                    torch.save({"features": feats, "rolls": rolls}, cache)
             self.images, self.labels = feats, rolls
 
     def loss(self, model: torch.nn.Module, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
@@ -134,7 +140,7 @@ def train(
     steps = max_steps if max_steps is not None else config.steps
     (out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
     torch.manual_seed(config.seed)
-    task = _Task(config, data_path)
+    task = _Task(config, data_path, cache=out / "dataset.pt")
     model = build_model(config)
     if getattr(config, "optimizer", "adam") == "adadelta":
         opt = torch.optim.Adadelta(task.param_groups(model), rho=0.95, eps=1e-7)
@@ -303,3 +309,53 @@ def evaluate_align(model: AlignNet, config: AlignConfig, data_path: str | None =
     result["input_mean_images"] = torch.stack([perturbed[labels == c, 0].mean(0) for c in range(10)]).tolist()
     result["input_var_images"] = torch.stack([perturbed[labels == c, 0].var(0) for c in range(10)]).tolist()
     return result
+
+
+def evaluate_roll(model: torch.nn.Module, per_photo: int = 10) -> dict:
+    """Mean/median absolute roll error on the held-out photos (:data:`viewshift.planar.roll.ROLL_TEST_PHOTOS`),
+    each rolled by ``per_photo`` fixed seeded angles in ±20° and cropped to its valid rectangle; estimated
+    exactly as :func:`viewshift.planar.estimate_roll` does (with the mirrored-photo average).
+    """
+    from viewshift.planar.api import roll_with_network
+    from viewshift.planar.roll import roll_test_set
+
+    rows = []
+    for name, roll, photo in roll_test_set(per_photo):
+        pred = roll_with_network(model, photo)
+        rows.append({"photo": name, "roll": roll, "pred": pred, "error": abs(pred - roll)})
+    errors = np.array([r["error"] for r in rows])
+    per_photo_err: dict[str, float] = {}
+    for name in dict.fromkeys(r["photo"] for r in rows):
+        per_photo_err[name] = float(np.mean([r["error"] for r in rows if r["photo"] == name]))
+    return {
+        "count": len(rows),
+        "mean": float(errors.mean()),
+        "median": float(np.median(errors)),
+        "within_1": float((errors <= 1.0).mean()),
+        "within_2": float((errors <= 2.0).mean()),
+        "max": float(errors.max()),
+        "per_photo": per_photo_err,
+        "rows": rows,
+    }
+
+
+def evaluate_run(model: torch.nn.Module, config) -> dict:
+    """Evaluate a model by its config kind on the fixed held-out test set of that kind."""
+    if isinstance(config, RotationConfig):
+        return evaluate_rotation(model, config.classes)
+    if isinstance(config, AlignConfig):
+        return evaluate_align(model, config)
+    return evaluate_roll(model)
+
+
+def export_weights(run_dir: str | Path, name: str, weights_dir: str | Path) -> Path:
+    """Write a run's final weights as float16 ``<name>.pt`` + ``<name>.json`` into ``weights_dir``."""
+    model, config = load_run(run_dir)
+    out = Path(weights_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    tmp = out / f".{name}.pt.tmp"
+    torch.save(state, tmp)
+    tmp.replace(out / f"{name}.pt")
+    (out / f"{name}.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    return out / f"{name}.pt"
