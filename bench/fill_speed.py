@@ -2,7 +2,8 @@
 
 Builds a synthetic forward-rendered view (textured background at depth 5, random foreground boxes at depth 1..2)
 with ~5 % disocclusion holes beside the right edges of the boxes plus a border band, then times each method
-(best of --repeat) at each size and prints a table. Torch threads: whatever torch uses by default.
+(best of --repeat) at each size and prints a table. Torch threads: torch's default unless --threads; on a
+machine shared with other busy processes use --threads 1 (two threads then spin on each other's barriers).
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["1000x1000", "3000x4000"], help="HxW sizes")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--methods", nargs="+", default=["background", "background+hint", "realism", "telea"])
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print("| size | holes | method | wall ms (best) | CPU ms (best) |\n| --- | --- | --- | --- | --- |")
     for size in args.sizes:
