@@ -100,3 +100,10 @@ def test_sfm_objective_combines_terms_with_weights():
     parts = L.sfm_objective(target, sources, [depth * 2], T, K, masks, smooth_weight=0.5, explain_weight=0.2)
     expected = parts["photometric"] + 0.5 * parts["smooth"] + 0.2 * parts["explain"]
     assert torch.allclose(parts["loss"].detach(), expected)
+
+
+def test_scale_invariant_log_loss_ignores_scale_but_not_ratios():
+    gt_inv = torch.rand(2, 1, 5, 6) + 0.2
+    mask = torch.ones_like(gt_inv, dtype=torch.bool)
+    assert float(L.scale_invariant_log_loss(7.0 / gt_inv, gt_inv, mask)) < 1e-6
+    assert float(L.scale_invariant_log_loss(1.0 / (gt_inv + 1.0), gt_inv, mask)) > 1e-3

@@ -15,7 +15,8 @@ Every training sample is a dict of tensors with a fixed schema (the batch adds a
 * ``src_T_tgt`` ``(N, 4, 4)`` and ``has_pose`` ``()`` bool — known relative poses (stereo baseline, synthetic
   camera); when False the pose network predicts them;
 * ``depth`` ``(1, H, W)`` and ``has_depth`` ``()`` bool — ground-truth *disparity-like* supervision: the
-  inverse depth up to an unknown scale and shift (zero where unknown, see ``depth_valid`` ``(1, H, W)``).
+  inverse depth up to an unknown scale and shift (zero where unknown, see ``depth_valid`` ``(1, H, W)``);
+  ``has_metric_depth`` ``()`` bool says the shift is zero (``depth`` is inverse depth up to scale only).
 
 Augmentations move images and intrinsics together: :func:`scale_crop` (resize by a random factor, crop at a
 random place, ``K`` rescaled and shifted) and :func:`flip_sample` (mirror left-right; ``K``'s principal point
@@ -281,6 +282,7 @@ def finish_sample(sample: dict, rng: np.random.Generator | None, flip: bool, jit
     sample.setdefault("depth", torch.zeros(1, h, w))
     sample.setdefault("depth_valid", torch.zeros(1, h, w, dtype=torch.bool))
     sample.setdefault("has_depth", torch.tensor(False))
+    sample.setdefault("has_metric_depth", torch.tensor(False))
     if rng is not None and flip and rng.random() < 0.5:
         sample = flip_sample(sample)
     if rng is not None and jitter > 0:
@@ -530,6 +532,11 @@ class StereoDataset(Dataset):
             "depth_valid": valid > 0.5,
             "has_depth": torch.tensor(bool((valid > 0.5).any())),
         }
+        if known and sample["has_depth"]:
+            # Calibrated: d + doffs = f B / z is exactly inverse depth (up to scale), not just disparity.
+            doffs = float(p.K_right[0, 2] - p.K_left[0, 2])
+            sample["depth"] = torch.where(sample["depth_valid"], disp + doffs, torch.zeros_like(disp))
+            sample["has_metric_depth"] = torch.tensor(True)
         if known:
             # The two cameras differ in principal point (Middlebury's doffs). Fold the difference into the pose
             # is impossible, so resample the right image's principal point onto the left's: a pure x shift.

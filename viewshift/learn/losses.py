@@ -17,7 +17,8 @@ The SfMLearner objective (Zhou et al., CVPR 2017, eq. 4) over scales ``s = 0..3`
 The paper's weights are ``lambda_s = 0.5`` and ``lambda_e = 0.2``; :func:`sfm_objective` combines them.
 
 Supervised terms used by the built-in model's training (exact depth of synthetic scenes, ground-truth disparity
-of stereo benchmarks) are here too: :func:`scale_shift_invariant_loss` and :func:`gradient_matching_loss`.
+of stereo benchmarks) are here too: :func:`scale_shift_invariant_loss` and :func:`gradient_matching_loss` (for
+disparity known up to scale and shift) and :func:`scale_invariant_log_loss` (for depth known up to scale).
 """
 
 from __future__ import annotations
@@ -302,3 +303,24 @@ def gradient_matching_loss(
         gy = (_dy(rk).abs() * my).sum()
         total = total + (gx + gy) / (mx.sum() + my.sum()).clamp_min(1)
     return total
+
+
+def scale_invariant_log_loss(pred_depth: torch.Tensor, gt_inverse: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-image variance of the log-depth error over the mask, averaged over images (scalar).
+
+    ``g = log d_pred - log d_gt`` with ``d_gt = 1 / gt_inverse``; the loss ``mean(g^2) - mean(g)^2`` (Eigen et al.
+    2014 with lambda = 1) ignores any global scale of the prediction but, unlike the disparity loss, does
+    constrain the ratios of depths, which is what rendering a moved view needs.
+
+    Args:
+        pred_depth: ``(B, 1, H, W)`` positive predicted depth.
+        gt_inverse: ``(B, 1, H, W)`` ground-truth inverse depth up to scale (no shift), positive where valid.
+        mask: ``(B, 1, H, W)`` bool.
+    """
+    m = mask & (gt_inverse > 0)
+    g = torch.where(m, pred_depth.clamp_min(1e-6).log() + gt_inverse.clamp_min(1e-6).log(), 0.0)
+    n = m.sum((1, 2, 3)).clamp_min(1)
+    mean = g.sum((1, 2, 3)) / n
+    var = (g * g).sum((1, 2, 3)) / n - mean**2
+    has = m.flatten(1).any(1)
+    return (var * has).sum() / has.sum().clamp_min(1)

@@ -320,6 +320,7 @@ class SyntheticScenes(Dataset):
             "depth": 1.0 / depth,
             "depth_valid": torch.ones_like(depth, dtype=torch.bool),
             "has_depth": torch.tensor(True),
+            "has_metric_depth": torch.tensor(True),
             "true_depth": depth,
         }
         return sample

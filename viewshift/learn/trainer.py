@@ -66,6 +66,7 @@ class TrainConfig:
         photometric_weight: weight of the view-synthesis term.
         supervised_weight: weight of the scale-and-shift-invariant disparity loss where depth is known.
         gradient_weight: weight of the gradient-matching term where depth is known.
+        silog_weight: weight of the scale-invariant log-depth loss where inverse depth is known up to scale.
         init: a checkpoint or depth model file to start the depth (and pose) network from.
         checkpoint_every: write a checkpoint every this many steps...
         checkpoint_minutes: ...and at least this often.
@@ -100,6 +101,7 @@ class TrainConfig:
     photometric_weight: float = 1.0
     supervised_weight: float = 1.0
     gradient_weight: float = 0.5
+    silog_weight: float = 0.0
     init: str = ""
     checkpoint_every: int = 500
     checkpoint_minutes: float = 5.0
@@ -136,6 +138,7 @@ PRESETS: dict[str, dict] = {
         ssim_weight=0.85,
         edge_aware=True,
         smooth_weight=0.1,
+        silog_weight=1.0,
         lr=5e-4,
     ),
     # Test-time fitting to one clip (``viewshift fit``): start from the built-in model.
@@ -221,6 +224,11 @@ class SfmModel(nn.Module):
             grad = L.gradient_matching_loss(disp, batch["depth"], valid)
             total = total + c.supervised_weight * ssi + c.gradient_weight * grad
             out["ssi"], out["grad"] = ssi.detach(), grad.detach()
+            metric = batch["has_metric_depth"].reshape(-1, 1, 1, 1)
+            if c.silog_weight > 0 and bool(metric.any()):
+                silog = L.scale_invariant_log_loss(depths[0], batch["depth"], valid & metric)
+                total = total + c.silog_weight * silog
+                out["silog"] = silog.detach()
         out["loss"] = total
         return out
 
