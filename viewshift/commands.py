@@ -311,6 +311,7 @@ def cmd_depth(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    register_demo(subparsers)
     p = subparsers.add_parser(
         "render",
         help="render the view from a moved camera",
@@ -354,3 +355,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_camera(p)
     _add_depth(p)
     p.set_defaults(func=cmd_depth)
+
+
+EXAMPLE_IMAGE = Path(__file__).resolve().parent / "examples" / "leuven.jpg"
+"""The bundled example photo (OpenCV's sample ``leuvenA.jpg``, see ``examples/COPYRIGHT.opencv-doc``)."""
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the main job on the bundled example: a moved view, its hole mask, depth, an anaglyph and a clip."""
+    from viewshift.pipeline import Move, ViewOptions, compose_stereo, prepare_scene, render_path, stereo_pair
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    names = ("view.png", "holes.png", "depth.png", "anaglyph.png", "swing.gif")
+    for name in names:
+        vio.check_output(out / name, overwrite=args.overwrite, inputs=[EXAMPLE_IMAGE])
+    scene = prepare_scene(EXAMPLE_IMAGE)
+    view = scene.render(Move(right=args.right).pose(), options=ViewOptions())
+    vio.write_image(out / "view.png", view.image, overwrite=args.overwrite)
+    vio.write_image(out / "holes.png", (view.holes.astype(np.uint8) * 255), overwrite=args.overwrite)
+    vio.write_depth(out / "depth.png", scene.depth[0, 0].numpy(), overwrite=args.overwrite)
+    left, right = stereo_pair(scene)
+    vio.write_image(out / "anaglyph.png", compose_stereo(left.image, right.image, "anaglyph"), overwrite=args.overwrite)
+    frames = render_path(scene, "swing", frames=24, progress=True)
+    vio.write_video(out / "swing.gif", frames, fps=12, overwrite=args.overwrite)
+    print(f"wrote {', '.join(names)} and depth_preview.png into {out}/ (input: {EXAMPLE_IMAGE})")
+    return 0
+
+
+def register_demo(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("demo", help="run the main job on the bundled example photo")
+    p.add_argument("-o", "--output", default="viewshift-demo", help="output folder (default ./viewshift-demo)")
+    p.add_argument("--right", type=float, default=0.08, help="sideways move for view.png (default 0.08)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_demo)

@@ -105,7 +105,6 @@ def render_view(
     K_src = K_src.to(dtype)
     K_tgt = K_src if K_tgt is None else K_tgt.to(dtype)
     tgt_T_src = tgt_T_src.to(dtype)
-    src_T_tgt = invert_pose(tgt_T_src)
     b, c, h, w = image.shape
     ht, wt = size if size is not None else (h, w)
 
