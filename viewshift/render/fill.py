@@ -16,9 +16,11 @@ point at depth ``Z`` moves in the image by ``-f c / Z``: near things move agains
 things. So the background behind a foreground edge is revealed on the side the camera moved to: for a camera
 moving right (the right view of a stereo pair) the hole opens on the *right* of each foreground object, with the
 background on its right. ``direction = (dx, dy)`` is the image-plane direction, from a hole, in which the
-background lies; it is the direction of the camera centre's move, ``(c_x, c_y)``, i.e. minus the x, y
-translation of ``tgt_T_src``. ``(1, 0)`` for a camera moving right, ``(-1, 0)`` for moving left, ``(0, 1)``
-for moving down.
+background lies; it is the direction of the camera centre's move, ``(c_x, c_y)``: the x, y translation of
+``src_T_tgt`` (the new camera's centre in the source frame; for a pure translation, minus that of
+``tgt_T_src``). ``(1, 0)`` for a camera moving right, ``(-1, 0)`` for moving left, ``(0, 1)`` for moving down.
+Rotation adds no parallax, so only the translation matters. ``tests/render/test_fill.py`` checks this on a
+two-plane scene splatted in code.
 """
 
 from __future__ import annotations
@@ -288,31 +290,34 @@ def fill_background(
     """Fill holes by continuing the background surface from the far side of each hole.
 
     For every hole pixel the first valid pixels left, right, above and below it are the candidate *boundary*
-    pixels (found with vectorised run scans, no per-pixel Python). Their depths decide which side is background:
-    only candidates with ``z * (1 + depth_tolerance) >= z_max`` are kept, so the foreground never bleeds in. Kept
-    candidates are blended with weights ``prior / k**2`` (``k`` = distance to the boundary pixel, ``prior`` from
-    ``direction``), so two sides of the same surface blend by distance. The colour taken from a side is the
-    background *texture* reflected across the boundary: the hole pixel at distance ``k`` takes the pixel at
-    distance ``k - 1`` on the other side of the boundary, folded back and forth within that surface segment (it
-    never crosses a hole or a depth jump). Depth is filled with the blended boundary depths (constant
-    extrapolation of the background). Holes with no candidate on their row or column (e.g. image corners after a
-    diagonal move) are filled by further passes from the pixels filled before.
+    pixels (found from the runs of the hole mask, vectorised, no per-pixel Python). Their depths decide which side
+    is background: only candidates with ``z * (1 + depth_tolerance) >= z_max`` (``z_max`` the farthest candidate)
+    are kept, so the foreground never bleeds in. Kept candidates are blended with weights ``prior / k**2`` (``k``
+    = distance to the boundary pixel, ``prior`` from ``direction``), so two sides of the same surface blend by
+    distance (a one-pixel crack gets the mean of its neighbours). The colour taken from a side is the background
+    *texture* reflected across the boundary: the hole pixel at distance ``k`` from boundary pixel ``r`` takes the
+    pixel ``r + (k - 1)`` (away from the hole), folded back and forth within that surface segment, which ends at
+    the next hole, the next depth jump (neighbours differing by more than ``depth_tolerance``) or the image edge.
+    Depth is filled with the blended boundary depths (constant extrapolation of the background). Holes with no
+    candidate on their row or column (image corners after a diagonal move) are filled by further passes from
+    the pixels filled before.
 
     Args:
-        image: ``(B, C, H, W)`` float colours in [0, 1]; values at holes are ignored.
+        image: ``(B, C, H, W)`` float colours in [0, 1]; values at holes are ignored (may be NaN).
         depth: ``(B, 1, H, W)`` float depth (larger = farther, any unit), finite and > 0 at non-holes; values at
-            holes are ignored.
+            holes are ignored (may be NaN or inf).
         holes: ``(B, 1, H, W)`` bool, True where no source pixel landed.
         direction: optional parallax hint ``(dx, dy)`` (or ``(2,)`` / ``(B, 2)`` tensor): the image-plane direction
             from a hole in which the background lies, i.e. the direction the camera centre moved (``(1, 0)`` for a
-            camera moving right). Sides the hint points to get prior weight ~1, the others 0.001: when both sides
-            are within the depth tolerance (depth cannot tell), only the hinted side is used; a side that depth
-            says is clearly nearer is still rejected, and when no hinted side is background (image border, or
-            depth disagrees) the other background sides are used, weighted by distance. Only
-            the row search is used in the first pass when every hint is purely horizontal (and only columns when
-            purely vertical). Without a hint all four sides count equally, except that holes which are clearly
-            vertical bands (>= 3x more hole/valid transitions along rows than along columns) are first searched
-            along rows only, and clearly horizontal bands along columns only.
+            camera moving right). Each side gets the prior ``max(+-u, 0)`` of the unit hint ``u`` along its axis
+            (right ``u_x``, left ``-u_x``, down ``u_y``, up ``-u_y``). When both sides are within the depth
+            tolerance (depth cannot tell), only the hinted side is used; a side that depth says is clearly nearer
+            is still rejected; and when no hinted side is background (image border, or depth disagrees) the other
+            background sides are used, weighted by distance. When every hint is purely horizontal the first pass
+            searches rows only (columns only when purely vertical). Without a hint (or with a zero hint) all four
+            sides count equally, except that holes which are clearly vertical bands (>= 3x more hole/valid
+            transitions along rows than along columns) are first searched along rows only, and clearly
+            horizontal bands along columns only.
         depth_tolerance: relative depth difference under which two pixels count as one surface.
         texture: ``"reflect"`` (the default) continues the background texture by reflection; ``"clamp"`` repeats
             the boundary pixel (streaks; kept for comparison in ``bench/fill_quality.py``).
