@@ -80,7 +80,7 @@ class RollConfig:
 
 PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
     "rot-naive-3": RotationConfig("rot-naive-3", head="naive", loss="cosine_proximity", classes=[3], steps=1500),
-    "rot-vector-3": RotationConfig("rot-vector-3", head="vector", loss="angular", classes=[3], steps=3000),
+    "rot-vector-3": RotationConfig("rot-vector-3", head="vector", loss="angular", classes=[3], steps=2000),
     # The question's recipe: Keras' MNIST example (no batch norm, Adadelta lr 1.0, no clipping) with the naive
     # head, and the same net and optimiser with the fixed head as the control.
     "rot-naive-keras-3": RotationConfig(
@@ -106,7 +106,7 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
         clip_grad=None,
     ),
     "rot-naive-all": RotationConfig("rot-naive-all", head="naive", loss="cosine_proximity", steps=1000),
-    "rot-vector-all": RotationConfig("rot-vector-all", head="vector", loss="angular", steps=4000),
+    "rot-vector-all": RotationConfig("rot-vector-all", head="vector", loss="angular", steps=3000),
     "rot-bins-all": RotationConfig("rot-bins-all", head="bins", loss="bins", steps=2500),
     "cnn": AlignConfig("cnn", num_warps=0, recurrent=False, classifier_width=24),
     "stn": AlignConfig("stn", num_warps=1, recurrent=False),

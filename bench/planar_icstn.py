@@ -1,0 +1,89 @@
+"""IC-STN study on held-out perturbed digits: test error per model and mean/variance images of aligned digits.
+
+Usage (after training the presets into RUNS/<preset>, see docs/planar.md):
+
+    python bench/planar_icstn.py --runs RUNS --docs docs/planar
+
+Test set: the 800 held-out digits, each warped by 10 seeded homography perturbations (corners σ 0.25, shared
+translation σ 0.25, normalised coordinates). Writes ``icstn_table.md``, ``icstn.json`` and
+``icstn_mean_var.png`` (the paper's figure: per class, mean and variance of the perturbed inputs and of each
+model's aligned digits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from viewshift.planar.train import evaluate_align, load_run
+
+RUNS = ("cnn", "stn", "icstn-1", "icstn-2", "icstn-4")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", required=True, help="folder holding one run folder per preset")
+    parser.add_argument("--docs", default="docs/planar", help="where to write the table and figure")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    docs = Path(args.docs)
+    docs.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in RUNS:
+        run = Path(args.runs) / name
+        if not (run / "model.pt").is_file():
+            print(f"skip {name}: no {run}/model.pt")
+            continue
+        model, config = load_run(run)
+        results[name] = evaluate_align(model, config)
+        results[name]["params"] = sum(p.numel() for p in model.parameters())
+        results[name]["steps"] = config.steps
+    lines = [
+        "| model | parameters | train steps | test error (input image only) | test error (paper protocol) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        paper = f"{100 * r['error_paper_protocol']:.2f} %" if "error_paper_protocol" in r else "—"
+        lines.append(f"| {name} | {r['params']} | {r['steps']} | {100 * r['error_image_protocol']:.2f} % | {paper} |")
+    table = "\n".join(lines)
+    print(table)
+    (docs / "icstn_table.md").write_text(table + "\n")
+    slim = {k: {kk: vv for kk, vv in v.items() if not kk.endswith("images")} for k, v in results.items()}
+    (docs / "icstn.json").write_text(json.dumps(slim, indent=1) + "\n")
+    _figure(results, docs / "icstn_mean_var.png")
+
+
+def _figure(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not results:
+        return
+    first = next(iter(results.values()))
+    rows = [("perturbed input", first["input_mean_images"], first["input_var_images"])]
+    for name, r in results.items():
+        if name != "cnn":
+            rows.append((name, r["mean_images"], r["var_images"]))
+    fig, axes = plt.subplots(2 * len(rows), 10, figsize=(10, 2.1 * len(rows)))
+    for i, (name, mean, var) in enumerate(rows):
+        for c in range(10):
+            for j, (img, what) in enumerate(((mean, "mean"), (var, "var"))):
+                ax = axes[2 * i + j, c]
+                ax.imshow(np.asarray(img[c]), cmap="gray" if what == "mean" else "magma")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if c == 0:
+                    ax.set_ylabel(f"{name}\n{what}", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

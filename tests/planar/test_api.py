@@ -1,0 +1,90 @@
+"""Public API: input checks, shipped weights meeting stated accuracies on small fixed held-out subsets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import require_shared_data
+from viewshift.errors import InputError, ShapeError
+from viewshift.planar import align, classify, estimate_angle, estimate_roll, straighten
+from viewshift.planar.roll import rotate_photo, straightened_size
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    return (x[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def test_digit_input_checks():
+    with pytest.raises(ShapeError):
+        estimate_angle(np.zeros((2, 20, 20), np.uint8))
+    with pytest.raises(InputError):
+        estimate_angle(np.zeros((2, 28, 28), np.float32))
+    with pytest.raises(InputError):
+        classify(np.zeros((1, 28, 28), np.uint8), model="nope")
+    with pytest.raises(ShapeError):
+        estimate_roll(np.zeros((40, 40), np.uint8))
+
+
+def test_outputs_have_documented_shapes_and_types():
+    digits = np.zeros((3, 28, 28), np.uint8)
+    digits[:, 8:20, 12:16] = 255
+    angles = estimate_angle(digits)
+    assert angles.shape == (3,) and angles.dtype == np.float32 and np.all(np.abs(angles) <= 180)
+    assert align(digits).shape == (3, 28, 28) and align(digits).dtype == np.uint8
+    labels = classify(digits)
+    assert labels.shape == (3,) and labels.dtype == np.int64
+    assert estimate_angle(digits[0]).shape == (1,)
+
+
+def test_shipped_digit_angle_models_on_held_out_subset():
+    require_shared_data("digits", "digits_train.png")
+    from viewshift.planar.train import rotation_test_set
+
+    images, angles, labels = rotation_test_set(None, per_image=1)  # 800 held-out digits, one angle each
+    keep = torch.arange(len(labels)) % 4 == 0  # 200 of them, all classes
+    pred = estimate_angle(_to_uint8(images[keep]))
+    err = np.abs((pred - angles[keep].numpy() + 180) % 360 - 180)
+    assert np.median(err) <= 5.0
+
+    threes = labels == 3
+    pred3 = estimate_angle(_to_uint8(images[threes]), model="digits-3")
+    err3 = np.abs((pred3 - angles[threes].numpy() + 180) % 360 - 180)
+    assert err3.mean() <= 6.0
+
+
+def test_shipped_icstn_on_held_out_subset():
+    require_shared_data("digits", "digits_train.png")
+    from viewshift.planar.train import align_test_set
+
+    _, _, perturbed, labels = align_test_set(per_image=1)  # 800 held-out digits, one perturbation each
+    pred = classify(_to_uint8(perturbed[:400]))
+    assert (pred != labels[:400].numpy()).mean() <= 0.10
+
+
+def test_shipped_roll_on_held_out_photos():
+    require_shared_data("photos")
+    from viewshift.planar.roll import load_rgb, roll_photo_paths
+
+    errors = []
+    for path in roll_photo_paths("test")[:4]:
+        photo = load_rgb(path)
+        for roll in (-12.0, 7.0):
+            errors.append(abs(estimate_roll(rotate_photo(photo, roll)) - roll))
+    assert np.mean(errors) <= 3.0
+
+
+def test_straighten_crops_to_the_valid_rectangle():
+    photo = np.full((120, 200, 3), 200, np.uint8)
+    out, roll = straighten(photo, roll=10.0)
+    assert roll == 10.0 and out.shape[:2][::-1] == straightened_size(200, 120, 10.0)
+    assert out.min() > 150  # no fill colour inside the crop
+    same, _ = straighten(photo, roll=-10.0, keep_size=True, fill="white")
+    assert same.shape == photo.shape
+    with pytest.raises(InputError):
+        straighten(photo, roll=90.0)
+    rgba = np.dstack([photo, np.full((120, 200), 255, np.uint8)])
+    assert straighten(rgba, roll=5.0)[0].shape[2] == 4
+    sixteen = rotate_photo(photo.astype(np.uint16) * 257, 3.0)
+    assert sixteen.dtype == np.uint16

@@ -1,0 +1,48 @@
+"""Two training steps of every preset on the CPU, resuming, and evaluation plumbing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from tests.helpers import require_shared_data
+from viewshift.planar.configs import PRESETS, RollConfig, config_from_dict
+from viewshift.planar.train import load_run, train
+
+
+@pytest.mark.parametrize("name", [n for n, c in PRESETS.items() if not isinstance(c, RollConfig)])
+def test_two_steps_per_digit_preset(name, tmp_path):
+    mosaic = require_shared_data("digits", "digits_train.png")
+    path = train(PRESETS[name], tmp_path, data_path=str(mosaic), max_steps=2, resume=False)
+    model, config = load_run(tmp_path)
+    assert path.is_file() and config == PRESETS[name]
+    assert json.loads((tmp_path / "model.json").read_text())["preset"] == name
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert (tmp_path / "log.txt").read_text().startswith("step ")
+
+
+def test_two_steps_roll(tmp_path):
+    require_shared_data("photos")
+    config = dataclasses.replace(PRESETS["roll"], max_photos=2, samples_per_photo=2, batch_size=4)
+    train(config, tmp_path, max_steps=2, resume=False)
+    model, loaded = load_run(tmp_path)
+    assert loaded == config
+    assert model(torch.ones(1, 2, 180)).shape == (1,)
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path):
+    mosaic = require_shared_data("digits", "digits_train.png")
+    config = PRESETS["icstn-2"]
+    train(config, tmp_path, data_path=str(mosaic), max_steps=1, resume=False, checkpoint_every=1)
+    train(config, tmp_path, data_path=str(mosaic), max_steps=2, resume=True, checkpoint_every=1)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 2
+    assert len((tmp_path / "log.txt").read_text().splitlines()) == 2
+
+
+def test_config_round_trip():
+    for config in PRESETS.values():
+        assert config_from_dict(json.loads(json.dumps(dataclasses.asdict(config)))) == config
