@@ -11,7 +11,8 @@ from viewshift.learn.pose_net import POSE_SCALE, PoseExpNet, explainability_prob
 
 def test_pose_and_masks_shapes():
     net = PoseExpNet(pose_preset("tiny", num_sources=2))
-    poses, masks = net(torch.rand(3, 3, 64, 96), torch.rand(3, 2, 3, 64, 96))
+    with torch.no_grad():
+        poses, masks = net(torch.rand(3, 3, 64, 96), torch.rand(3, 2, 3, 64, 96))
     assert tuple(poses.shape) == (3, 2, 6)
     assert [tuple(m.shape) for m in masks] == [(3, 2, 2, 64 // 2**s, 96 // 2**s) for s in range(4)]
     e = explainability_probability(masks[0])
