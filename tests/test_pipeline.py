@@ -28,7 +28,7 @@ def test_zero_move_returns_input_unchanged():
     depth = np.random.default_rng(1).uniform(1, 5, img.shape[:2]).astype(np.float32)
     out = synthesize(img, depth=depth, focal=50.0)
     assert np.array_equal(out.image, img) and not out.holes.any()
-    assert np.allclose(out.depth, depth, rtol=1e-5)
+    assert np.allclose(out.depth, depth, rtol=1e-4)  # float32 round trip through inverse depth
 
 
 def test_plane_moves_by_f_t_over_z_pixels():

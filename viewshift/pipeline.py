@@ -14,6 +14,7 @@ the largest parallax the move creates, in percent of the image width (the unit o
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from viewshift.depth.units import scale_relative
 from viewshift.errors import DepthError, InputError, MoveError
 from viewshift.geometry import (
     DEFAULT_FOV_DEG,
+    depth_to_points,
     focal_from_35mm,
     focal_from_fov,
     intrinsics,
@@ -150,6 +152,11 @@ class Scene:
     K: torch.Tensor
     bit_depth: int = 8
 
+    @functools.cached_property
+    def points(self) -> torch.Tensor:
+        """``(1, 3, H, W)`` the 3-D points of the source pixels (computed once)."""
+        return depth_to_points(self.depth, self.K)
+
     @property
     def focal(self) -> float:
         return float(self.K[0, 0, 0])
@@ -168,7 +175,7 @@ class Scene:
 
     def check_move(self, tgt_T_src: torch.Tensor) -> None:
         """Refuse moves that put the camera inside or behind the scene (one-line :class:`MoveError`)."""
-        z = (tgt_T_src[:, 2:3, :3].float() @ _points(self).reshape(1, 3, -1) + tgt_T_src[:, 2:3, 3:].float())[0, 0]
+        z = (tgt_T_src[:, 2:3, :3].float() @ self.points.reshape(1, 3, -1) + tgt_T_src[:, 2:3, 3:].float())[0, 0]
         behind = (z <= 1e-6).float().mean().item()
         src_T_tgt = invert_pose(tgt_T_src.double())
         forward = float(src_T_tgt[0, 2, 3])
@@ -187,10 +194,21 @@ class Scene:
         """``H×W bool``: holes outside the source's field of view (strips the move brought into view), as opposed
         to disocclusions. A hole pixel is a border pixel when its ray, taken at the scene's farthest depth (the
         background that fills holes), lands outside the source image."""
-        far = torch.full_like(holes, float(self.depth.max()), dtype=torch.float32)
-        pixels, z = project_depth(far, self.K if K_new is None else K_new, src_T_new.float(), self.K)
-        h, w = self.size
-        return (holes & ~in_view(pixels, z, h, w))[0, 0].numpy()
+        mask = holes[0, 0]
+        border = torch.zeros_like(mask)
+        idx = mask.reshape(-1).nonzero().squeeze(1)
+        if idx.numel():
+            w = mask.shape[1]
+            p = torch.stack([(idx % w).float(), (idx // w).float(), torch.ones(idx.numel())])[None]  # (1, 3, n)
+            K_tgt = self.K if K_new is None else K_new.float()
+            rays = torch.linalg.inv(K_tgt) @ p * float(self.depth.max())
+            pts = src_T_new[:, :3, :3].float() @ rays + src_T_new[:, :3, 3:].float()
+            proj = self.K @ pts
+            uv = proj[:, :2] / proj[:, 2:].clamp_min(1e-9)
+            h, w_src = self.size
+            inside = in_view(uv[:, :, None, :], proj[:, 2:, None, :], h, w_src)[0, 0, 0]
+            border.view(-1)[idx] = ~inside
+        return border.numpy()
 
     def render(
         self,
@@ -227,12 +245,6 @@ class Scene:
             if options.border == "leave":
                 empty |= torch.from_numpy(border)[None, None]
         return _finish(self, image, depth, holes, empty, border, options, K_new)
-
-
-def _points(scene: Scene) -> torch.Tensor:
-    from viewshift.geometry import depth_to_points
-
-    return depth_to_points(scene.depth, scene.K)
 
 
 def _check_pose(pose: torch.Tensor) -> None:

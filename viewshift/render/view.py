@@ -14,14 +14,14 @@ Three steps, all vectorised torch:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 
 from viewshift.geometry import check_same_batch, check_shape, invert_pose, pixel_grid, project_depth
 from viewshift.render.splat import rasterize_depth
-from viewshift.render.warp import sample_consistent
+from viewshift.render.warp import make_sample_table, sample_table
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,9 @@ class _Tracer:
     """Traces target pixels with a depth guess back into the source and samples it (steps 2 and 3)."""
 
     def __init__(self, image, depth, K_src, K_tgt, tgt_T_src, inv_tol, steps):
-        self.image, self.depth, self.inv_tol, self.steps = image, depth, inv_tol, steps
+        self.inv_tol, self.steps = inv_tol, steps
+        self.colour = make_sample_table(image, depth)
+        self.surface = make_sample_table(image[:, :0], depth)
         self.K_src, self.K_tgt, self.tgt_T_src = K_src, K_tgt, tgt_T_src
         self.src_T_tgt = invert_pose(tgt_T_src)
         self.K_src_inv, self.K_tgt_inv = torch.linalg.inv(K_src), torch.linalg.inv(K_tgt)
@@ -165,7 +167,11 @@ class _Tracer:
             colour ``(B, C, N)``, target depth ``(B, 1, N)``, valid ``(B, 1, N)``.
         """
         sl = slice(None) if batch_index is None else slice(batch_index, batch_index + 1)
-        image, depth, inv_tol = self.image[sl], self.depth[sl], self.inv_tol[sl]
+        inv_tol = self.inv_tol[sl]
+        colour_table, surface_table = self.colour, self.surface
+        if batch_index is not None:
+            colour_table = replace(colour_table, data=colour_table.data[sl])
+            surface_table = replace(surface_table, data=surface_table.data[sl])
         K_src, K_tgt, K_src_inv, K_tgt_inv = self.K_src[sl], self.K_tgt[sl], self.K_src_inv[sl], self.K_tgt_inv[sl]
         tgt_T_src, src_T_tgt = self.tgt_T_src[sl], self.src_T_tgt[sl]
         covered = torch.isfinite(z_guess)
@@ -174,12 +180,11 @@ class _Tracer:
         for step in range(self.steps):
             # The z-buffer's depth can be off by one pixel's worth of slope: allow more on the first pass.
             tol = inv_tol * (2.0 if step == 0 else 1.0)
-            _, d_s, ok = sample_consistent(image[:, :0], depth, s, z_src, tol)
-            d_s = torch.where(ok, d_s, z_src)
+            _, d_s, ok = sample_table(surface_table, s, z_src, tol)
             p_back, z_back = _transfer(torch.cat([s, torch.ones_like(d_s)], 1), d_s, K_src_inv, tgt_T_src, K_tgt)
             s = s + (p[:, :2] - p_back)
             z_cur, z_src = z_back, d_s
-        colour, _, ok = sample_consistent(image, depth, s, z_src, inv_tol)
+        colour, _, ok = sample_table(colour_table, s, z_src, inv_tol)
         return colour, z_cur, covered & ok & (z_cur > 0)
 
 

@@ -10,6 +10,8 @@ Two samplers share one geometry:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -72,6 +74,36 @@ def in_view(pixels: torch.Tensor, z: torch.Tensor, height: int, width: int, eps:
     return (z > eps) & (u >= -0.5) & (u <= width - 0.5) & (v >= -0.5) & (v <= height - 0.5)
 
 
+@dataclass(frozen=True)
+class SampleTable:
+    """Source values and inverse depth laid out once for :func:`sample_table`.
+
+    Attributes:
+        data: ``(B, C + 1, (H + 2) * (W + 2))``: the values, then inverse depth, with a one-pixel border whose
+            values are zero and whose inverse depth is NaN (it never agrees with anything).
+        height: source H.
+        width: source W.
+    """
+
+    data: torch.Tensor
+    height: int
+    width: int
+
+    @property
+    def channels(self) -> int:
+        return self.data.shape[1] - 1
+
+
+def make_sample_table(values: torch.Tensor, src_depth: torch.Tensor) -> SampleTable:
+    """Build the :class:`SampleTable` of ``values`` ``(B, C, H, W)`` with depth ``(B, 1, H, W)``."""
+    check_shape(values, "B,C,H,W", "values")
+    check_shape(src_depth, "B,1,H,W", "src_depth")
+    b, c, h, w = values.shape
+    vals = F.pad(values, (1, 1, 1, 1), value=0.0)
+    inv = F.pad(1.0 / src_depth.to(values.dtype), (1, 1, 1, 1), value=float("nan"))
+    return SampleTable(torch.cat([vals, inv], dim=1).reshape(b, c + 1, -1), h, w)
+
+
 def sample_consistent(
     values: torch.Tensor,
     src_depth: torch.Tensor,
@@ -96,34 +128,59 @@ def sample_consistent(
 
     Returns:
         ``sampled`` ``(B, C, N)`` (zero where invalid), ``depth`` ``(B, 1, N)`` the sampled source depth (the
-        same consistent mix), and ``valid`` ``(B, 1, N)`` bool.
+        same consistent mix, taken in inverse depth), and ``valid`` ``(B, 1, N)`` bool.
+
+    Example:
+        >>> values = torch.tensor([[[[0.0, 1.0, 5.0]]]]); depth = torch.tensor([[[[1.0, 1.0, 9.0]]]])
+        >>> px = torch.tensor([[[0.5, 1.4], [0.0, 0.0]]])
+        >>> out, d, ok = sample_consistent(values, depth, px, torch.ones(1, 1, 2), 0.1)
+        >>> out.tolist(), ok.tolist()  # the far pixel 2 is never mixed into the near surface
+        ([[[0.5, 1.0]]], [[[True, True]]])
     """
-    check_shape(values, "B,C,H,W", "values")
-    check_shape(src_depth, "B,1,H,W", "src_depth")
     check_shape(pixels, "B,2,N", "pixels")
-    b, c, h, w = values.shape
-    u, v = pixels[:, 0], pixels[:, 1]
-    u0f, v0f = u.floor(), v.floor()
-    fu, fv = u - u0f, v - v0f
-    u0, v0 = u0f.long(), v0f.long()
-    stacked = torch.cat([values, src_depth.to(values.dtype)], dim=1).reshape(b, c + 1, h * w)
-    acc = torch.zeros(b, c + 1, u.shape[1], dtype=values.dtype, device=values.device)
-    wsum = torch.zeros(b, 1, u.shape[1], dtype=values.dtype, device=values.device)
-    ref = 1.0 / expected_depth
-    near_u, near_v = fu >= 0.5, fv >= 0.5
-    valid = torch.zeros(b, 1, u.shape[1], dtype=torch.bool, device=values.device)
-    corners = ((0, 0, (1 - fu) * (1 - fv)), (1, 0, fu * (1 - fv)), (0, 1, (1 - fu) * fv), (1, 1, fu * fv))
-    for du, dv, weight in corners:
-        un, vn = u0 + du, v0 + dv
-        inside = (un >= 0) & (un < w) & (vn >= 0) & (vn < h)
-        index = (vn.clamp(0, h - 1) * w + un.clamp(0, w - 1)).unsqueeze(1).expand(b, c + 1, -1)
-        neighbour = stacked.gather(2, index)
-        agree = inside.unsqueeze(1) & ((1.0 / neighbour[:, c:] - ref).abs() <= inv_tol)
-        wn = weight.unsqueeze(1) * agree
-        acc += wn * neighbour
-        wsum += wn
-        # The sample is covered when the pixel whose area contains it (the nearest) lies on the surface.
-        nearest = (near_u == bool(du)) & (near_v == bool(dv))
-        valid |= nearest.unsqueeze(1) & agree
-    sampled = acc / wsum.clamp_min(1e-6)
-    return sampled[:, :c], sampled[:, c:], valid
+    return sample_table(make_sample_table(values, src_depth), pixels, expected_depth, inv_tol)
+
+
+def sample_table(
+    table: SampleTable,
+    pixels: torch.Tensor,
+    expected_depth: torch.Tensor,
+    inv_tol: float | torch.Tensor,
+    *,
+    chunk: int = 1 << 21,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`sample_consistent` on a prebuilt :class:`SampleTable`, in chunks of ``chunk`` samples."""
+    b, n = pixels.shape[0], pixels.shape[2]
+    if n > chunk:
+        parts = [
+            sample_table(table, pixels[..., i : i + chunk], expected_depth[..., i : i + chunk], inv_tol, chunk=chunk)
+            for i in range(0, n, chunk)
+        ]
+        return tuple(torch.cat(p, dim=2) for p in zip(*parts, strict=True))  # type: ignore[return-value]
+    c, h, w = table.channels, table.height, table.width
+    # Clamped into the padded frame: far-away samples land on the border and come out invalid.
+    u = pixels[:, 0].clamp(-1.0, w - 1e-3)
+    v = pixels[:, 1].clamp(-1.0, h - 1e-3)
+    u0, v0 = u.floor(), v.floor()
+    fu, fv = u - u0, v - v0
+    stride = w + 2
+    # Flat index of the top-left neighbour in the padded frame; float64 keeps it exact for any image size.
+    base = ((v0.double() + 1.0) * stride + (u0 + 1.0)).long()
+    offsets = torch.tensor([0, 1, stride, stride + 1], device=base.device).view(1, 4, 1)
+    index = (base[:, None, :] + offsets).reshape(b, 1, 4 * n)
+    neighbours = table.data.gather(2, index.expand(b, c + 1, 4 * n)).view(b, c + 1, 4, n)
+    wu = torch.stack([1.0 - fu, fu], dim=1)  # (B, 2, N)
+    wv = torch.stack([1.0 - fv, fv], dim=1)
+    weight = (wv[:, :, None] * wu[:, None]).reshape(b, 4, n)  # corners (0,0), (1,0), (0,1), (1,1)
+    inv = neighbours[:, c]  # (B, 4, N), NaN on the border
+    ref = 1.0 / expected_depth  # (B, 1, N)
+    agree = (inv - ref).abs() <= (inv_tol if isinstance(inv_tol, float) else inv_tol.reshape(b, 1, 1))
+    weight = weight * agree
+    wsum = weight.sum(dim=1, keepdim=True).clamp_min(1e-6)
+    sampled = (neighbours[:, :c] * weight[:, None]).sum(dim=2) / wsum
+    inv_mix = (inv.nan_to_num(0.0) * weight).sum(dim=1, keepdim=True) / wsum
+    # The sample is covered when the pixel whose area contains it (the nearest) lies on the surface.
+    nearest = (fu >= 0.5).long() + 2 * (fv >= 0.5).long()
+    valid = agree.gather(1, nearest[:, None])
+    depth = torch.where(valid, 1.0 / inv_mix.clamp_min(1e-12), expected_depth)
+    return sampled, depth, valid
