@@ -32,6 +32,7 @@ from viewshift.render.splat import splat_nearest
 METHODS = {
     "ours, background fill": ViewOptions(fill="background"),
     "ours, background fill, no realism": ViewOptions(fill="background", realism=False),
+    "ours, texture fill": ViewOptions(fill="texture"),
     "ours, telea fill": ViewOptions(fill="telea"),
     "ours, ns fill": ViewOptions(fill="ns"),
 }
@@ -126,13 +127,22 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     rows = evaluate(args.data.resolve())
     text = "\n\n".join(table(rows, s) for s in ("MiddEval3", "MiddEval2"))
-    per_pair = ["| pair | holes % | copy | int. shift | background | telea | ns |", "|---|---|---|---|---|---|---|"]
+    per_pair = [
+        "| pair | holes % | copy | int. shift | background | texture | telea | ns |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         per_pair.append(
             f"| {r['pair']} | {r['holes %']:.1f} | "
             + " | ".join(
                 f"{r[k]['psnr all']:.2f}"
-                for k in (*BASELINES, "ours, background fill", "ours, telea fill", "ours, ns fill")
+                for k in (
+                    *BASELINES,
+                    "ours, background fill",
+                    "ours, texture fill",
+                    "ours, telea fill",
+                    "ours, ns fill",
+                )
             )
             + " |"
         )
@@ -161,6 +171,7 @@ def _plot(rows: list[dict], path: Path) -> None:
         sel = [r for r in rows if r["set"] == subset]
         vals = [np.mean([r[n]["psnr all"] for r in sel]) for n in names]
         ax.barh(range(len(names)), vals, color=["#999", "#999"] + ["#2a7"] * len(METHODS))
+        ax.axvline({"MiddEval3": 24.1, "MiddEval2": 27.5}[subset], color="#c33", ls="--", lw=1)
         ax.set_yticks(range(len(names)), names)
         ax.set_title(f"{subset}: mean PSNR, all pixels ({len(sel)} pairs)")
         ax.set_xlim(10, max(vals) + 3)

@@ -75,7 +75,9 @@ def _add_move(p: argparse.ArgumentParser) -> None:
 
 def _add_render_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("rendering")
-    g.add_argument("--fill", choices=("background", "telea", "ns", "none"), default="background", help="hole filling")
+    g.add_argument(
+        "--fill", choices=("background", "texture", "telea", "ns", "none"), default="background", help="hole filling"
+    )
     g.add_argument("--no-realism", action="store_true", help="do not match the fill's noise and blur to the photo")
     g.add_argument("--border", choices=("fill", "crop", "leave"), default="fill", help="strips revealed at the border")
     g.add_argument("--dilate", type=int, default=0, help="grow near surfaces by N px against halos")

@@ -100,9 +100,9 @@ def test_background_fill_takes_only_background(direction, kind):
     assert torch.equal(out_depth[~holes], depth[~holes])
 
 
-def test_background_fill_reflects_texture_across_the_boundary():
+def test_texture_fill_reflects_texture_across_the_boundary():
     image, depth, holes, truth = render_right_view(kind="stripes")
-    out, _ = fill_holes(image, depth, holes, "background", direction=(1, 0))
+    out, _ = fill_holes(image, depth, holes, "texture", direction=(1, 0))
     # Hole pixel at distance k left of the first background pixel (column 30) takes column 30 + k - 1.
     for k in range(1, 9):
         assert torch.equal(out[..., 10:30, 30 - k], image[..., 10:30, 30 + k - 1])
@@ -111,26 +111,28 @@ def test_background_fill_reflects_texture_across_the_boundary():
     assert float((out[band] - truth[band]).abs().max()) < 0.04
 
 
-@pytest.mark.parametrize("kind, margin_db", [("stripes", 25.0), ("checker", 3.0)])
-def test_background_beats_telea_on_textured_background(kind, margin_db):
+@pytest.mark.parametrize("kind, margin_db, smooth_margin_db", [("stripes", 25.0, 8.0), ("checker", 3.0, 7.0)])
+def test_background_beats_telea_on_textured_background(kind, margin_db, smooth_margin_db):
     image, depth, holes, truth = render_right_view(kind=kind)
     band = (..., slice(10, 30), slice(22, 30))  # the disocclusion band (the borders are scored apart)
     scores = {}
-    for method, radius in (("background", 3), ("telea", 3), ("telea", 8), ("ns", 3), ("ns", 8)):
+    for method, radius in (("background", 3), ("texture", 3), ("telea", 3), ("telea", 8), ("ns", 3), ("ns", 8)):
         out, out_depth = fill_holes(image, depth, holes, method, direction=(1, 0), radius=radius)
         scores[f"{method} {radius}"] = psnr(out[band], truth[band])
         assert torch.allclose(out_depth[holes], torch.tensor(BG_DEPTH), rtol=1e-6)  # depth by the background rule
-    # Measured (dB): stripes background 39.5, telea 7.5 / 8.8 (r = 3 / 8), ns 7.6 / 8.1;
-    # checker background 14.2, telea 8.0 / 9.5, ns 8.1 / 8.7. Telea and NS pull the red foreground in.
-    best_other = max(v for k, v in scores.items() if not k.startswith("background"))
-    assert scores["background 3"] > best_other + margin_db, scores
+    # Measured (dB): stripes texture 39.5, background (smooth) 18.6, telea 7.5 / 8.8 (r = 3 / 8), ns 7.6 / 8.1;
+    # checker texture 14.2, background 18.4, telea 8.0 / 9.5, ns 8.1 / 8.7. Telea and NS pull the red foreground
+    # in; the smooth fill blurs the stripes across rows but never takes the foreground.
+    best_other = max(v for k, v in scores.items() if k.split()[0] in ("telea", "ns"))
+    assert scores["texture 3"] > best_other + margin_db, scores
+    assert scores["background 3"] > best_other + smooth_margin_db, scores
 
 
 def test_vertical_parallax_uses_columns():
     # The right-view scene transposed: a camera moving down, background below the holes: direction (0, 1).
     image, depth, holes, truth = (t.transpose(-1, -2) for t in render_right_view(kind="checker"))
     for direction in (None, (0.0, 1.0)):
-        out, out_depth = fill_holes(image, depth, holes, "background", direction=direction)
+        out, out_depth = fill_holes(image, depth, holes, "texture", direction=direction)
         hole = holes[0, 0]
         assert torch.equal(out[0, 0][hole], torch.zeros(int(hole.sum())))
         assert torch.allclose(out_depth[0, 0][hole], torch.tensor(BG_DEPTH), rtol=1e-6)
@@ -152,7 +154,7 @@ def test_border_holes_reflect_the_nearest_columns():
     holes = torch.zeros(2, 1, 12, 16, dtype=torch.bool)
     holes[..., :3] = True  # camera moved left: the left border came into view
     for direction in (None, (-1.0, 0.0), torch.tensor([[-1.0, 0.0], [-2.0, 0.0]])):
-        out, out_depth = fill_holes(image, depth, holes, direction=direction)
+        out, out_depth = fill_holes(image, depth, holes, "texture", direction=direction)
         for k in (1, 2, 3):  # column 3 - k takes column 3 + k - 1
             assert torch.equal(out[..., 3 - k], image[..., 3 + k - 1])
         assert torch.equal(out_depth[..., :3], depth[..., 3:4].expand(2, 1, 12, 3))
@@ -205,8 +207,8 @@ def test_none_leaves_holes_and_copies():
 
 def test_methods_registry_and_errors():
     image, depth, holes, _ = render_right_view()
-    assert set(FILL_METHODS) == {"background", "telea", "ns", "none"}
-    with pytest.raises(InputError, match="background, telea, ns, none"):
+    assert set(FILL_METHODS) == {"background", "texture", "telea", "ns", "none"}
+    with pytest.raises(InputError, match="background, texture, telea, ns, none"):
         fill_holes(image, depth, holes, "magic")
     with pytest.raises(ShapeError):
         fill_holes(image[0], depth, holes)
@@ -247,6 +249,6 @@ def test_reflection_folds_back_inside_the_background_surface():
     holes = torch.zeros(1, 1, 1, 11, dtype=torch.bool)
     holes[..., 2:6] = True
     for direction in (None, (1.0, 0.0)):
-        out, out_depth = fill_holes(colours, depth, holes, direction=direction)
+        out, out_depth = fill_holes(colours, depth, holes, "texture", direction=direction)
         assert out[0, 0, 0, 2:6].tolist() == colours[0, 0, 0, [6, 7, 7, 6]].tolist()
         assert out_depth[0, 0, 0, 2:6].tolist() == [5.0] * 4
