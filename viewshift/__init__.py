@@ -1,5 +1,48 @@
-"""viewshift: one photo in, the view from a slightly moved camera out."""
+"""viewshift: one photo in, the view from a slightly moved camera out.
+
+The public API (imported lazily, so ``viewshift --help`` stays fast)::
+
+    view = viewshift.synthesize("photo.jpg", right=0.05)     # -> ViewResult(image, depth, holes, ...)
+    scene = viewshift.prepare_scene("photo.jpg")              # estimate depth once, render many moves
+    left, right = viewshift.stereo_pair(scene, divergence=2.5)
+
+Sub-packages: ``viewshift.geometry`` (camera geometry), ``viewshift.render`` (warping, splatting, filling),
+``viewshift.depth`` (depth sources), ``viewshift.planar`` (2-D learned geometry), ``viewshift.learn`` (training).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "synthesize": "viewshift.pipeline",
+    "prepare_scene": "viewshift.pipeline",
+    "stereo_pair": "viewshift.pipeline",
+    "compose_stereo": "viewshift.pipeline",
+    "render_path": "viewshift.pipeline",
+    "camera_path": "viewshift.pipeline",
+    "Move": "viewshift.pipeline",
+    "Scene": "viewshift.pipeline",
+    "ViewOptions": "viewshift.pipeline",
+    "ViewResult": "viewshift.pipeline",
+    "ViewshiftError": "viewshift.errors",
+    "InputError": "viewshift.errors",
+    "DepthError": "viewshift.errors",
+    "MoveError": "viewshift.errors",
+    "OutputError": "viewshift.errors",
+    "ModelError": "viewshift.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'viewshift' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
