@@ -21,7 +21,7 @@ import torch
 
 from viewshift.errors import InputError, ModelError, ShapeError
 from viewshift.planar.configs import build_model, config_from_dict
-from viewshift.planar.models import AlignNet, AngleNet, RollNet
+from viewshift.planar.models import AlignNet, AngleNet, RollNet, predict_angles_rot90
 from viewshift.planar.roll import photo_features, rotate_photo
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -75,12 +75,13 @@ def _check_name(model: str, allowed: tuple[str, ...]) -> None:
 
 
 @torch.no_grad()
-def estimate_angle(images: np.ndarray, model: str = "digits") -> np.ndarray:
+def estimate_angle(images: np.ndarray, model: str = "digits", tta: int = 4) -> np.ndarray:
     """Estimate the rotation that was applied to upright digits.
 
     Args:
         images: ``N×28×28`` (or one ``28×28``) uint8 digits.
         model: ``"digits"`` (any class) or ``"digits-3"`` (trained on 3s only).
+        tta: quarter-turn test-time augmentation: 1 (off), 2 or 4 views averaged on the circle.
 
     Returns:
         ``(N,)`` float32 angles in degrees, counter-clockwise as displayed, in ``[-180, 180)``; rotating each
@@ -88,12 +89,14 @@ def estimate_angle(images: np.ndarray, model: str = "digits") -> np.ndarray:
         ambiguous; see docs/planar.md.
     """
     _check_name(model, ANGLE_MODELS)
+    if tta not in (1, 2, 4):
+        raise InputError(f"tta must be 1, 2 or 4, got {tta}")
     x = _digits_to_tensor(images)
     net = load_model(model)
     if not isinstance(net, AngleNet):
         raise ModelError(f"model {model!r} is not a rotation model")
-    out = torch.cat([net(x[i : i + 1024]) for i in range(0, x.shape[0], 1024)])
-    return net.decode(out).numpy().astype(np.float32)
+    out = torch.cat([predict_angles_rot90(net, x[i : i + 1024], tta) for i in range(0, x.shape[0], 1024)])
+    return out.numpy().astype(np.float32)
 
 
 @torch.no_grad()

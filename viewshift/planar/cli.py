@@ -103,6 +103,11 @@ def summarise(result: dict) -> list[str]:
             f"all: n={o['count']} mean={o['mean']:.2f}° median={o['median']:.2f}° "
             f"within5={100 * o['within_5']:.1f}% p90={o['p90']:.2f}°"
         )
+        t = result["overall_tta4"]
+        lines.append(
+            f"all, 4 quarter-turn views: mean={t['mean']:.2f}° median={t['median']:.2f}° "
+            f"within5={100 * t['within_5']:.1f}%"
+        )
         for cls, s in result["per_class"].items():
             lines.append(
                 f"class {cls}: mean={s['mean']:.2f}° median={s['median']:.2f}° within5={100 * s['within_5']:.1f}% "

@@ -243,3 +243,28 @@ class RollNet(nn.Module):
     def forward(self, histograms: torch.Tensor) -> torch.Tensor:
         """``(B, channels, num_bins)`` histograms → ``(B,)`` roll in degrees (counter-clockwise tilt)."""
         return self.net(histograms).squeeze(-1) * 20.0
+
+
+def predict_angles_rot90(model: AngleNet, images: torch.Tensor, turns: int = 4) -> torch.Tensor:
+    """Angles with rotation test-time augmentation: the circular mean over quarter turns.
+
+    Each image is also shown turned by ``k × 90°`` (``torch.rot90``, lossless), the prediction is turned back
+    by ``k × 90°``, and the ``turns`` unit vectors are averaged.
+
+    Args:
+        model: a trained :class:`AngleNet` in eval mode.
+        images: ``(B, 1, 28, 28)`` digits in [0, 1].
+        turns: 1 (no augmentation), 2 or 4.
+
+    Returns:
+        ``(B,)`` angles in degrees, counter-clockwise as displayed.
+    """
+    from viewshift.planar.angles import angle_to_vector
+
+    total = torch.zeros(images.shape[0], 2, dtype=images.dtype, device=images.device)
+    step = 4 // turns
+    for k in range(0, 4, step):
+        # torch.rot90 with k > 0 turns the content counter-clockwise as displayed by k × 90°.
+        angles = model.decode(model(torch.rot90(images, k, dims=(2, 3)))) - 90.0 * k
+        total = total + angle_to_vector(angles)
+    return vector_to_angle(total)

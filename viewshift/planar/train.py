@@ -27,7 +27,7 @@ from viewshift.planar.configs import (
     config_from_dict,
 )
 from viewshift.planar.digits import load_split
-from viewshift.planar.models import AlignNet, AngleNet
+from viewshift.planar.models import AlignNet, AngleNet, predict_angles_rot90
 from viewshift.planar.warps import rotate_images, sample_perturbations, warp_images
 
 
@@ -250,11 +250,15 @@ def evaluate_rotation(model: AngleNet, classes: list[int] | None, data_path: str
     images, angles, labels = rotation_test_set(classes, data_path=data_path)
     pred, outs = predict_angles(model, images)
     result = {"overall": A.angle_error_stats(pred.numpy(), angles.numpy()).as_dict(), "per_class": {}}
+    with torch.no_grad():
+        pred_tta = torch.cat([predict_angles_rot90(model, images[i : i + 512], 4) for i in range(0, len(images), 512)])
+    result["overall_tta4"] = A.angle_error_stats(pred_tta.numpy(), angles.numpy()).as_dict()
     for cls in sorted(set(labels.tolist())):
         m = labels == cls
         stats = A.angle_error_stats(pred[m].numpy(), angles[m].numpy()).as_dict()
         err = A.angle_difference(pred[m], angles[m]).abs()
         stats["within_5_mod_180"] = float((torch.minimum(err, 180.0 - err) <= 5.0).float().mean())
+        stats["tta4"] = A.angle_error_stats(pred_tta[m].numpy(), angles[m].numpy()).as_dict()
         result["per_class"][str(cls)] = stats
     result["pred"] = pred.tolist()
     result["true"] = angles.tolist()
