@@ -9,13 +9,15 @@ A model file is a plain ``torch.save`` of tensors and basic containers (loaded w
      "meta": {...}}                           # free text: how it was trained (see the JSON beside it)
 
 The shipped file is ``viewshift/depth/weights/builtin_depth.pt`` (``viewshift fit`` writes the same format).
-The image is resized to ``input_size`` (area averaging), the network predicts depth, and the depth is resized
-back to the image size (bilinear on inverse depth). The output unit is *relative*: the network knows the
+The image is resized to about as many pixels as ``input_size`` at its own aspect ratio (area averaging; see
+:meth:`BuiltinDepth.network_size`), the network predicts depth, and the depth is resized back to the image size
+(bilinear on inverse depth). The output unit is *relative*: the network knows the
 shape of the scene, not its size.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from pathlib import Path
 
@@ -91,8 +93,16 @@ class BuiltinDepth:
     def __repr__(self) -> str:
         return f"BuiltinDepth({str(self.model_path)!r}, input_size={self.input_size})"
 
+    def network_size(self, height: int, width: int) -> tuple[int, int]:
+        """The ``(h, w)`` an image is resized to: its aspect ratio kept (the network was trained on undistorted
+        crops), about as many pixels as ``input_size``, both sides multiples of 32."""
+        ih, iw = self.input_size
+        area = ih * iw
+        h = math.sqrt(area * height / width)
+        return max(32, round(h / 32) * 32), max(32, round(area / h / 32) * 32)
+
     def predict_tensor(self, image: torch.Tensor) -> torch.Tensor:
-        """``(B, 1, h, w)`` relative depth of ``(B, 3, h, w)`` images in [0, 1] already at ``input_size``."""
+        """``(B, 1, h, w)`` relative depth of ``(B, 3, h, w)`` images in [0, 1] already at the network size."""
         with self._lock, torch.inference_mode():
             old = torch.get_num_threads()
             if self.num_threads:
@@ -113,7 +123,7 @@ class BuiltinDepth:
                 f"the built-in depth model needs an H×W×3 uint8 image, got {getattr(rgb, 'shape', type(rgb))}"
             )
         h, w = rgb.shape[:2]
-        ih, iw = self.input_size
+        ih, iw = self.network_size(h, w)
         small = cv2.resize(rgb, (iw, ih), interpolation=cv2.INTER_AREA if w > iw else cv2.INTER_LINEAR)
         x = torch.from_numpy(small).permute(2, 0, 1)[None].float() / 255.0
         depth = self.predict_tensor(x)[0, 0].numpy()
