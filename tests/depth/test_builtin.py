@@ -69,3 +69,12 @@ def test_shipped_weights_load_and_are_small():
     source = load_builtin()
     d = source.estimate(np.full((60, 80, 3), 128, np.uint8)).depth
     assert d.shape == (60, 80) and np.isfinite(d).all()
+
+
+def test_shipped_weights_export_to_onnx_with_the_same_output(tmp_path):
+    if not BUILTIN_WEIGHTS.exists():
+        pytest.skip("built-in weights not trained yet")
+    from viewshift.learn.export import compare_onnx, export_onnx
+
+    onnx_path = export_onnx(BUILTIN_WEIGHTS, tmp_path / "builtin.onnx")
+    assert compare_onnx(BUILTIN_WEIGHTS, onnx_path) < 1e-4
