@@ -121,21 +121,26 @@ def render_view(
     # 2.-3. Trace the target pixels back into the source through the nearest surface of the z-buffer.
     p = pixel_grid(ht, wt, dtype=dtype, device=image.device).reshape(1, 3, -1).expand(b, 3, -1)
     trace = _Tracer(image, depth, K_src, K_tgt, tgt_T_src, inv_tol, settings.refine_steps)
-    colour, z_out, ok = trace(p, z_near)
+    colour, z_out, ok, s_out = trace(p, z_near)
 
-    # Where the near surface's footprint overhangs an occlusion edge, the farther surface may be the visible one.
+    # Where the near surface's footprint overhangs an occlusion edge, the trace lands on a farther surface in the
+    # source: try again with that surface's depth (the pixel the trace landed on) as the guess.
     retry = torch.isfinite(z_near) & ~ok
-    if retry.any():
-        z_far = rasterize_depth(pixels, z, ht, wt, footprint=settings.footprint, farthest=True).reshape(b, 1, -1)
-        retry &= z_far > z_near
-        for i in range(b):  # only the few failing pixels
-            idx = retry[i, 0].nonzero().squeeze(1)
-            if idx.numel() == 0:
-                continue
-            c2, z2, ok2 = trace(p[i : i + 1, :, idx], z_far[i : i + 1, :, idx], batch_index=i)
-            colour[i, :, idx] = torch.where(ok2[0], c2[0], colour[i, :, idx])
-            z_out[i, :, idx] = torch.where(ok2[0], z2[0], z_out[i, :, idx])
-            ok[i, :, idx] |= ok2[0]
+    for i in range(b):  # only the few failing pixels
+        idx = retry[i, 0].nonzero().squeeze(1)
+        if idx.numel() == 0:
+            continue
+        s = s_out[i : i + 1, :, idx]
+        u = s[:, 0].round().clamp(0, w - 1)
+        v = s[:, 1].round().clamp(0, h - 1)
+        d_landed = depth[i : i + 1].reshape(1, 1, -1)[:, :, (v * w + u).long()[0]]
+        hom = torch.cat([u[:, None], v[:, None], torch.ones_like(u[:, None])], dim=1)
+        _, z_guess = _transfer(hom, d_landed, trace.K_src_inv[i : i + 1], tgt_T_src[i : i + 1], K_tgt[i : i + 1])
+        farther = z_guess > z_near[i : i + 1, :, idx]
+        c2, z2, ok2, _ = trace(p[i : i + 1, :, idx], torch.where(farther, z_guess, float("inf")), batch_index=i)
+        colour[i, :, idx] = torch.where(ok2[0], c2[0], colour[i, :, idx])
+        z_out[i, :, idx] = torch.where(ok2[0], z2[0], z_out[i, :, idx])
+        ok[i, :, idx] |= ok2[0]
 
     holes = ~ok
     out = colour.masked_fill(holes, 0.0).reshape(b, c, ht, wt)
@@ -156,7 +161,7 @@ class _Tracer:
 
     def __call__(
         self, p: torch.Tensor, z_guess: torch.Tensor, batch_index: int | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sample the source for target pixels.
 
         Args:
@@ -165,7 +170,8 @@ class _Tracer:
             batch_index: restrict to one batch item (then ``B = 1``).
 
         Returns:
-            colour ``(B, C, N)``, target depth ``(B, 1, N)``, valid ``(B, 1, N)``.
+            colour ``(B, C, N)``, target depth ``(B, 1, N)``, valid ``(B, 1, N)``, and the source coordinates
+            ``(B, 2, N)`` sampled.
         """
         sl = slice(None) if batch_index is None else slice(batch_index, batch_index + 1)
         inv_tol = self.inv_tol[sl]
@@ -186,7 +192,7 @@ class _Tracer:
             s = s + (p[:, :2] - p_back)
             z_cur, z_src = z_back, d_s
         colour, _, ok = sample_table(colour_table, s, z_src, inv_tol)
-        return colour, z_cur, covered & ok & (z_cur > 0)
+        return colour, z_cur, covered & ok & (z_cur > 0), s
 
 
 def _transfer(
