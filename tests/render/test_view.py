@@ -116,13 +116,14 @@ def test_dilation_grows_near_surfaces():
     assert torch.allclose(out.depth[0, 0, 2, 3:6], torch.ones(3))
 
 
-def test_rasterize_keeps_nearest_and_farthest():
+def test_rasterize_keeps_the_nearest():
     pixels = torch.tensor([[[2.0, 2.0], [1.0, 1.0]]]).reshape(1, 2, 1, 2)
     z = torch.tensor([3.0, 1.0]).reshape(1, 1, 1, 2)
     near = rasterize_depth(pixels, z, 3, 4, footprint=1)
-    far = rasterize_depth(pixels, z, 3, 4, footprint=1, farthest=True)
-    assert near[0, 0, 1, 2] == 1.0 and far[0, 0, 1, 2] == 3.0
-    assert torch.isinf(near).sum() == 11 and torch.isinf(far).sum() == 11
+    assert near[0, 0, 1, 2] == 1.0 and torch.isinf(near).sum() == 11
+    # A 2×2 footprint covers the four pixels around a sub-pixel position.
+    quad = rasterize_depth(torch.tensor([1.5, 0.5]).view(1, 2, 1, 1), torch.ones(1, 1, 1, 1), 3, 4)
+    assert torch.isfinite(quad[0, 0]).nonzero().tolist() == [[0, 1], [0, 2], [1, 1], [1, 2]]
 
 
 def test_splat_nearest_integer_shift():

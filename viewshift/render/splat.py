@@ -20,18 +20,17 @@ def _scatter_min(
     z: torch.Tensor,
     height: int,
     width: int,
-    reduce: str = "amin",
 ) -> torch.Tensor:
-    """Write ``min(buffer, z)`` (or max) at integer pixels ``(u, v)`` ``(B, N)`` (int32) into ``buffer``
+    """Write ``min(buffer, z)`` at integer pixels ``(u, v)`` ``(B, N)`` (int32) into ``buffer``
     ``(B, H*W + 1)``, whose last slot absorbs points outside the image. Returns the ``(B, N)`` flat index used."""
     inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
     flat = (v * width + u).masked_fill_(~inside, height * width).long()
-    buffer.scatter_reduce_(1, flat, z, reduce=reduce)
+    buffer.scatter_reduce_(1, flat, z, reduce="amin")
     return flat
 
 
 def rasterize_depth(
-    pixels: torch.Tensor, z: torch.Tensor, height: int, width: int, *, footprint: int = 2, farthest: bool = False
+    pixels: torch.Tensor, z: torch.Tensor, height: int, width: int, *, footprint: int = 2
 ) -> torch.Tensor:
     """Z-buffer of projected points: the nearest depth reaching each target pixel.
 
@@ -45,8 +44,6 @@ def rasterize_depth(
         height: target H.
         width: target W.
         footprint: 1 (nearest pixel) or more.
-        farthest: keep the farthest instead of the nearest depth (a second candidate for pixels where the
-            nearest surface's footprint overhangs an occlusion edge).
 
     Returns:
         ``(B, 1, H, W)`` depth, ``inf`` where no point landed.
@@ -58,21 +55,18 @@ def rasterize_depth(
     u = pixels[:, 0].reshape(b, -1).clamp(-limit, limit)
     v = pixels[:, 1].reshape(b, -1).clamp(-limit, limit)
     zz = z.reshape(b, -1)
-    empty = float("-inf") if farthest else float("inf")
-    reduce = "amax" if farthest else "amin"
-    zz = zz.masked_fill(~(zz > 0), empty)
-    buffer = torch.full((b, height * width + 1), empty, dtype=z.dtype, device=z.device)
+    zz = zz.masked_fill(~(zz > 0), float("inf"))
+    buffer = torch.full((b, height * width + 1), float("inf"), dtype=z.dtype, device=z.device)
     if footprint == 1:
-        _scatter_min(buffer, u.round().int(), v.round().int(), zz, height, width, reduce)
+        _scatter_min(buffer, u.round().int(), v.round().int(), zz, height, width)
     else:
         start = footprint // 2 - 1
         u0 = u.floor().int() - start
         v0 = v.floor().int() - start
         for i in range(footprint):
             for j in range(footprint):
-                _scatter_min(buffer, u0 + i, v0 + j, zz, height, width, reduce)
-    out = buffer[:, :-1].reshape(b, 1, height, width)
-    return out.masked_fill_(torch.isinf(out), float("inf")) if farthest else out
+                _scatter_min(buffer, u0 + i, v0 + j, zz, height, width)
+    return buffer[:, :-1].reshape(b, 1, height, width)
 
 
 def splat_nearest(
