@@ -21,7 +21,7 @@ import torch
 
 from viewshift.errors import InputError, ModelError, ShapeError
 from viewshift.planar.configs import build_model, config_from_dict
-from viewshift.planar.models import AlignNet, AngleNet, RollNet, predict_angles_rot90
+from viewshift.planar.models import AlignNet, AngleNet, RollMatchNet, RollNet, predict_angles_rot90
 from viewshift.planar.roll import photo_features, rotate_photo
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -166,13 +166,13 @@ def estimate_roll(photo: np.ndarray, model: str = "photo-roll") -> float:
     """
     _check_name(model, ROLL_MODELS)
     net = load_model(model)
-    if not isinstance(net, RollNet):
+    if not isinstance(net, (RollNet, RollMatchNet)):
         raise ModelError(f"model {model!r} is not a roll model")
     return roll_with_network(net, photo)
 
 
 @torch.no_grad()
-def roll_with_network(net: RollNet, photo: np.ndarray) -> float:
+def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray) -> float:
     """:func:`estimate_roll` with a given network (used by evaluation of unshipped runs)."""
     a = _photo_uint8(photo)
     feats = torch.stack([photo_features(a, net.num_bins), photo_features(a[:, ::-1].copy(), net.num_bins)])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from viewshift.errors import InputError
-from viewshift.planar.models import AlignNet, AngleNet, RollNet
+from viewshift.planar.models import AlignNet, AngleNet, RollMatchNet, RollNet
 
 
 @dataclass
@@ -64,6 +64,9 @@ class RollConfig:
     """Photo roll regression on gradient-orientation histograms of randomly rotated upright photos."""
 
     preset: str
+    arch: str = "mlp"  # mlp (flatten + fully connected read-out) | match (equivariant matched filter)
+    roll_loss: str = "l1"  # l1 (smooth L1 on the roll) | ce (cross-entropy on the shift scores; match only)
+    roll_decode: str = "global"  # match only: soft-argmax over all shifts (global) or ±3 around the best (local)
     max_roll: float = 20.0
     num_bins: int = 180
     width: int = 32
@@ -134,7 +137,11 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
     "icstn-1": AlignConfig("icstn-1", num_warps=1),
     "icstn-2": AlignConfig("icstn-2", num_warps=2),
     "icstn-4": AlignConfig("icstn-4", num_warps=4),
-    "roll": RollConfig("roll"),
+    "roll-mlp": RollConfig("roll-mlp"),
+    "roll": RollConfig("roll", arch="match", width=8, lr=3e-3, steps=1500),
+    "roll-match-ce": RollConfig(
+        "roll-match-ce", arch="match", width=8, lr=3e-3, steps=1500, roll_loss="ce", roll_decode="local"
+    ),
 }
 
 
@@ -155,4 +162,7 @@ def build_model(config: RotationConfig | AlignConfig | RollConfig) -> torch.nn.M
     if isinstance(config, AlignConfig):
         num_params = 8 if config.warp_kind == "homography" else 6
         return AlignNet(config.num_warps, config.recurrent, num_params, config.classifier_width)
+    if config.arch == "match":
+        window = 3 if config.roll_decode == "local" else None
+        return RollMatchNet(config.num_bins, 2, config.width, max_shift=int(config.max_roll) + 5, window=window)
     return RollNet(config.num_bins, 2, config.width)

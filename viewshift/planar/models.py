@@ -268,3 +268,66 @@ def predict_angles_rot90(model: AngleNet, images: torch.Tensor, turns: int = 4) 
         angles = model.decode(model(torch.rot90(images, k, dims=(2, 3)))) - 90.0 * k
         total = total + angle_to_vector(angles)
     return vector_to_angle(total)
+
+
+class RollMatchNet(nn.Module):
+    """Roll estimator that is shift-equivariant by construction: a learned matched filter on the histogram.
+
+    A photo rolled by θ has its orientation histogram shifted circularly by θ bins (1° bins), so the network
+    (1) maps ``log(1 + h)`` through circular 1-D convolutions (equivariant), (2) cross-correlates the result
+    with one learned template per channel (what an upright photo's features look like), giving a score for
+    every candidate shift ``s`` in ``[-max_shift, max_shift]``, and (3) returns the soft-argmax of the scores:
+    ``roll = Σ softmax(score / τ)_s · s``. With ~1k parameters it cannot memorise photos, unlike a flatten +
+    fully-connected read-out.
+
+    Args:
+        num_bins: histogram bins over 180° (one bin per degree when 180).
+        channels: histogram channels (scales).
+        width: channels of the convolutions and templates.
+        max_shift: largest roll considered, in bins.
+        window: decode with a soft-argmax over ``±window`` shifts around the best one; over all shifts when None.
+    """
+
+    def __init__(
+        self, num_bins: int = 180, channels: int = 2, width: int = 8, max_shift: int = 25, window: int | None = None
+    ) -> None:
+        super().__init__()
+        self.window = window
+        self.num_bins = num_bins
+        self.channels = channels
+        self.max_shift = max_shift
+        self.features = nn.Sequential(
+            nn.Conv1d(channels, width, 5, padding=2, padding_mode="circular"),
+            nn.ReLU(inplace=True),
+            nn.Conv1d(width, width, 5, padding=2, padding_mode="circular"),
+        )
+        self.template = nn.Parameter(torch.zeros(width, num_bins))
+        self.log_temperature = nn.Parameter(torch.zeros(()))
+
+    def scores(self, histograms: torch.Tensor) -> torch.Tensor:
+        """``(B, channels, num_bins)`` → ``(B, 2 * max_shift + 1)`` scores of shifts ``-max_shift..max_shift``."""
+        f = self.features(torch.log1p(histograms))
+        # Circular cross-correlation c[s] = Σ_b T[b] f[b + s], via FFT, summed over channels.
+        corr = torch.fft.irfft(
+            torch.fft.rfft(f, dim=-1) * torch.conj(torch.fft.rfft(self.template, dim=-1)), n=self.num_bins, dim=-1
+        ).sum(dim=1)
+        shifts = torch.arange(-self.max_shift, self.max_shift + 1, device=histograms.device)
+        return corr[:, torch.remainder(shifts, self.num_bins)]
+
+    def forward(self, histograms: torch.Tensor) -> torch.Tensor:
+        """``(B, channels, num_bins)`` histograms → ``(B,)`` roll in degrees (counter-clockwise tilt).
+
+        The roll is the soft-argmax of the scores, over all shifts or, with ``window``, within ``±window``
+        shifts of the best one.
+        """
+        logits = self.scores(histograms) * torch.exp(-self.log_temperature)
+        n = logits.shape[-1]
+        if self.window is None:
+            shifts = torch.arange(-self.max_shift, self.max_shift + 1, dtype=logits.dtype, device=logits.device)
+            return (torch.softmax(logits, dim=-1) * shifts).sum(dim=-1) * (180.0 / self.num_bins)
+        window = self.window
+        best = logits.argmax(dim=-1, keepdim=True)
+        idx = (best + torch.arange(-window, window + 1, device=logits.device)).clamp(0, n - 1)
+        probs = torch.softmax(torch.gather(logits, 1, idx), dim=-1)
+        shifts = (idx - self.max_shift).to(probs.dtype)
+        return (probs * shifts).sum(dim=-1) * (180.0 / self.num_bins)

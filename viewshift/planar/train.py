@@ -27,7 +27,7 @@ from viewshift.planar.configs import (
     config_from_dict,
 )
 from viewshift.planar.digits import load_split
-from viewshift.planar.models import AlignNet, AngleNet, predict_angles_rot90
+from viewshift.planar.models import AlignNet, AngleNet, RollMatchNet, predict_angles_rot90
 from viewshift.planar.warps import rotate_images, sample_perturbations, warp_images
 
 
@@ -97,8 +97,17 @@ class _Task:
             loss = F.cross_entropy(logits, labels)
             return loss, {"acc": float((logits.argmax(-1) == labels).float().mean())}
         feats, rolls = self.images[idx], self.labels[idx]
-        pred = model(feats)
-        loss = F.smooth_l1_loss(pred, rolls, beta=1.0)
+        if isinstance(model, RollMatchNet) and c.roll_loss == "ce":
+            # Cross-entropy on the shift scores against a Gaussian (σ = 1 bin) around the true shift.
+            logits = model.scores(feats) * torch.exp(-model.log_temperature)
+            shifts = torch.arange(-model.max_shift, model.max_shift + 1, dtype=feats.dtype)
+            target = torch.softmax(-0.5 * (shifts[None] - rolls[:, None] * model.num_bins / 180.0) ** 2, dim=-1)
+            loss = -(target * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+            with torch.no_grad():
+                pred = model(feats)
+        else:
+            pred = model(feats)
+            loss = F.smooth_l1_loss(pred, rolls, beta=1.0)
         return loss, {"err_deg": float((pred.detach() - rolls).abs().mean())}
 
     def param_groups(self, model: torch.nn.Module) -> list[dict]:
