@@ -132,6 +132,7 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
     "rot-naive-all": RotationConfig("rot-naive-all", head="naive", loss="cosine_proximity", steps=1000),
     "rot-vector-all": RotationConfig("rot-vector-all", head="vector", loss="angular", steps=3000),
     "rot-bins-all": RotationConfig("rot-bins-all", head="bins", loss="bins", steps=2500),
+    "rot-bins-3": RotationConfig("rot-bins-3", head="bins", loss="bins", classes=[3], steps=2000),
     "cnn": AlignConfig("cnn", num_warps=0, recurrent=False, classifier_width=24),
     "stn": AlignConfig("stn", num_warps=1, recurrent=False),
     "icstn-1": AlignConfig("icstn-1", num_warps=1),
