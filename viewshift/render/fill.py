@@ -45,11 +45,12 @@ Direction = tuple[float, float] | Sequence[float] | torch.Tensor
 SMOOTH_SIGMA = (9.5, 9.5)
 """Default ``(along, across)`` sigmas (px) of the ``"smooth"`` background texture.
 
-Chosen on the right views of the 45 Middlebury pairs (``bench/quality_middlebury.py``, mean PSNR over all pixels,
-MiddEval3 / MiddEval2): boundary pixel carried in and smoothed with (6.5, 2.6) 24.16 / 27.32 dB, (9.5, 5)
-24.25 / 27.41, (9.5, 9.5) 24.28 / 27.46, (13, 13) 24.23 / 27.45; carrying a 5-pixel average instead of one
-pixel, (9.5, 9.5) 24.32 / 27.54 (the default; 9 pixels: 24.25 / 27.42). Smoothing across the parallax direction
-gains most, at the cost of blurring contours that run along it; ``fill="texture"`` keeps them sharp."""
+Chosen on the right views of the 45 Middlebury pairs, mean PSNR over all pixels, MiddEval3 / MiddEval2 (measured
+while choosing, without realism and with an earlier retry rule of the renderer): boundary pixel carried in and
+smoothed with (6.5, 2.6) 24.16 / 27.32 dB, (9.5, 5) 24.25 / 27.41, (9.5, 9.5) 24.28 / 27.46, (13, 13)
+24.23 / 27.45; a 5-pixel average carried in, (9.5, 9.5) 24.32 / 27.54 (9 pixels: 24.25 / 27.42). The final
+figures are in ``docs/bench/quality_middlebury.md``. Smoothing across the parallax direction gains most, at the
+cost of blurring contours that run along it; ``fill="texture"`` keeps them sharp."""
 
 SMOOTH_AVERAGE = 5
 """Length (px, along the parallax direction) of the background average carried into holes by ``"smooth"``."""
