@@ -193,6 +193,6 @@ def test_real_middlebury_right_view_beats_copying_left():
     disp = fill_from_farther(disp, known, farther="smaller")
     out = synthesize(left, depth=disp, depth_unit="disparity", depth_baseline=1.0, focal=1000.0, right=1.0)
     ours, copy = _psnr(out.image, right), _psnr(left, right)
-    # Measured: ours 26.5 dB (background fill), copying the left view 16.1 dB.
+    # Measured: ours 27.9 dB (background fill), copying the left view 16.1 dB.
     assert copy < 17.0
-    assert ours > copy + 9.0, (ours, copy)
+    assert ours > copy + 11.0, (ours, copy)
