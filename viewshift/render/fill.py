@@ -371,7 +371,6 @@ def fill_background(
     bsz, channels, height, width = image.shape
     priors = _direction_priors(direction, bsz, image.device)
     hole_map = holes[:, 0]
-    out_image = image.clone(memory_format=torch.contiguous_format)
     out_depth = depth[:, 0].clone(memory_format=torch.contiguous_format)
     if direction is not None:
         # A purely horizontal (vertical) hint: the first pass searches rows (columns) only.
@@ -385,6 +384,12 @@ def fill_background(
         cols_only = down >= _BAND_RATIO * across and not rows_only
     # The axis along which the "smooth" texture averages the background (decided before any fallback pass).
     average_axis = 3 if rows_only else (2 if cols_only else None)
+    if texture == "smooth":
+        # Carry a short average of the background's boundary along the parallax direction (not one noisy pixel)
+        # into the hole; it is smoothed inside the hole at the end.
+        out_image = _average_surface(image, depth, holes, average_axis, SMOOTH_AVERAGE, depth_tolerance)
+    else:
+        out_image = image.clone(memory_format=torch.contiguous_format)
     remaining = hole_map.clone(memory_format=torch.contiguous_format)
     flat_image = out_image.view(-1)
     channel_offsets = torch.arange(channels, device=image.device)[:, None] * (height * width)
@@ -436,15 +441,8 @@ def fill_background(
         remaining.view(-1)[lin] = False
     if texture == "smooth":
         along, across = smooth_sigma
-        axis = average_axis
-        sigma = {3: (along, across), 2: (across, along)}.get(axis, (max(along, across),) * 2)
-        # Carry a short average of the background's boundary along the parallax direction (not one noisy pixel)
-        # into the hole, then smooth what was carried in, inside the hole only.
-        averaged = _average_surface(image, depth, holes, axis, SMOOTH_AVERAGE, depth_tolerance)  # type: ignore[arg-type]
-        carried, _ = fill_background(
-            averaged, depth, holes, direction=direction, depth_tolerance=depth_tolerance, texture="clamp"
-        )
-        out_image = smooth_holes(torch.where(holes, carried, image), holes, sigma)
+        sigma = {3: (along, across), 2: (across, along)}.get(average_axis, (max(along, across),) * 2)
+        out_image = smooth_holes(torch.where(holes, out_image, image), holes, sigma)
     return out_image, out_depth[:, None]
 
 
