@@ -239,8 +239,9 @@ class Scene:
                 centre = src_T_new[0, :2, 3].float()
                 direction = tuple(centre.tolist()) if float(centre.norm()) > 0 else None
                 image, depth = fill_holes(image, depth, holes, options.fill, direction=direction)
-                if options.realism:
-                    image = _realism.match_realism(image, holes, source=self.image, seed=options.seed)
+                if options.realism:  # colour only: an alpha channel keeps its filled values
+                    rgb = _realism.match_realism(image[:, :3], holes, source=self.image[:, :3], seed=options.seed)
+                    image = torch.cat([rgb, image[:, 3:]], dim=1)
             empty = holes.clone() if options.fill == "none" else torch.zeros_like(holes)
             if options.border == "leave":
                 empty |= torch.from_numpy(border)[None, None]
