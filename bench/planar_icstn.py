@@ -28,20 +28,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", required=True, help="folder holding one run folder per preset")
     parser.add_argument("--docs", default="docs/planar", help="where to write the table and figure")
+    parser.add_argument("--suffix", default="", help="evaluate RUNS/<preset><suffix> (e.g. -5k); names outputs too")
     args = parser.parse_args()
     torch.set_num_threads(1)
     docs = Path(args.docs)
     docs.mkdir(parents=True, exist_ok=True)
     results = {}
     for name in RUNS:
-        run = Path(args.runs) / name
+        run = Path(args.runs) / f"{name}{args.suffix}"
         if not (run / "model.pt").is_file():
             print(f"skip {name}: no {run}/model.pt")
             continue
         model, config = load_run(run)
         results[name] = evaluate_align(model, config)
         results[name]["params"] = sum(p.numel() for p in model.parameters())
-        results[name]["steps"] = config.steps
+        results[name]["steps"] = int((run / "log.txt").read_text().splitlines()[-1].split()[1].split("/")[0])
     lines = [
         "| model | parameters | train steps | test error (input image only) | test error (paper protocol) |",
         "|---|---|---|---|---|",
@@ -51,10 +52,11 @@ def main() -> None:
         lines.append(f"| {name} | {r['params']} | {r['steps']} | {100 * r['error_image_protocol']:.2f} % | {paper} |")
     table = "\n".join(lines)
     print(table)
-    (docs / "icstn_table.md").write_text(table + "\n")
+    tag = args.suffix.replace("-", "_")
+    (docs / f"icstn{tag}_table.md").write_text(table + "\n")
     slim = {k: {kk: vv for kk, vv in v.items() if not kk.endswith("images")} for k, v in results.items()}
-    (docs / "icstn.json").write_text(json.dumps(slim, indent=1) + "\n")
-    _figure(results, docs / "icstn_mean_var.png")
+    (docs / f"icstn{tag}.json").write_text(json.dumps(slim, indent=1) + "\n")
+    _figure(results, docs / f"icstn{tag}_mean_var.png")
 
 
 def _figure(results: dict, path: Path) -> None:

@@ -98,9 +98,10 @@ def _figure(results: dict, path: Path) -> None:
     pairs = [
         (n, f)
         for n, f in (
+            ("rot-naive-highlr-3", "rot-vector-highlr-3"),
             ("rot-naive-keras-3", "rot-vector-keras-3"),
-            ("rot-naive-3", "rot-vector-3"),
-            ("rot-naive-all", "rot-vector-all"),
+            ("rot-naive-3", "rot-bins-3"),
+            ("rot-naive-all", "rot-bins-all"),
         )
         if n in results and f in results
     ]
