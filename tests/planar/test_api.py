@@ -62,8 +62,8 @@ def test_shipped_icstn_on_held_out_subset():
 
     _, _, perturbed, labels = align_test_set(per_image=1)  # 800 held-out digits, one perturbation each
     pred = classify(_to_uint8(perturbed[:400]))
-    # Measured 3.5 % on these 400; stated bound 6 %.
-    assert (pred != labels[:400].numpy()).mean() <= 0.06
+    # Measured 3.0 % on these 400; stated bound 5 %.
+    assert (pred != labels[:400].numpy()).mean() <= 0.05
 
 
 def test_shipped_roll_on_held_out_photos():

@@ -140,13 +140,15 @@ def train(
         resume: continue from ``out_dir/checkpoint.pt`` if present.
         log_every: steps between log lines.
         checkpoint_every: steps between checkpoints.
-        max_steps: override ``config.steps`` (smoke tests); the schedule still uses this number.
+        max_steps: override ``config.steps`` (smoke tests, longer runs); the schedule and the saved config use it.
         threads: ``torch.set_num_threads`` for the run.
     """
     torch.set_num_threads(threads)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     steps = max_steps if max_steps is not None else config.steps
+    # The saved config records the steps actually trained (an override via max_steps included).
+    config = dataclasses.replace(config, steps=steps)
     (out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
     torch.manual_seed(config.seed)
     task = _Task(config, data_path, cache=out / "dataset.pt")
