@@ -24,7 +24,7 @@ from viewshift.learn.trainer import SfmModel, make_config
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--presets", default="small,paper")
+    ap.add_argument("--presets", default="tiny,small,paper")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     b, h, w = 4, 128, 416

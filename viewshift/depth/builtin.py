@@ -81,10 +81,12 @@ class BuiltinDepth:
 
     Args:
         model_path: a model file (default: the shipped built-in weights).
-        num_threads: torch threads used while predicting (None: leave torch's setting).
+        num_threads: torch threads used while predicting (None: leave torch's setting). One by default: the
+            small network gains little from more, and on a busy machine a second thread that must wait for a
+            shared core makes it 10–25× slower (bench/depth_speed.py).
     """
 
-    def __init__(self, model_path: str | Path | None = None, *, num_threads: int | None = None):
+    def __init__(self, model_path: str | Path | None = None, *, num_threads: int | None = 1):
         self.model_path = Path(model_path) if model_path is not None else BUILTIN_WEIGHTS
         self.net, self.input_size, self.meta = load_depth_network(self.model_path)
         self.num_threads = num_threads
@@ -134,7 +136,7 @@ class BuiltinDepth:
 _CACHE: dict[str, BuiltinDepth] = {}
 
 
-def load_builtin(path: str | Path | None = None, *, num_threads: int | None = None) -> BuiltinDepth:
+def load_builtin(path: str | Path | None = None, *, num_threads: int | None = 1) -> BuiltinDepth:
     """The built-in depth source (``path`` None) or one made by ``viewshift fit`` (``path`` a model file).
 
     Loaded models are cached by path, so calling this per image is cheap.
