@@ -28,9 +28,7 @@ def check_shape(tensor: torch.Tensor, spec: str, name: str = "tensor") -> None:
     if not isinstance(tensor, torch.Tensor):
         raise ShapeError(f"{name} must be a torch.Tensor of shape ({spec}), got {type(tensor).__name__}")
     dims = [d.strip() for d in spec.split(",")]
-    ok = tensor.dim() == len(dims) and all(
-        not d.isdigit() or tensor.shape[i] == int(d) for i, d in enumerate(dims)
-    )
+    ok = tensor.dim() == len(dims) and all(not d.isdigit() or tensor.shape[i] == int(d) for i, d in enumerate(dims))
     if not ok:
         raise ShapeError(f"{name} must have shape ({spec}), got {tuple(tensor.shape)}")
 

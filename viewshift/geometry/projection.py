@@ -59,9 +59,7 @@ def transform_points(pose: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     return flat.reshape(b, 3, h, w)
 
 
-def points_to_pixels(
-    points: torch.Tensor, K: torch.Tensor, eps: float = 1e-6
-) -> tuple[torch.Tensor, torch.Tensor]:
+def points_to_pixels(points: torch.Tensor, K: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
     """Project 3-D points ``(B, 3, H, W)`` with intrinsics ``(B, 3, 3)``.
 
     Returns:
@@ -110,7 +108,5 @@ def pixels_to_grid(pixels: torch.Tensor, height: int, width: int) -> torch.Tenso
     Uses ``align_corners=False``: ``x_n = (2u + 1) / W - 1``, so pixel centres stay at integers.
     """
     check_shape(pixels, "B,2,H,W", "pixels")
-    scale = torch.tensor([2.0 / width, 2.0 / height], dtype=pixels.dtype, device=pixels.device).view(
-        1, 2, 1, 1
-    )
+    scale = torch.tensor([2.0 / width, 2.0 / height], dtype=pixels.dtype, device=pixels.device).view(1, 2, 1, 1)
     return ((pixels + 0.5) * scale - 1.0).permute(0, 2, 3, 1)
