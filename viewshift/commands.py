@@ -176,13 +176,13 @@ def _jobs(args: argparse.Namespace, default_ext: str, allowed: tuple[str, ...]) 
         raise OutputError(f"a batch writes into a folder; {out_dir} looks like a file name")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir} exists and is not a folder")
-    if args.stereo_right if hasattr(args, "stereo_right") else False:
+    if getattr(args, "stereo_right", None):
         raise InputError("--stereo-right takes one pair, not a batch")
     if getattr(args, "depth", None) and not Path(args.depth).is_dir():
         raise InputError("for a batch, --depth must be a folder holding <stem>.npy/.png/.pfm per image")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if out_dir.resolve() == src.resolve() or (src.is_dir() and out_dir.resolve() == src.resolve()):
+    if out_dir.resolve() == src.resolve():
         raise OutputError("the output folder is the input folder; choose another folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
     return [_Job(f, out_dir / f"{f.stem}{default_ext}") for f in files], True
 
 
