@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=str(REPO / "runs" / "fit-7scenes"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-fit", action="store_true", help="reuse the fitted model in --work")
+    ap.add_argument("--anchor", type=float, default=0.0, help="anchor_weight of fit_clip")
     ap.add_argument("--out", default=str(REPO / "docs" / "depth" / "fit_7scenes.json"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -100,7 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"command": "python bench/depth_fit_7scenes.py " + " ".join(argv or sys.argv[1:])}
     if not args.skip_fit:
         result["fit"] = fit_clip(
-            fit_clip_dir, model, seconds=60 * args.minutes, threads=args.threads, overwrite=True, progress=False
+            fit_clip_dir,
+            model,
+            seconds=60 * args.minutes,
+            threads=args.threads,
+            overwrite=True,
+            progress=False,
+            anchor_weight=args.anchor,
         )
     run = model.with_name(model.name + ".run")
     result["pose_fit_clip"] = predict_snippets(run, fit_clip_dir)

@@ -27,7 +27,7 @@ def tiny_init(tmp_path):
 def test_fit_writes_a_loadable_model_and_poses(tmp_path, tiny_init):
     clip = make_clip(tmp_path / "clip", n=6, h=32, w=64)
     out = tmp_path / "fitted.pt"
-    result = fit_clip(clip, out, steps=2, seconds=60, init=tiny_init, progress=False)
+    result = fit_clip(clip, out, steps=2, seconds=60, init=tiny_init, anchor_weight=0.5, progress=False)
     assert result["step"] == 2
     depth = load_builtin(out).estimate(np.full((40, 50, 3), 100, np.uint8))
     assert depth.depth.shape == (40, 50) and depth.unit == "relative"

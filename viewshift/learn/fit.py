@@ -30,6 +30,7 @@ def fit_clip(
     init: str | Path | None = None,
     threads: int = 1,
     seed: int = 0,
+    anchor_weight: float = 0.0,
     overwrite: bool = False,
     progress: bool = True,
 ) -> dict:
@@ -45,6 +46,7 @@ def fit_clip(
         init: depth model file to start from (default: the built-in weights).
         threads: torch threads.
         seed: data and initialisation seed.
+        anchor_weight: weight of the loss keeping depth close (up to scale) to the initial model's.
         overwrite: replace an existing ``out`` (and its run).
         progress: show a progress bar.
 
@@ -80,6 +82,7 @@ def fit_clip(
         steps=steps,
         threads=threads,
         seed=seed,
+        anchor_weight=anchor_weight,
         checkpoint_minutes=2.0,
     )
     result = train(config, run, resume=False, progress=progress, max_seconds=seconds)

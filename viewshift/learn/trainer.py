@@ -67,6 +67,8 @@ class TrainConfig:
         supervised_weight: weight of the scale-and-shift-invariant disparity loss where depth is known.
         gradient_weight: weight of the gradient-matching term where depth is known.
         silog_weight: weight of the scale-invariant log-depth loss where inverse depth is known up to scale.
+        anchor_weight: weight of a scale-invariant log-depth loss towards the prediction of the initial depth
+            network (frozen copy of ``init``), which keeps test-time fitting from drifting away from it.
         init: a checkpoint or depth model file to start the depth (and pose) network from.
         checkpoint_every: write a checkpoint every this many steps...
         checkpoint_minutes: ...and at least this often.
@@ -102,6 +104,7 @@ class TrainConfig:
     supervised_weight: float = 1.0
     gradient_weight: float = 0.5
     silog_weight: float = 0.0
+    anchor_weight: float = 0.0
     init: str = ""
     checkpoint_every: int = 500
     checkpoint_minutes: float = 5.0
@@ -180,6 +183,15 @@ class SfmModel(nn.Module):
             if config.pose_net
             else None
         )
+        self.anchor: DepthNet | None = None
+
+    def freeze_anchor(self) -> None:
+        """Keep a frozen copy of the current depth network as the target of the anchor loss."""
+        import copy
+
+        self.anchor = copy.deepcopy(self.depth_net).eval()
+        for p in self.anchor.parameters():
+            p.requires_grad_(False)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Losses of one batch (see :mod:`viewshift.learn.losses`); ``"loss"`` is the total to minimise."""
@@ -229,6 +241,12 @@ class SfmModel(nn.Module):
                 silog = L.scale_invariant_log_loss(depths[0], batch["depth"], valid & metric)
                 total = total + c.silog_weight * silog
                 out["silog"] = silog.detach()
+        if self.anchor is not None and c.anchor_weight > 0:
+            with torch.no_grad():
+                ref = self.anchor(target)[0]
+            anchor = L.scale_invariant_log_loss(depths[0], 1.0 / ref, torch.ones_like(ref, dtype=torch.bool))
+            total = total + c.anchor_weight * anchor
+            out["anchor"] = anchor.detach()
         out["loss"] = total
         return out
 
@@ -364,6 +382,8 @@ def train(
     model = SfmModel(config)
     if config.init:
         _init_from(model, config.init)
+    if config.anchor_weight > 0:
+        model.freeze_anchor()
     opt = torch.optim.Adam(
         [p for p in model.parameters() if p.requires_grad], lr=config.lr, betas=(config.beta1, 0.999)
     )
