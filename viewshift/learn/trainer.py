@@ -189,9 +189,11 @@ class SfmModel(nn.Module):
         """Keep a frozen copy of the current depth network as the target of the anchor loss."""
         import copy
 
-        self.anchor = copy.deepcopy(self.depth_net).eval()
-        for p in self.anchor.parameters():
+        anchor = copy.deepcopy(self.depth_net).eval()
+        for p in anchor.parameters():
             p.requires_grad_(False)
+        # Not registered as a sub-module: it stays out of state_dict, checkpoints, the optimiser and DDP.
+        object.__setattr__(self, "anchor", anchor)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Losses of one batch (see :mod:`viewshift.learn.losses`); ``"loss"`` is the total to minimise."""
