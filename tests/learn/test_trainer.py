@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -67,9 +68,6 @@ def _weights(run: Path) -> dict:
 
 def test_killed_run_resumes_to_the_same_weights(clip, textures, tmp_path):
     config = small("tiny", clip, textures, steps=6, checkpoint_every=1)
-    reference = tmp_path / "ref"
-    train(config, reference, progress=False)
-
     run = tmp_path / "killed"
     long = json.loads(config.to_json()) | {"steps": 10_000}
     (tmp_path / "cfg.json").write_text(json.dumps(long))
@@ -100,10 +98,12 @@ def test_killed_run_resumes_to_the_same_weights(clip, textures, tmp_path):
         proc.wait()
     killed_at = load_checkpoint(run / "checkpoint.pt")["step"]
     assert 3 <= killed_at < 10_000
-    if killed_at >= 6:
-        pytest.skip("the killed run got past the comparison step before the kill")
-    result = train(config, run, progress=False)  # same config, fewer steps: resumes
-    assert result["step"] == 6
+    # Compare with an uninterrupted run three steps past the kill.
+    config = dataclasses.replace(config, steps=killed_at + 3)
+    reference = tmp_path / "ref"
+    train(config, reference, progress=False)
+    result = train(config, run, progress=False)  # same config, other step count: resumes
+    assert result["step"] == killed_at + 3
     ref, got = _weights(reference), _weights(run)
     assert all(torch.allclose(ref[k], got[k], atol=1e-6) for k in ref)
 
