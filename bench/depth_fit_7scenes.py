@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=str(REPO / "runs" / "fit-7scenes"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-fit", action="store_true", help="reuse the fitted model in --work")
-    ap.add_argument("--anchor", type=float, default=0.0, help="anchor_weight of fit_clip")
+    ap.add_argument("--anchor", type=float, default=0.0, help="anchor_weight of fit_clip (viewshift fit uses 10)")
     ap.add_argument("--out", default=str(REPO / "docs" / "depth" / "fit_7scenes.json"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -70,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=int, default=1)
     p.add_argument("--focal", type=float, help="focal length in pixels when CLIP is a video or image folder")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--anchor", type=float, default=10.0, help="weight keeping depth close to the built-in's")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_fit)
 
@@ -196,7 +197,13 @@ def _fit(args: argparse.Namespace) -> int:
         )
         clip = made
     result = fit_clip(
-        clip, args.output, seconds=60 * args.minutes, stride=args.stride, threads=args.threads, overwrite=args.overwrite
+        clip,
+        args.output,
+        seconds=60 * args.minutes,
+        stride=args.stride,
+        threads=args.threads,
+        anchor_weight=args.anchor,
+        overwrite=args.overwrite,
     )
     print(json.dumps(result))
     return 0

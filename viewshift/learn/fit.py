@@ -30,7 +30,7 @@ def fit_clip(
     init: str | Path | None = None,
     threads: int = 1,
     seed: int = 0,
-    anchor_weight: float = 0.0,
+    anchor_weight: float = 10.0,
     overwrite: bool = False,
     progress: bool = True,
 ) -> dict:
@@ -46,7 +46,8 @@ def fit_clip(
         init: depth model file to start from (default: the built-in weights).
         threads: torch threads.
         seed: data and initialisation seed.
-        anchor_weight: weight of the loss keeping depth close (up to scale) to the initial model's.
+        anchor_weight: weight of the loss keeping depth close (up to scale) to the initial model's; without it
+            (0) fitting on the 7-Scenes clip drifted towards flat depth (docs/depth.md).
         overwrite: replace an existing ``out`` (and its run).
         progress: show a progress bar.
 
