@@ -75,3 +75,14 @@ def test_eval_depth_command_on_real_frames(tmp_path, tiny_init):
     assert code == 0
     res = json.loads(out.read_text())["sevenscenes"]
     assert set(res) == {"model", "constant", "lower_is_nearer"} and res["model"]["frames"] == 2
+
+
+def test_a_training_checkpoint_loads_as_a_depth_model(tmp_path):
+    from viewshift.learn.trainer import make_config, train
+
+    clip = make_clip(tmp_path / "clip", n=4, h=32, w=64)
+    config = make_config("tiny", clips=[str(clip)], steps=1)
+    train(config, tmp_path / "run", progress=False)
+    source = load_builtin(tmp_path / "run" / "checkpoint.pt")
+    assert source.input_size == (32, 64)
+    assert source.estimate(np.full((20, 30, 3), 90, np.uint8)).depth.shape == (20, 30)

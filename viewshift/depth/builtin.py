@@ -8,7 +8,9 @@ A model file is a plain ``torch.save`` of tensors and basic containers (loaded w
      "state_dict": {...},                     # DepthNet parameters
      "meta": {...}}                           # free text: how it was trained (see the JSON beside it)
 
-The shipped file is ``viewshift/depth/weights/builtin_depth.pt`` (``viewshift fit`` writes the same format).
+The shipped file is ``viewshift/depth/weights/builtin_depth.pt`` (``viewshift fit`` writes the same format). A
+training checkpoint of ``viewshift train`` (``RUN/checkpoint.pt``) loads too: its depth network at its training
+size.
 The image is resized to about as many pixels as ``input_size`` at its own aspect ratio (area averaging; see
 :meth:`BuiltinDepth.network_size`), the network predicts depth, and the depth is resized back to the image size
 (bilinear on inverse depth). The output unit is *relative*: the network knows the
@@ -65,6 +67,8 @@ def load_depth_network(path: str | Path) -> tuple[DepthNet, tuple[int, int], dic
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
         raise ModelError(f"{path} is not a viewshift depth model ({type(exc).__name__}: {exc})") from exc
+    if isinstance(obj, dict) and "model" in obj and "config" in obj and "format" not in obj:
+        obj = _from_training_checkpoint(obj, path)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise ModelError(f"{path} is not a viewshift depth model (expected format {FORMAT!r})")
     net = DepthNet(DepthNetConfig.from_dict(obj["config"]))
@@ -74,6 +78,23 @@ def load_depth_network(path: str | Path) -> tuple[DepthNet, tuple[int, int], dic
         raise ModelError(f"{path}: weights do not match the network ({str(exc).splitlines()[0]})") from exc
     h, w = (int(x) for x in obj["input_size"])
     return net.eval(), (h, w), dict(obj.get("meta", {}))
+
+
+def _from_training_checkpoint(state: dict, path: Path) -> dict:
+    """A ``viewshift train`` checkpoint seen as a model file: its depth network at its training size."""
+    import json
+
+    from viewshift.depth.network import DEPTH_PRESETS
+
+    try:
+        config = json.loads(state["config"])
+        net_config = DEPTH_PRESETS[config["depth_net"]]
+        size = [int(config["height"]), int(config["width"])]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path} is a checkpoint without a usable depth-network config ({exc})") from exc
+    prefix = "depth_net."
+    weights = {k[len(prefix) :]: v for k, v in state["model"].items() if k.startswith(prefix)}
+    return {"format": FORMAT, "config": net_config.to_dict(), "input_size": size, "state_dict": weights, "meta": {}}
 
 
 class BuiltinDepth:
