@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -87,7 +88,8 @@ def main() -> None:
             flush=True,
         )
     cpu = platform.processor() or platform.machine()
-    machine = f"{cpu}, {args.threads} torch threads, Python {platform.python_version()}"
+    load = os.getloadavg()[0]
+    machine = f"{cpu}, {args.threads} torch threads, Python {platform.python_version()}, load {load:.1f} at the end"
     lines = [
         "| size | megapixels | seconds (median, warm) | seconds per MP | holes % | peak RSS (MB) |",
         "|---|---|---|---|---|---|",

@@ -583,8 +583,9 @@ def read_depth(path: str | os.PathLike[str], *, raw: bool = False) -> np.ndarray
 def depth_preview(depth: np.ndarray) -> np.ndarray:
     """Colourise depth for viewing: TURBO colour map over inverse depth, near = warm (red), far = cool (blue).
 
-    Inverse depth spreads the near range, where the eye looks. Non-finite or non-positive pixels are black;
-    a constant depth gets the middle colour.
+    Inverse depth spreads the near range, where the eye looks. The colour range spans the 1st to 99th percentile
+    of inverse depth, so a few outlying pixels do not flatten the rest. Non-finite or non-positive pixels are
+    black; a constant depth gets the middle colour.
 
     Args:
         depth: ``H×W`` depth, larger = farther.
@@ -597,7 +598,7 @@ def depth_preview(depth: np.ndarray) -> np.ndarray:
     v = np.zeros_like(d)
     if good.any():
         inv = np.where(good, 1.0 / np.where(good, d, 1.0), 0.0)
-        lo, hi = inv[good].min(), inv[good].max()
+        lo, hi = np.percentile(inv[good], [1.0, 99.0])
         v = (inv - lo) / (hi - lo) if hi > lo else np.full_like(d, 0.5)
     colour = cv2.applyColorMap(np.rint(np.clip(v, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_TURBO)
     colour = cv2.cvtColor(colour, cv2.COLOR_BGR2RGB)
