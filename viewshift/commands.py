@@ -18,6 +18,8 @@ import numpy as np
 
 from viewshift import io as vio
 from viewshift.errors import DepthError, InputError, OutputError, ViewshiftError
+from viewshift.pipeline import PATHS, STEREO_LAYOUTS
+from viewshift.render.fill import FILL_METHODS
 
 IMAGE_OUT = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 DEPTH_OUT = (".npy", ".png", ".pfm")
@@ -75,9 +77,7 @@ def _add_move(p: argparse.ArgumentParser) -> None:
 
 def _add_render_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("rendering")
-    g.add_argument(
-        "--fill", choices=("background", "texture", "telea", "ns", "none"), default="background", help="hole filling"
-    )
+    g.add_argument("--fill", choices=tuple(FILL_METHODS), default="background", help="hole filling")
     g.add_argument("--no-realism", action="store_true", help="do not match the fill's noise and blur to the photo")
     g.add_argument("--border", choices=("fill", "crop", "leave"), default="fill", help="strips revealed at the border")
     g.add_argument("--dilate", type=int, default=0, help="grow near surfaces by N px against halos")
@@ -333,7 +333,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_camera(p)
     _add_depth(p)
     _add_render_options(p)
-    p.add_argument("--layout", choices=("sbs", "half-sbs", "tb", "anaglyph", "right"), default="sbs")
+    p.add_argument("--layout", choices=STEREO_LAYOUTS, default="sbs")
     x = p.add_mutually_exclusive_group()
     x.add_argument("--baseline", type=float, help="eye separation in depth units")
     x.add_argument("--divergence", type=float, help="largest parallax in %% of the width (default 2.5)")
@@ -346,7 +346,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_camera(p)
     _add_depth(p)
     _add_render_options(p)
-    p.add_argument("--path", choices=("swing", "circle", "dolly-zoom", "zoom-in"), default="swing")
+    p.add_argument("--path", choices=PATHS, default="swing")
     p.add_argument("--frames", type=int, default=48)
     p.add_argument("--fps", type=float, default=24.0)
     p.add_argument("--amplitude", type=float, help="path size as a fraction of the median depth")
