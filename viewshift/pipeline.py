@@ -29,7 +29,7 @@ from viewshift import io as vio
 from viewshift.depth.base import DepthMap, DepthSource
 from viewshift.depth.checks import validate_depth
 from viewshift.depth.files import FileDepth
-from viewshift.depth.units import scale_relative
+from viewshift.depth.units import disparity_to_depth, scale_relative
 from viewshift.errors import DepthError, InputError, MoveError
 from viewshift.geometry import (
     DEFAULT_FOV_DEG,
@@ -397,7 +397,7 @@ def load_image(image: np.ndarray | str | os.PathLike[str], *, max_pixels: int = 
 
 
 def _as_uint8(rgb: np.ndarray) -> np.ndarray:
-    return rgb if rgb.dtype == np.uint8 else (rgb.astype(np.float32) / 257.0).round().astype(np.uint8)
+    return rgb if rgb.dtype == np.uint8 else vio.from_float(vio.to_float(rgb), 8)
 
 
 def get_depth(
@@ -432,7 +432,7 @@ def get_depth(
         if unit == "disparity":
             if depth_baseline is None:
                 raise DepthError("disparity needs a baseline (--depth-baseline) to become depth")
-            arr = (focal * depth_baseline / arr).astype(np.float32)
+            arr = disparity_to_depth(arr, focal, depth_baseline)
             unit = "metric"
         dmap = DepthMap(arr, "relative" if unit == "relative" else "metric")
     elif isinstance(depth, DepthMap):
