@@ -25,6 +25,7 @@ from viewshift.geometry.projection import (
     pixels_to_grid,
     points_to_pixels,
     project_depth,
+    transfer_matrices,
     transform_points,
 )
 
@@ -50,5 +51,6 @@ __all__ = [
     "pose_vector_to_matrix",
     "project_depth",
     "scale_intrinsics",
+    "transfer_matrices",
     "transform_points",
 ]

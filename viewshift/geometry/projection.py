@@ -102,6 +102,31 @@ def project_depth(
     return points_to_pixels(transform_points(tgt_T_src, depth_to_points(depth, K_src)), K_tgt)
 
 
+def transfer_matrices(
+    K_from: torch.Tensor, to_T_from: torch.Tensor, K_to: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`project_depth` as one affine map of homogeneous pixels: ``M`` ``(B, 3, 3)`` and ``t`` ``(B, 3)``.
+
+    A pixel ``p = (u, v, 1)`` of camera ``from`` at depth ``z`` lands at ``q = M p z + t`` in camera ``to``:
+    pixel ``(q_0 / q_2, q_1 / q_2)``, depth ``q_2``. ``M = K_to R K_from⁻¹`` is the rotation's homography and
+    ``t = K_to t``. Computed in float64 (the compiled renderer applies it per pixel).
+
+    >>> from viewshift.geometry.poses import invert_pose, move_to_pose
+    >>> from viewshift.geometry.camera import intrinsics
+    >>> K = intrinsics(100.0, 1, 5)
+    >>> M, t = transfer_matrices(K, invert_pose(move_to_pose(right=0.2)), K)
+    >>> q = M[0] @ torch.tensor([4.0, 0.0, 1.0], dtype=torch.float64) * 4.0 + t[0]
+    >>> round(float(q[0] / q[2]), 4), float(q[2])
+    (-1.0, 4.0)
+    """
+    check_shape(K_from, "B,3,3", "K_from")
+    check_shape(to_T_from, "B,4,4", "to_T_from")
+    check_same_batch(K_from, to_T_from, K_to)
+    K_from, to_T_from, K_to = K_from.double(), to_T_from.double(), K_to.double()
+    M = K_to @ to_T_from[:, :3, :3] @ torch.linalg.inv(K_from)
+    return M, (K_to @ to_T_from[:, :3, 3:])[..., 0]
+
+
 def pixels_to_grid(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Pixel coordinates ``(B, 2, H', W')`` to the normalised grid ``(B, H', W', 2)`` of ``grid_sample``.
 

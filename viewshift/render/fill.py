@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from viewshift.errors import DepthError, InputError, ShapeError
+from viewshift.render import kernels
 
 FillMethod = Literal["background", "texture", "telea", "ns", "none"]
 """Name of a hole-filling method; see :data:`FILL_METHODS`."""
@@ -449,8 +450,10 @@ def fill_background(
 def _average_surface(
     image: torch.Tensor, depth: torch.Tensor, holes: torch.Tensor, axis: int | None, length: int, tolerance: float
 ) -> torch.Tensor:
-    """Average each pixel with its ``length`` neighbours along ``axis`` (3: rows, 2: columns; ``None``: no
-    averaging) that lie on its surface: not holes, and depth within ``tolerance`` relative of the pixel's.
+    """The colours the filler takes from the pixels bordering holes: each valid pixel next to a hole averaged
+    with its ``length`` neighbours along ``axis`` (3: rows, 2: columns; ``None``: no averaging) that lie on its
+    surface (not holes, depth within ``tolerance`` relative of the pixel's); other pixels are left as they are
+    (the filler reads only the border).
 
     Args:
         image: ``(B, C, H, W)``; depth: ``(B, 1, H, W)``; holes: ``(B, 1, H, W)`` bool.
@@ -458,25 +461,22 @@ def _average_surface(
     Returns:
         ``(B, C, H, W)``, zero at holes.
     """
-    valid = ~holes
-    image = torch.where(valid, image, 0.0)
     if axis is None or length <= 1:
-        return image
-    z = torch.where(valid, depth, 1.0)
-    acc, weight = image.clone(), valid.to(image.dtype)
-    size = image.shape[axis]
-    for k in range(1, length // 2 + 1):
-        if k >= size:
-            break
-        for lo, hi in ((slice(k, None), slice(None, -k)), (slice(None, -k), slice(k, None))):
-            dst_l = [slice(None)] * 4
-            src_l = [slice(None)] * 4
-            dst_l[axis], src_l[axis] = lo, hi
-            dst, src = tuple(dst_l), tuple(src_l)
-            same = valid[dst] & valid[src] & ((z[src] - z[dst]).abs() <= tolerance * z[dst])
-            acc[dst] += torch.where(same, image[src], 0.0)
-            weight[dst] += same
-    return acc / weight.clamp_min(1.0)
+        return torch.where(holes, 0.0, image)
+    out = torch.empty(image.shape, dtype=image.dtype)
+    for b in range(image.shape[0]):
+        kernels.run_rows(
+            kernels.average_boundary_rows,
+            image.shape[2],
+            kernels.as_array(image[b]),
+            kernels.as_array(depth[b, 0].to(image.dtype)),
+            kernels.as_array(holes[b, 0]),
+            axis == 3,
+            length,
+            float(tolerance),
+            out[b].numpy(),
+        )
+    return out
 
 
 def smooth_holes(image: torch.Tensor, holes: torch.Tensor, sigma: tuple[float, float]) -> torch.Tensor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from viewshift.geometry import check_shape
+from viewshift.render import kernels
 
 
 def _scatter_min(
@@ -51,22 +52,11 @@ def rasterize_depth(
     check_shape(pixels, "B,2,H,W", "pixels")
     check_shape(z, "B,1,H,W", "z")
     b = z.shape[0]
-    limit = float(4 * max(height, width))  # keeps int32 arithmetic safe for points far outside
-    u = pixels[:, 0].reshape(b, -1).clamp(-limit, limit)
-    v = pixels[:, 1].reshape(b, -1).clamp(-limit, limit)
-    zz = z.reshape(b, -1)
-    zz = zz.masked_fill(~(zz > 0), float("inf"))
-    buffer = torch.full((b, height * width + 1), float("inf"), dtype=z.dtype, device=z.device)
-    if footprint == 1:
-        _scatter_min(buffer, u.round().int(), v.round().int(), zz, height, width)
-    else:
-        start = footprint // 2 - 1
-        u0 = u.floor().int() - start
-        v0 = v.floor().int() - start
-        for i in range(footprint):
-            for j in range(footprint):
-                _scatter_min(buffer, u0 + i, v0 + j, zz, height, width)
-    return buffer[:, :-1].reshape(b, 1, height, width)
+    buffer = torch.full((b, 1, height, width), float("inf"), dtype=z.dtype)
+    for i in range(b):
+        u, v = kernels.as_array(pixels[i, 0]).ravel(), kernels.as_array(pixels[i, 1]).ravel()
+        kernels.zbuffer(u, v, kernels.as_array(z[i, 0]).ravel(), buffer[i, 0].numpy(), footprint)
+    return buffer
 
 
 def splat_nearest(

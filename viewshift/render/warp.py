@@ -5,17 +5,17 @@ Two samplers share one geometry:
 * :func:`inverse_warp` — differentiable bilinear sampling through ``grid_sample`` with a validity mask; the
   photometric loss of training uses it.
 * :func:`sample_consistent` — bilinear sampling that only mixes neighbours whose depth agrees with the expected
-  depth, so nothing is smeared across an occlusion edge; the renderer uses it.
+  depth, so nothing is smeared across an occlusion edge; the renderer's compiled trace
+  (:mod:`viewshift.render.kernels`) samples the same way. Not differentiable.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from viewshift.geometry import check_same_batch, check_shape, pixels_to_grid, project_depth
+from viewshift.render import kernels
 
 
 def inverse_warp(
@@ -74,36 +74,6 @@ def in_view(pixels: torch.Tensor, z: torch.Tensor, height: int, width: int, eps:
     return (z > eps) & (u >= -0.5) & (u <= width - 0.5) & (v >= -0.5) & (v <= height - 0.5)
 
 
-@dataclass(frozen=True)
-class SampleTable:
-    """Source values and inverse depth laid out once for :func:`sample_table`.
-
-    Attributes:
-        data: ``(B, C + 1, (H + 2) * (W + 2))``: the values, then inverse depth, with a one-pixel border whose
-            values are zero and whose inverse depth is NaN (it never agrees with anything).
-        height: source H.
-        width: source W.
-    """
-
-    data: torch.Tensor
-    height: int
-    width: int
-
-    @property
-    def channels(self) -> int:
-        return self.data.shape[1] - 1
-
-
-def make_sample_table(values: torch.Tensor, src_depth: torch.Tensor) -> SampleTable:
-    """Build the :class:`SampleTable` of ``values`` ``(B, C, H, W)`` with depth ``(B, 1, H, W)``."""
-    check_shape(values, "B,C,H,W", "values")
-    check_shape(src_depth, "B,1,H,W", "src_depth")
-    b, c, h, w = values.shape
-    vals = F.pad(values, (1, 1, 1, 1), value=0.0)
-    inv = F.pad(1.0 / src_depth.to(values.dtype), (1, 1, 1, 1), value=float("nan"))
-    return SampleTable(torch.cat([vals, inv], dim=1).reshape(b, c + 1, -1), h, w)
-
-
 def sample_consistent(
     values: torch.Tensor,
     src_depth: torch.Tensor,
@@ -137,50 +107,25 @@ def sample_consistent(
         >>> out.tolist(), ok.tolist()  # the far pixel 2 is never mixed into the near surface
         ([[[0.5, 1.0]]], [[[True, True]]])
     """
+    check_shape(values, "B,C,H,W", "values")
+    check_shape(src_depth, "B,1,H,W", "src_depth")
     check_shape(pixels, "B,2,N", "pixels")
-    return sample_table(make_sample_table(values, src_depth), pixels, expected_depth, inv_tol)
-
-
-def sample_table(
-    table: SampleTable,
-    pixels: torch.Tensor,
-    expected_depth: torch.Tensor,
-    inv_tol: float | torch.Tensor,
-    *,
-    chunk: int = 1 << 21,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`sample_consistent` on a prebuilt :class:`SampleTable`, in chunks of ``chunk`` samples."""
-    b, n = pixels.shape[0], pixels.shape[2]
-    if n > chunk:
-        parts = [
-            sample_table(table, pixels[..., i : i + chunk], expected_depth[..., i : i + chunk], inv_tol, chunk=chunk)
-            for i in range(0, n, chunk)
-        ]
-        return tuple(torch.cat(p, dim=2) for p in zip(*parts, strict=True))  # type: ignore[return-value]
-    c, h, w = table.channels, table.height, table.width
-    # Clamped into the padded frame: far-away samples land on the border and come out invalid.
-    u = pixels[:, 0].clamp(-1.0, w - 1e-3)
-    v = pixels[:, 1].clamp(-1.0, h - 1e-3)
-    u0, v0 = u.floor(), v.floor()
-    fu, fv = u - u0, v - v0
-    stride = w + 2
-    # Flat index of the top-left neighbour in the padded frame; float64 keeps it exact for any image size.
-    base = ((v0.double() + 1.0) * stride + (u0 + 1.0)).long()
-    offsets = torch.tensor([0, 1, stride, stride + 1], device=base.device).view(1, 4, 1)
-    index = (base[:, None, :] + offsets).reshape(b, 1, 4 * n)
-    neighbours = table.data.gather(2, index.expand(b, c + 1, 4 * n)).view(b, c + 1, 4, n)
-    wu = torch.stack([1.0 - fu, fu], dim=1)  # (B, 2, N)
-    wv = torch.stack([1.0 - fv, fv], dim=1)
-    weight = (wv[:, :, None] * wu[:, None]).reshape(b, 4, n)  # corners (0,0), (1,0), (0,1), (1,1)
-    inv = neighbours[:, c]  # (B, 4, N), NaN on the border
-    ref = 1.0 / expected_depth  # (B, 1, N)
-    agree = (inv - ref).abs() <= (inv_tol if isinstance(inv_tol, float) else inv_tol.reshape(b, 1, 1))
-    weight = weight * agree
-    wsum = weight.sum(dim=1, keepdim=True).clamp_min(1e-6)
-    sampled = (neighbours[:, :c] * weight[:, None]).sum(dim=2) / wsum
-    inv_mix = (inv.nan_to_num(0.0) * weight).sum(dim=1, keepdim=True) / wsum
-    # The sample is covered when the pixel whose area contains it (the nearest) lies on the surface.
-    nearest = (fu >= 0.5).long() + 2 * (fv >= 0.5).long()
-    valid = agree.gather(1, nearest[:, None])
-    depth = torch.where(valid, 1.0 / inv_mix.clamp_min(1e-12), expected_depth)
-    return sampled, depth, valid
+    b, c = values.shape[:2]
+    n = pixels.shape[2]
+    tol = torch.as_tensor(inv_tol, dtype=torch.float64).reshape(-1).expand(b)
+    sampled = torch.empty(b, n, c, dtype=values.dtype)
+    depth = torch.empty(b, 1, n, dtype=values.dtype)
+    valid = torch.empty(b, 1, n, dtype=torch.bool)
+    for i in range(b):
+        d = kernels.as_array(src_depth[i, 0].to(values.dtype))
+        kernels.sample_points(
+            kernels.as_array(values[i]),
+            1.0 / d,
+            *(kernels.as_array(pixels[i, k].to(values.dtype)) for k in range(2)),
+            kernels.as_array(expected_depth[i, 0].to(values.dtype)),
+            float(tol[i]),
+            sampled[i].numpy(),
+            depth[i, 0].numpy(),
+            valid[i, 0].numpy(),
+        )
+    return sampled.transpose(1, 2), depth, valid
