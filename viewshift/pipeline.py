@@ -157,6 +157,11 @@ class Scene:
         """``(1, 3, H, W)`` the 3-D points of the source pixels (computed once)."""
         return depth_to_points(self.depth, self.K)
 
+    @functools.cached_property
+    def noise_sigma(self) -> torch.Tensor:
+        """``(1, 3)`` the photo's sensor noise per colour channel (computed once; the realism step's target)."""
+        return _realism.estimate_noise_sigma(self.image[:, :3], per_channel=True)
+
     @property
     def focal(self) -> float:
         return float(self.K[0, 0, 0])
@@ -240,7 +245,7 @@ class Scene:
                 direction = tuple(centre.tolist()) if float(centre.norm()) > 0 else None
                 image, depth = fill_holes(image, depth, holes, options.fill, direction=direction)
                 if options.realism:  # colour only: an alpha channel keeps its filled values
-                    rgb = _realism.match_realism(image[:, :3], holes, source=self.image[:, :3], seed=options.seed)
+                    rgb = _realism.match_realism(image[:, :3], holes, noise_sigma=self.noise_sigma, seed=options.seed)
                     image = torch.cat([rgb, image[:, 3:]], dim=1)
             empty = holes.clone() if options.fill == "none" else torch.zeros_like(holes)
             if options.border == "leave":

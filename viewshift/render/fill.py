@@ -502,22 +502,50 @@ def smooth_holes(image: torch.Tensor, holes: torch.Tensor, sigma: tuple[float, f
     out = image.clone()
     for b in range(image.shape[0]):
         mask = holes[b, 0].cpu().numpy()
-        if not mask.any():
-            continue
-        # Only the bounding box of the holes (plus the kernel's reach) needs the convolution.
-        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-        y0, y1 = max(0, rows[0] - ky), min(mask.shape[0], rows[-1] + ky + 1)
-        x0, x1 = max(0, cols[0] - kx), min(mask.shape[1], cols[-1] + kx + 1)
-        m = mask[y0:y1, x0:x1].astype(np.float32)
-        x = image[b, :, y0:y1, x0:x1].permute(1, 2, 0).cpu().numpy().astype(np.float32)
-        num = cv2.GaussianBlur(x * m[..., None], (kx, ky), sx or 0.01, sigmaY=sy or 0.01)
-        den = cv2.GaussianBlur(m, (kx, ky), sx or 0.01, sigmaY=sy or 0.01)
-        num = num.reshape(*m.shape, -1)
-        smoothed = num / np.maximum(den, 1e-6)[..., None]
-        patch = torch.from_numpy(smoothed).permute(2, 0, 1).to(image)
-        region = out[b, :, y0:y1, x0:x1]
-        region.copy_(torch.where(holes[b, :, y0:y1, x0:x1], patch, region))
+        for y0, y1, x0, x1, own in _hole_groups(mask, kx, ky):
+            m = mask[y0:y1, x0:x1].astype(np.float32)
+            x = image[b, :, y0:y1, x0:x1].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+            num = cv2.GaussianBlur(x * m[..., None], (kx, ky), sx or 0.01, sigmaY=sy or 0.01)
+            den = cv2.GaussianBlur(m, (kx, ky), sx or 0.01, sigmaY=sy or 0.01)
+            num = num.reshape(*m.shape, -1)
+            smoothed = num / np.maximum(den, 1e-6)[..., None]
+            patch = torch.from_numpy(smoothed).permute(2, 0, 1).to(image)
+            region = out[b, :, y0:y1, x0:x1]
+            region.copy_(torch.where(torch.from_numpy(own), patch, region))
     return out
+
+
+def _hole_groups(mask: np.ndarray, kx: int, ky: int) -> list[tuple[int, int, int, int, np.ndarray]]:
+    """Boxes that cover the reach of a ``kx × ky`` kernel around groups of holes, for convolutions that need only
+    the holes' neighbourhood: ``(y0, y1, x0, x1, own)`` with ``own`` the box's ``(H', W')`` bool mask of the
+    group's hole pixels. Holes closer than a kernel's size share a group; when the groups' boxes would cover more
+    than the one box around all holes, that one box is returned.
+    """
+    if not mask.any():
+        return []
+    h, w = mask.shape
+
+    def box(rows: np.ndarray, cols: np.ndarray) -> tuple[int, int, int, int]:
+        return max(0, rows[0] - ky), min(h, rows[-1] + ky + 1), max(0, cols[0] - kx), min(w, cols[-1] + kx + 1)
+
+    import cv2
+
+    near = cv2.dilate(mask.view(np.uint8), np.ones((ky, kx), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
+    groups = []
+    for g in range(1, count):
+        gx, gy, gw, gh = (int(v) for v in stats[g, :4])
+        # The group's hole pixels lie inside its dilated box, shrunk by the dilation.
+        sub = mask[gy : gy + gh, gx : gx + gw] & (labels[gy : gy + gh, gx : gx + gw] == g)
+        rows, cols = np.nonzero(sub.any(axis=1))[0] + gy, np.nonzero(sub.any(axis=0))[0] + gx
+        y0, y1, x0, x1 = box(rows, cols)
+        own = np.zeros((y1 - y0, x1 - x0), bool)
+        own[gy - y0 : gy - y0 + gh, gx - x0 : gx - x0 + gw] = sub
+        groups.append((y0, y1, x0, x1, own))
+    y0, y1, x0, x1 = box(np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0])
+    if sum((g[1] - g[0]) * (g[3] - g[2]) for g in groups) > (y1 - y0) * (x1 - x0):
+        return [(y0, y1, x0, x1, mask[y0:y1, x0:x1])]
+    return groups
 
 
 def _check_tolerance(depth_tolerance: float) -> None:

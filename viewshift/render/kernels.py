@@ -43,42 +43,38 @@ def _sample(values, inv, su, sv, expected, tol, out):
     neighbour whose area contains the point agrees. Where it does not, the depth returned is ``expected``.
     """
     h, w = inv.shape
-    c = values.shape[0]
     u = min(max(su, -1.0), w - 1e-3)
     v = min(max(sv, -1.0), h - 1e-3)
     u0 = math.floor(u)
     v0 = math.floor(v)
     fu = u - u0
     fv = v - v0
-    iu = int(u0)
-    iv = int(v0)
-    nearest = (1 if fu >= 0.5 else 0) + (2 if fv >= 0.5 else 0)
+    # Corner columns/rows clamped into the image; corners outside get no weight.
+    xa, xb, ya, yb = int(u0), int(u0) + 1, int(v0), int(v0) + 1
+    in_xa, in_xb, in_ya, in_yb = xa >= 0, xb < w, ya >= 0, yb < h
+    xa, xb, ya, yb = max(xa, 0), min(xb, w - 1), max(ya, 0), min(yb, h - 1)
     ref = 1.0 / expected
-    for k in range(c):
-        out[k] = 0.0
-    wsum = 0.0
-    imix = 0.0
-    valid = False
-    for corner in range(4):
-        cu = iu + (corner & 1)
-        cv = iv + (corner >> 1)
-        if cu < 0 or cu >= w or cv < 0 or cv >= h:
-            continue
-        d = inv[cv, cu]
-        if not abs(d - ref) <= tol:
-            continue
-        if corner == nearest:
-            valid = True
-        weight = (fu if corner & 1 else 1.0 - fu) * (fv if corner >> 1 else 1.0 - fv)
-        wsum += weight
-        imix += d * weight
-        for k in range(c):
-            out[k] += values[k, cv, cu] * weight
-    wsum = max(wsum, 1e-6)
-    for k in range(c):
-        out[k] /= wsum
+    i00, i10, i01, i11 = inv[ya, xa], inv[ya, xb], inv[yb, xa], inv[yb, xb]
+    a00 = in_ya and in_xa and abs(i00 - ref) <= tol
+    a10 = in_ya and in_xb and abs(i10 - ref) <= tol
+    a01 = in_yb and in_xa and abs(i01 - ref) <= tol
+    a11 = in_yb and in_xb and abs(i11 - ref) <= tol
+    w00 = (1.0 - fu) * (1.0 - fv) if a00 else 0.0
+    w10 = fu * (1.0 - fv) if a10 else 0.0
+    w01 = (1.0 - fu) * fv if a01 else 0.0
+    w11 = fu * fv if a11 else 0.0
+    wsum = max(w00 + w10 + w01 + w11, 1e-6)
+    for k in range(values.shape[0]):
+        mix = w00 * values[k, ya, xa] + w10 * values[k, ya, xb] + w01 * values[k, yb, xa] + w11 * values[k, yb, xb]
+        out[k] = mix / wsum
+    # Valid when the neighbour whose area contains the point (the nearest) agrees.
+    if fv >= 0.5:
+        valid = a11 if fu >= 0.5 else a01
+    else:
+        valid = a10 if fu >= 0.5 else a00
     if not valid:
         return expected, False
+    imix = w00 * i00 + w10 * i10 + w01 * i01 + w11 * i11
     return 1.0 / max(imix / wsum, 1e-12), True
 
 

@@ -181,6 +181,7 @@ def match_realism(
     holes: torch.Tensor,
     *,
     source: torch.Tensor | None = None,
+    noise_sigma: torch.Tensor | None = None,
     seed: int = 0,
     noise: bool = True,
     blur: bool = True,
@@ -214,6 +215,8 @@ def match_realism(
         holes: ``(B, 1, H, W)`` bool, True at the filled pixels.
         source: optional ``(B, C, H', W')`` photo the view was rendered from, for the noise level (any size;
             resampled renders can be smoother than the sensor).
+        noise_sigma: ``(B, C)`` the sensor noise, if known (:func:`estimate_noise_sigma` with ``per_channel``);
+            takes precedence over ``source``.
         seed: seed of the noise.
         noise: add noise where the fill is smoother than its surroundings.
         blur: blur the fill where it is sharper than its surroundings.
@@ -244,6 +247,8 @@ def match_realism(
             )
     if not (isinstance(block, int) and block >= 1):
         raise InputError(f"block must be an int >= 1, got {block!r}")
+    if noise_sigma is not None and tuple(noise_sigma.shape) != tuple(image.shape[:2]):
+        raise ShapeError(f"noise_sigma must have shape {tuple(image.shape[:2])}, got {tuple(noise_sigma.shape)}")
     if not isinstance(seed, int):
         raise InputError(f"seed must be an int, got {seed!r}")
     b, c, h, w = image.shape
@@ -257,7 +262,9 @@ def match_realism(
     cell = block // stride  # a tile, in responses
     response = _highpass(image, stride)
     valid_inside = _window_all(~holes, stride)
-    if source is not None:
+    if noise_sigma is not None:
+        sigma = noise_sigma
+    elif source is not None:
         sigma = estimate_noise_sigma(source, per_channel=True)
     else:
         sigma = _sigma_from_response(response, valid_inside)
