@@ -252,3 +252,25 @@ def test_reflection_folds_back_inside_the_background_surface():
         out, out_depth = fill_holes(colours, depth, holes, "texture", direction=direction)
         assert out[0, 0, 0, 2:6].tolist() == colours[0, 0, 0, [6, 7, 7, 6]].tolist()
         assert out_depth[0, 0, 0, 2:6].tolist() == [5.0] * 4
+
+
+def test_smoothing_in_boxes_around_groups_of_holes_equals_smoothing_the_whole_image():
+    import cv2
+    import numpy as np
+
+    from viewshift.render.fill import smooth_holes
+
+    gen = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, 120, 160, generator=gen)
+    holes = torch.zeros(1, 1, 120, 160, dtype=torch.bool)
+    holes[..., 10:30, 5:12] = True  # three groups far apart, and one speck
+    holes[..., 60:100, 140:160] = True
+    holes[..., 100:118, 40:44] = True
+    holes[..., 50, 80] = True
+    out = smooth_holes(image, holes, (4.0, 4.0))
+    m = holes[0, 0].numpy().astype(np.float32)
+    x = image[0].permute(1, 2, 0).numpy()
+    num = cv2.GaussianBlur(x * m[..., None], (25, 25), 4.0, sigmaY=4.0)
+    den = cv2.GaussianBlur(m, (25, 25), 4.0, sigmaY=4.0)
+    full = torch.from_numpy(num / np.maximum(den, 1e-6)[..., None]).permute(2, 0, 1)[None]
+    assert torch.allclose(out, torch.where(holes, full, image), atol=1e-5)

@@ -120,3 +120,17 @@ def test_match_realism_batch_and_errors():
         estimate_noise_sigma(torch.rand(1, 3, 2, 2))
     with pytest.raises(InputError):
         estimate_noise_sigma(image.numpy())
+
+
+def test_match_realism_with_a_known_noise_level_equals_estimating_it_from_the_source():
+    gen = torch.Generator().manual_seed(3)
+    source = (0.5 + 0.04 * torch.randn(1, 3, 64, 64, generator=gen)).clamp(0, 1)
+    holes = torch.zeros(1, 1, 64, 64, dtype=torch.bool)
+    holes[..., 20:44, 10:30] = True
+    image = torch.where(holes, torch.tensor(0.5), source)
+    sigma = estimate_noise_sigma(source, per_channel=True)
+    assert torch.equal(
+        match_realism(image, holes, noise_sigma=sigma, seed=2), match_realism(image, holes, source=source, seed=2)
+    )
+    with pytest.raises(ShapeError):
+        match_realism(image, holes, noise_sigma=sigma[:, :2])
