@@ -41,6 +41,7 @@ from viewshift.geometry import (
     move_to_pose,
     project_depth,
 )
+from viewshift.render import kernels
 from viewshift.render import realism as _realism
 from viewshift.render.fill import FILL_METHODS, fill_holes
 from viewshift.render.view import RenderSettings, render_view
@@ -180,7 +181,8 @@ class Scene:
 
     def check_move(self, tgt_T_src: torch.Tensor) -> None:
         """Refuse moves that put the camera inside or behind the scene (one-line :class:`MoveError`)."""
-        z = (tgt_T_src[:, 2:3, :3].float() @ self.points.reshape(1, 3, -1) + tgt_T_src[:, 2:3, 3:].float())[0, 0]
+        points = self.points[..., ::4, ::4].reshape(1, 3, -1)  # a share of the scene: every 16th point will do
+        z = (tgt_T_src[:, 2:3, :3].float() @ points + tgt_T_src[:, 2:3, 3:].float())[0, 0]
         behind = (z <= 1e-6).float().mean().item()
         src_T_tgt = invert_pose(tgt_T_src.double())
         forward = float(src_T_tgt[0, 2, 3])
@@ -246,7 +248,7 @@ class Scene:
                 image, depth = fill_holes(image, depth, holes, options.fill, direction=direction)
                 if options.realism:  # colour only: an alpha channel keeps its filled values
                     rgb = _realism.match_realism(image[:, :3], holes, noise_sigma=self.noise_sigma, seed=options.seed)
-                    image = torch.cat([rgb, image[:, 3:]], dim=1)
+                    image = torch.cat([rgb, image[:, 3:]], dim=1) if image.shape[1] > 3 else rgb
             empty = holes.clone() if options.fill == "none" else torch.zeros_like(holes)
             if options.border == "leave":
                 empty |= torch.from_numpy(border)[None, None]
@@ -321,16 +323,16 @@ def _finish(
     if bool(empty.any()) or has_alpha:
         alpha = img[3:] if has_alpha else torch.ones_like(img[:1])
         img = torch.cat([img[:3], alpha]).masked_fill(empty[0], 0.0)
-    depth = depth.masked_fill(empty, float("inf"))
+    if bool(empty.any()):
+        depth = depth.masked_fill(empty, float("inf"))
     h, w = depth.shape[-2:]
     box = (0, 0, w, h)
     if options.border == "crop" and border.any():
         box = _crop_box(border)
     x0, y0, x1, y1 = box
+    out = np.empty((y1 - y0, x1 - x0, img.shape[0]), np.uint16 if scene.bit_depth == 16 else np.uint8)
     top = 65535.0 if scene.bit_depth == 16 else 255.0
-    quantised = (img[:, y0:y1, x0:x1] * top + 0.5).clamp_(0, top)
-    out = quantised.to(torch.int32 if scene.bit_depth == 16 else torch.uint8).permute(1, 2, 0).contiguous().numpy()
-    out = out.astype(np.uint16) if scene.bit_depth == 16 else out
+    kernels.run_rows(kernels.quantise_rows, y1 - y0, kernels.as_array(img[:, y0:y1, x0:x1]), top, out)
     depth_np = depth[0, 0, y0:y1, x0:x1].numpy().astype(np.float32)
     focal = float((K_new if K_new is not None else scene.K)[0, 0, 0])
     return ViewResult(

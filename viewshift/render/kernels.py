@@ -252,6 +252,19 @@ def average_boundary_rows(image, depth, holes, along_rows, length, tol, out, y0,
                 out[k, y, x] /= count
 
 
+@numba.njit(**_JIT)
+def quantise_rows(planes, top, out, y0, y1):
+    """Float planes ``(C, H, W)`` in [0, 1] to interleaved integer samples ``out`` ``(H, W, C)`` (its dtype),
+    rounded to nearest (ties to even) and clipped to ``[0, top]``, NaN to 0, for rows ``y0 .. y1 - 1``: the
+    rounding of :func:`viewshift.io.from_float`, fused with the transpose."""
+    c, _, w = planes.shape
+    for y in range(y0, y1):
+        for x in range(w):
+            for k in range(c):
+                v = planes[k, y, x] * top
+                out[y, x, k] = np.rint(min(max(v, 0.0), top)) if v == v else 0.0
+
+
 def as_array(tensor) -> np.ndarray:
     """A contiguous numpy view of a CPU torch tensor (a copy only if it is not contiguous)."""
     return np.ascontiguousarray(tensor.detach().cpu().numpy())
