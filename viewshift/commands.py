@@ -143,7 +143,17 @@ def _scene(args: argparse.Namespace, image: Path):
         depth_baseline=args.depth_baseline,
         scene_distance=args.scene_distance,
     )
+    _note_first_compile()
     return scene_from(loaded, depth, focal)
+
+
+def _note_first_compile() -> None:
+    """Tell a person at a terminal when the renderer's kernels are about to be compiled (first run after
+    installing), so the pause is explained."""
+    from viewshift.render import kernels
+
+    if sys.stderr.isatty() and not kernels.cached_on_disk():
+        print("viewshift: compiling the renderer (first run only, about 10-20 s)...", file=sys.stderr)
 
 
 def _inputs_of(args: argparse.Namespace) -> list[Path]:
@@ -373,6 +383,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for name in names:
         vio.check_output(out / name, overwrite=args.overwrite, inputs=[EXAMPLE_IMAGE])
     scene = prepare_scene(EXAMPLE_IMAGE)
+    _note_first_compile()
     view = scene.render(Move(right=args.right).pose(), options=ViewOptions())
     vio.write_image(out / "view.png", view.image, overwrite=args.overwrite)
     vio.write_image(out / "holes.png", (view.holes.astype(np.uint8) * 255), overwrite=args.overwrite)

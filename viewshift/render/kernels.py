@@ -265,6 +265,17 @@ def quantise_rows(planes, top, out, y0, y1):
                 out[y, x, k] = np.rint(min(max(v, 0.0), top)) if v == v else 0.0
 
 
+def cached_on_disk() -> bool:
+    """Whether the renderer's kernels are in numba's on-disk cache; if not, the first render compiles them (some
+    seconds, once per installation)."""
+    import os
+
+    # numba keeps no public handle on its cache index; its absence only means "will compile", never an error.
+    kernels = (trace_rows, splat_depth_rows, average_boundary_rows, quantise_rows)
+    files = (getattr(getattr(k, "_cache", None), "_cache_file", None) for k in kernels)
+    return all(os.path.exists(getattr(f, "_index_path", "")) for f in files)
+
+
 def as_array(tensor) -> np.ndarray:
     """A contiguous numpy view of a CPU torch tensor (a copy only if it is not contiguous)."""
     return np.ascontiguousarray(tensor.detach().cpu().numpy())
