@@ -46,3 +46,18 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
 def test_config_round_trip():
     for config in PRESETS.values():
         assert config_from_dict(json.loads(json.dumps(dataclasses.asdict(config)))) == config
+
+
+def test_validation_split_selects_a_checkpoint(tmp_path):
+    mosaic = require_shared_data("digits", "digits_train.png")
+    config = dataclasses.replace(PRESETS["rot-bins-3-aug"], batch_size=8)
+    train(config, tmp_path, data_path=str(mosaic), max_steps=4, resume=False, checkpoint_every=1)
+    log = (tmp_path / "log.txt").read_text()
+    scores = [float(line.split("val=")[1]) for line in log.splitlines() if "val=" in line]
+    assert len(scores) == 3  # steps 2, 3, 4 (validation from half the steps on)
+    record = json.loads((tmp_path / "model.json").read_text())
+    assert record["val_score"] == pytest.approx(min(scores), abs=1e-5)
+    assert record["selected_step"] in (2, 3, 4)
+    best = torch.load(tmp_path / "best.pt", weights_only=True)
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert all(torch.equal(best["model"][k], saved[k]) for k in saved)

@@ -94,3 +94,28 @@ def test_largest_rotated_rect():
     assert W.largest_rotated_rect(100, 100, 45.0) == (70, 70)
     assert W.largest_rotated_rect(100, 100, 90.0) == (100, 100)
     assert W.largest_rotated_rect(640, 480, -10.0) == W.largest_rotated_rect(640, 480, 10.0)
+
+
+def test_elastic_warp_without_distortion_is_the_identity():
+    img = _smooth_image(28)
+    assert torch.allclose(W.elastic_warp(img, alpha=0.0, scale=0.0), img, atol=1e-6)
+
+
+def test_elastic_displacements_peak_at_alpha_and_are_smooth():
+    g = torch.Generator().manual_seed(0)
+    d = W.elastic_displacements(3, 28, alpha=2.0, sigma=3.0, generator=g)
+    assert d.shape == (3, 28, 28, 2)
+    # Largest displacement per field is alpha pixels (2 px = 4/28 in normalised units).
+    assert torch.allclose(d.abs().amax(dim=(1, 2, 3)), torch.full((3,), 4.0 / 28), atol=1e-6)
+    # Smooth: neighbouring pixels move by much less than the peak.
+    assert (d[:, 1:] - d[:, :-1]).abs().max() < 0.5 * 4.0 / 28
+
+
+def test_elastic_warp_keeps_a_centred_bar_roughly_in_place():
+    img = torch.zeros(1, 1, 28, 28)
+    img[..., 12:16, 6:22] = 1.0
+    out = W.elastic_warp(img, alpha=1.5, sigma=3.0, scale=0.1, generator=torch.Generator().manual_seed(1))
+    ys, xs = torch.nonzero(out[0, 0] > 0.5, as_tuple=True)
+    assert abs(ys.float().mean() - 13.5) < 1.5 and abs(xs.float().mean() - 13.5) < 1.5
+    with pytest.raises(ShapeError):
+        W.elastic_warp(torch.zeros(1, 1, 28, 20))

@@ -33,6 +33,14 @@ class RotationConfig:
     input_scale: float = 1.0
     optimizer: str = "adam"  # adam | adadelta (Keras' MNIST-example optimiser: lr 1.0, rho 0.95, eps 1e-7)
     clip_grad: float | None = 5.0
+    # Validation: this many training digits per class are held out (viewshift.planar.digits.split_indices) and
+    # scored every checkpoint; model.pt keeps the checkpoint with the best validation score. 0: no validation.
+    val_per_class: int = 0
+    # Train-time augmentation of the digit before the rotation/perturbation: elastic field (largest
+    # displacement in pixels, smoothness σ in pixels) and isotropic scale in [1 - s, 1 + s]. 0: off.
+    elastic_alpha: float = 0.0
+    elastic_sigma: float = 3.0
+    scale_jitter: float = 0.0
     seed: int = 0
     kind: str = "rotation"
 
@@ -55,6 +63,15 @@ class AlignConfig:
     # "paper": IC-STN resamples the unperturbed canvas through init ∘ warps (Lin & Lucey's code);
     # "image": it only ever sees the perturbed image (what align()/classify() do at inference).
     protocol: str = "image"
+    classifier_arch: str = "small"  # small | deep (viewshift.planar.models.DigitClassifier)
+    # Validation: this many training digits per class are held out (viewshift.planar.digits.split_indices) and
+    # scored every checkpoint; model.pt keeps the checkpoint with the best validation score. 0: no validation.
+    val_per_class: int = 0
+    # Train-time augmentation of the digit before the rotation/perturbation: elastic field (largest
+    # displacement in pixels, smoothness σ in pixels) and isotropic scale in [1 - s, 1 + s]. 0: off.
+    elastic_alpha: float = 0.0
+    elastic_sigma: float = 3.0
+    scale_jitter: float = 0.0
     seed: int = 0
     kind: str = "align"
 
@@ -76,6 +93,10 @@ class RollConfig:
     lr: float = 1e-3
     long_side: int = 256
     max_photos: int | None = None  # use only the first N training photos (smoke tests)
+    # Hold the validation photos (viewshift.planar.roll.ROLL_VAL_PHOTOS) out of training and score them
+    # (val_rolls_per_photo seeded rolls each) at checkpoints; model.pt keeps the best-scoring checkpoint.
+    val_photos: bool = False
+    val_rolls_per_photo: int = 10
     seed: int = 0
     kind: str = "roll"
     holdout: list[str] = field(default_factory=list)
@@ -138,8 +159,58 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
     "icstn-1": AlignConfig("icstn-1", num_warps=1),
     "icstn-2": AlignConfig("icstn-2", num_warps=2),
     "icstn-4": AlignConfig("icstn-4", num_warps=4),
+    # Second round, with a validation split (40 training digits per class held out; model.pt is the checkpoint
+    # with the best validation score) and train-time elastic augmentation.
+    "rot-bins-3-val": RotationConfig(
+        "rot-bins-3-val", head="bins", loss="bins", classes=[3], steps=5000, val_per_class=40
+    ),
+    "rot-bins-3-aug": RotationConfig(
+        "rot-bins-3-aug",
+        head="bins",
+        loss="bins",
+        classes=[3],
+        steps=5000,
+        val_per_class=40,
+        elastic_alpha=1.5,
+        scale_jitter=0.1,
+    ),
+    # The deep classifier (AngleNet trunk); the CNN is widened to 18 so its parameter count matches.
+    "cnn-deep": AlignConfig(
+        "cnn-deep",
+        num_warps=0,
+        recurrent=False,
+        classifier_width=18,
+        classifier_arch="deep",
+        steps=6000,
+        val_per_class=40,
+        elastic_alpha=1.5,
+    ),
+    "stn-deep": AlignConfig(
+        "stn-deep",
+        num_warps=1,
+        recurrent=False,
+        classifier_width=16,
+        classifier_arch="deep",
+        steps=6000,
+        val_per_class=40,
+        elastic_alpha=1.5,
+    ),
+    "icstn-4-deep": AlignConfig(
+        "icstn-4-deep",
+        num_warps=4,
+        classifier_width=16,
+        classifier_arch="deep",
+        steps=6000,
+        val_per_class=40,
+        elastic_alpha=1.5,
+    ),
     "roll-mlp": RollConfig("roll-mlp"),
     "roll": RollConfig("roll", arch="match", width=8, lr=3e-3, steps=1500),
+    # The shipped recipe with the validation photos held out, and a wider variant with twice the crops.
+    "roll-val": RollConfig("roll-val", arch="match", width=8, lr=3e-3, steps=1500, val_photos=True),
+    "roll-val-wide": RollConfig(
+        "roll-val-wide", arch="match", width=16, lr=3e-3, steps=3000, samples_per_photo=120, val_photos=True
+    ),
     "roll-match-ce": RollConfig(
         "roll-match-ce", arch="match", width=8, lr=3e-3, steps=1500, roll_loss="ce", roll_decode="local"
     ),
@@ -162,7 +233,7 @@ def build_model(config: RotationConfig | AlignConfig | RollConfig) -> torch.nn.M
         return AngleNet(config.head, config.num_bins, config.width, config.batchnorm, config.input_scale)
     if isinstance(config, AlignConfig):
         num_params = 8 if config.warp_kind == "homography" else 6
-        return AlignNet(config.num_warps, config.recurrent, num_params, config.classifier_width)
+        return AlignNet(config.num_warps, config.recurrent, num_params, config.classifier_width, config.classifier_arch)
     if config.arch == "match":
         window = 3 if config.roll_decode == "local" else None
         return RollMatchNet(config.num_bins, 2, config.width, max_shift=int(config.max_roll) + 5, window=window)

@@ -7,6 +7,8 @@ row ``r`` holds class ``r // 5``, so each class has 400 digits. Every digit is c
 The split is computed deterministically, not stored: for each class, the 400 digits (in mosaic order, row-major)
 are permuted with ``numpy.random.default_rng(SPLIT_SEED + class)``; the first 320 are training digits and the
 last 80 test digits. :func:`split_indices` returns the indices, so the split is data, identical on every machine.
+With ``val_per_class = V > 0`` the last ``V`` of the 320 training digits of each class become validation digits
+(held out from training, used to pick checkpoints and settings); the test digits never change.
 """
 
 from __future__ import annotations
@@ -81,37 +83,51 @@ def load_mosaic(path: str | os.PathLike[str] | None = None) -> DigitSet:
     return DigitSet(images, labels.astype(np.int64), indices)
 
 
-def split_indices() -> dict[str, np.ndarray]:
-    """The fixed split: ``{"train": (3200,), "test": (800,)}`` sorted mosaic indices."""
-    train, test = [], []
+def split_indices(val_per_class: int = 0) -> dict[str, np.ndarray]:
+    """The fixed split as sorted mosaic indices: ``{"train", "val", "test"}``.
+
+    Args:
+        val_per_class: training digits per class moved to the validation split (0: no validation digits).
+
+    Returns:
+        ``train`` ``(10 * (320 - val_per_class),)``, ``val`` ``(10 * val_per_class,)``, ``test`` ``(800,)``.
+    """
+    if not 0 <= val_per_class < TRAIN_PER_CLASS:
+        raise InputError(f"val_per_class must be in [0, {TRAIN_PER_CLASS}), got {val_per_class}")
+    train, val, test = [], [], []
     all_idx = np.arange(MOSAIC_ROWS * MOSAIC_COLS)
     labels = (all_idx // MOSAIC_COLS) // 5
     for cls in range(10):
         members = all_idx[labels == cls]
         perm = np.random.default_rng(SPLIT_SEED + cls).permutation(members)
-        train.append(perm[:TRAIN_PER_CLASS])
+        train.append(perm[: TRAIN_PER_CLASS - val_per_class])
+        val.append(perm[TRAIN_PER_CLASS - val_per_class : TRAIN_PER_CLASS])
         test.append(perm[TRAIN_PER_CLASS:])
-    return {"train": np.sort(np.concatenate(train)), "test": np.sort(np.concatenate(test))}
+    return {name: np.sort(np.concatenate(parts)) for name, parts in (("train", train), ("val", val), ("test", test))}
 
 
 def load_split(
-    split: str, classes: tuple[int, ...] | None = None, path: str | os.PathLike[str] | None = None
+    split: str,
+    classes: tuple[int, ...] | None = None,
+    path: str | os.PathLike[str] | None = None,
+    val_per_class: int = 0,
 ) -> DigitSet:
     """Digits of one split, optionally only some classes.
 
     Args:
-        split: ``"train"`` or ``"test"``.
+        split: ``"train"``, ``"val"`` or ``"test"``.
         classes: keep only these classes (e.g. ``(3,)``); all when None.
         path: the mosaic PNG; defaults to :func:`default_digits_path`.
+        val_per_class: size of the validation split per class (see :func:`split_indices`).
 
     Returns:
         The digits, in mosaic order.
     """
-    if split not in ("train", "test"):
-        raise InputError(f"unknown split {split!r}; use 'train' or 'test'")
+    if split not in ("train", "val", "test"):
+        raise InputError(f"unknown split {split!r}; use 'train', 'val' or 'test'")
     everything = load_mosaic(path)
     keep = np.zeros(len(everything.labels), dtype=bool)
-    keep[split_indices()[split]] = True
+    keep[split_indices(val_per_class)[split]] = True
     if classes is not None:
         keep &= np.isin(everything.labels, np.asarray(classes))
     return everything.subset(keep)

@@ -86,15 +86,28 @@ class AngleNet(nn.Module):
         return vector_to_angle(outputs)
 
 
+CLASSIFIER_ARCHS = ("small", "deep")
+
+
 class DigitClassifier(nn.Module):
-    """Small CNN classifying 28×28 digits: two conv+pool stages and a linear layer.
+    """CNN classifying 28×28 digits.
+
+    ``small``: two conv+pool stages and a linear layer. ``deep``: the :class:`AngleNet` trunk (four 3×3
+    convolutions with batch norm, two poolings, a 64-unit hidden layer) with 10 outputs.
 
     Args:
-        width: channels of the first convolution (the second has 2×).
+        width: channels of the first convolution (later ones 2× / 4×).
+        arch: ``"small"`` or ``"deep"``.
     """
 
-    def __init__(self, width: int = 8) -> None:
+    def __init__(self, width: int = 8, arch: str = "small") -> None:
         super().__init__()
+        if arch not in CLASSIFIER_ARCHS:
+            raise ValueError(f"unknown classifier arch {arch!r}; use one of {CLASSIFIER_ARCHS}")
+        if arch == "deep":
+            trunk = AngleNet("bins", num_bins=10, width=width)
+            self.net = nn.Sequential(trunk.features, trunk.regressor)
+            return
         self.net = nn.Sequential(
             nn.Conv2d(1, width, 3, padding=1),
             nn.ReLU(inplace=True),
@@ -156,17 +169,23 @@ class AlignNet(nn.Module):
         recurrent: compose warps recurrently from a source image (IC-STN) instead of one plain STN warp.
         num_params: 8 (homography) or 6 (affine).
         classifier_width: width of the :class:`DigitClassifier`.
+        classifier_arch: ``"small"`` or ``"deep"`` (:class:`DigitClassifier`).
     """
 
     def __init__(
-        self, num_warps: int = 4, recurrent: bool = True, num_params: int = 8, classifier_width: int = 8
+        self,
+        num_warps: int = 4,
+        recurrent: bool = True,
+        num_params: int = 8,
+        classifier_width: int = 8,
+        classifier_arch: str = "small",
     ) -> None:
         super().__init__()
         self.num_warps = num_warps
         self.recurrent = recurrent
         self.num_params = num_params
         self.predictor = GeometricPredictor(num_params) if num_warps > 0 else None
-        self.classifier = DigitClassifier(classifier_width)
+        self.classifier = DigitClassifier(classifier_width, classifier_arch)
 
     def align(
         self, images: torch.Tensor, source: torch.Tensor | None = None, init: torch.Tensor | None = None

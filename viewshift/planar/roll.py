@@ -45,6 +45,20 @@ ROLL_TEST_PHOTOS = (
     "video/driving-pair/test_sequence_source.jpg",
     "stereo/eth3d-twoview/image_0/facade_1s.png",
 )
+# Validation photos: training-pool photos held out from training by configs with ``val_photos=True`` and
+# used to pick settings and checkpoints (the test photos above are only scored once, at the end). Near-duplicates
+# (the other Shelves view) are dropped from training with them.
+ROLL_VAL_PHOTOS = (
+    "photos/stuff.jpg",
+    "photos/smarties.png",
+    "stereo/eth3d-twoview/image_0/terrace_1s.png",
+    "stereo/eth3d-twoview/image_0/electro_1l.png",
+    "stereo/middlebury/MiddEval2/Books/view1.png",
+    "stereo/middlebury/MiddEval2/Laundry/view1.png",
+    "stereo/middlebury/MiddEval3/trainingQ/Shelves/im0.png",
+    "multiview/cones-9view/im2.ppm",
+)
+_VAL_DUPLICATES = ("stereo/middlebury/MiddEval3/trainingQ/Shelves/im1.png",)
 _TRAIN_GLOBS = (
     "photos/*.jpg",
     "photos/*.png",
@@ -84,14 +98,23 @@ def shared_data_root() -> Path:
     return (Path(root) if root else Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 
 
-def roll_photo_paths(split: str, root: Path | None = None) -> list[Path]:
-    """The upright photos of a split: ``"train"`` or ``"test"`` (:data:`ROLL_TEST_PHOTOS`)."""
+def roll_photo_paths(split: str, root: Path | None = None, validation: bool = False) -> list[Path]:
+    """The upright photos of a split.
+
+    Args:
+        split: ``"train"``, ``"val"`` (:data:`ROLL_VAL_PHOTOS`) or ``"test"`` (:data:`ROLL_TEST_PHOTOS`).
+        root: the shared data folder (:func:`shared_data_root` by default).
+        validation: for ``"train"``: leave the validation photos (and their near-duplicates) out.
+    """
     base = root or shared_data_root()
-    if split == "test":
-        return [base / p for p in ROLL_TEST_PHOTOS if (base / p).is_file()]
+    if split in ("test", "val"):
+        names = ROLL_TEST_PHOTOS if split == "test" else ROLL_VAL_PHOTOS
+        return [base / p for p in names if (base / p).is_file()]
     if split != "train":
-        raise InputError(f"unknown split {split!r}; use 'train' or 'test'")
+        raise InputError(f"unknown split {split!r}; use 'train', 'val' or 'test'")
     held = set(ROLL_TEST_PHOTOS) | set(_EXCLUDED)
+    if validation:
+        held |= set(ROLL_VAL_PHOTOS) | set(_VAL_DUPLICATES)
     found: set[Path] = set()
     for pattern in _TRAIN_GLOBS:
         for p in base.glob(pattern):
@@ -226,7 +249,8 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
         ``(features (N, 2, num_bins), rolls (N,))`` with rolls uniform in ``[-max_roll, max_roll]``.
     """
     rng = np.random.default_rng(config.seed)
-    paths = roll_photo_paths(split)[: getattr(config, "max_photos", None)]
+    paths = roll_photo_paths(split, validation=getattr(config, "val_photos", False))
+    paths = paths[: getattr(config, "max_photos", None)]
     if not paths:
         raise InputError(f"no photos found under {shared_data_root()}; set VIEWSHIFT_SHARED_DATA")
     feats, rolls = [], []
@@ -239,8 +263,12 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
     return torch.stack(feats), torch.tensor(rolls, dtype=torch.float32)
 
 
-def roll_test_set(per_photo: int = 10, max_roll: float = 20.0, seed: int = 1234) -> list[tuple[str, float, np.ndarray]]:
+def roll_test_set(
+    per_photo: int = 10, max_roll: float = 20.0, seed: int = 1234, split: str = "test"
+) -> list[tuple[str, float, np.ndarray]]:
     """Held-out photos, each rolled by ``per_photo`` fixed seeded angles and cropped to the valid rectangle.
+
+    ``split="val"`` uses the validation photos (:data:`ROLL_VAL_PHOTOS`) instead of the test photos.
 
     Returns:
         ``(relative path, roll in degrees, H×W×3 uint8 rolled photo)`` triples.
@@ -248,7 +276,7 @@ def roll_test_set(per_photo: int = 10, max_roll: float = 20.0, seed: int = 1234)
     rng = np.random.default_rng(seed)
     root = shared_data_root()
     out = []
-    for path in roll_photo_paths("test"):
+    for path in roll_photo_paths(split):
         photo = load_rgb(path)
         for _ in range(per_photo):
             roll = float(rng.uniform(-max_roll, max_roll))

@@ -28,7 +28,7 @@ from viewshift.planar.configs import (
 )
 from viewshift.planar.digits import load_split
 from viewshift.planar.models import AlignNet, AngleNet, RollMatchNet, predict_angles_rot90
-from viewshift.planar.warps import rotate_images, sample_perturbations, warp_images
+from viewshift.planar.warps import elastic_warp, rotate_images, sample_perturbations, warp_images
 
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -58,7 +58,7 @@ class _Task:
         self.data_path = data_path
         if isinstance(config, (RotationConfig, AlignConfig)):
             classes = tuple(config.classes) if isinstance(config, RotationConfig) and config.classes else None
-            train = load_split("train", classes, data_path)
+            train = load_split("train", classes, data_path, val_per_class=config.val_per_class)
             self.images = _to_tensor(train.images)
             self.labels = torch.from_numpy(train.labels)
         else:
@@ -78,13 +78,13 @@ class _Task:
         idx = torch.randint(0, self.images.shape[0], (c.batch_size,), generator=generator)
         if isinstance(c, RotationConfig):
             angles = torch.rand(c.batch_size, generator=generator) * 360.0 - 180.0
-            x = rotate_images(self.images[idx], angles)
+            x = rotate_images(self._augment(self.images[idx], generator), angles)
             out = model(x)
             loss = rotation_loss(c, out, angles)
             err = A.angle_difference(model.decode(out.detach()), angles).abs().mean()
             return loss, {"err_deg": float(err)}
         if isinstance(c, AlignConfig):
-            canvas = self.images[idx]
+            canvas = self._augment(self.images[idx], generator)
             h0 = sample_perturbations(
                 c.batch_size, c.warp_kind, c.corner_sigma, c.translation_sigma, generator=generator
             )
@@ -110,6 +110,45 @@ class _Task:
             loss = F.smooth_l1_loss(pred, rolls, beta=1.0)
         return loss, {"err_deg": float((pred.detach() - rolls).abs().mean())}
 
+    def _augment(self, digits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Elastic + scale augmentation of ``(B, 1, 28, 28)`` upright digits, when the config asks for it."""
+        c = self.config
+        if c.elastic_alpha <= 0 and c.scale_jitter <= 0:
+            return digits
+        return elastic_warp(digits, c.elastic_alpha, c.elastic_sigma, c.scale_jitter, generator)
+
+    def validate(self, model: torch.nn.Module) -> float | None:
+        """Validation score (lower is better) on the held-out validation split, or None without one.
+
+        Rotation: mean absolute angle error in degrees with the 4 quarter-turn views (what the API uses).
+        Alignment: classification error in the input-image protocol. Roll: mean absolute roll error.
+        """
+        c = self.config
+        was_training = model.training
+        model.eval()
+        try:
+            if isinstance(c, RotationConfig):
+                if not c.val_per_class:
+                    return None
+                images, angles, _ = rotation_test_set(c.classes, data_path=self.data_path, split="val", cfg=c)
+                with torch.no_grad():
+                    pred = torch.cat(
+                        [predict_angles_rot90(model, images[i : i + 512], 4) for i in range(0, len(images), 512)]
+                    )
+                return float(A.angle_difference(pred, angles).abs().mean())
+            if isinstance(c, AlignConfig):
+                if not c.val_per_class:
+                    return None
+                _, _, perturbed, labels = align_test_set(data_path=self.data_path, cfg=c, split="val")
+                with torch.no_grad():
+                    pred = torch.cat([model(perturbed[i : i + 500]).argmax(-1) for i in range(0, len(labels), 500)])
+                return float((pred != labels).float().mean())
+            if not c.val_photos:
+                return None
+            return evaluate_roll(model, split="val", per_photo=c.val_rolls_per_photo)["mean"]
+        finally:
+            model.train(was_training)
+
     def param_groups(self, model: torch.nn.Module) -> list[dict]:
         c = self.config
         if isinstance(c, AlignConfig) and model.predictor is not None:
@@ -130,6 +169,7 @@ def train(
     checkpoint_every: int = 250,
     max_steps: int | None = None,
     threads: int = 1,
+    validate_from: float = 0.5,
 ) -> Path:
     """Train a config, resumably; returns the path of the final ``model.pt``.
 
@@ -142,6 +182,8 @@ def train(
         checkpoint_every: steps between checkpoints.
         max_steps: override ``config.steps`` (smoke tests, longer runs); the schedule and the saved config use it.
         threads: ``torch.set_num_threads`` for the run.
+        validate_from: score the validation split at checkpoints from this fraction of the steps on (configs
+            with a validation split only); ``model.pt`` is the best-scoring of those checkpoints.
     """
     torch.set_num_threads(threads)
     out = Path(out_dir)
@@ -167,6 +209,9 @@ def train(
         opt.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         step = state["step"]
+    best_val: float | None = None
+    if resume and (out / "best.pt").is_file():
+        best_val = float(torch.load(out / "best.pt", map_location="cpu", weights_only=True)["val"])
     log = (out / "log.txt").open("a")
     model.train()
     t0 = time.time()
@@ -193,6 +238,14 @@ def train(
             log.write(f"step {step}/{steps} {msg} t={time.time() - t0:.0f}s\n")
             log.flush()
             running = {}
+        if (step % checkpoint_every == 0 or step == steps) and step >= validate_from * steps:
+            score = task.validate(model)
+            if score is not None:
+                log.write(f"step {step}/{steps} val={score:.5f}\n")
+                log.flush()
+                if best_val is None or score <= best_val:
+                    best_val = score
+                    torch.save({"step": step, "val": score, "model": model.state_dict()}, out / "best.pt")
         if step % checkpoint_every == 0 or step == steps:
             tmp = ckpt.with_suffix(".tmp")
             torch.save(
@@ -208,8 +261,15 @@ def train(
     log.close()
     model.eval()
     final = out / "model.pt"
+    record = dataclasses.asdict(config)
+    best = out / "best.pt"
+    if best.is_file():
+        # Checkpoint selection on the validation split: keep the weights with the best validation score.
+        state = torch.load(best, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        record["selected_step"], record["val_score"] = int(state["step"]), float(state["val"])
     torch.save(model.state_dict(), final)
-    (out / "model.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    (out / "model.json").write_text(json.dumps(record, indent=2))
     return final
 
 
@@ -229,18 +289,32 @@ def load_run(path: str | Path) -> tuple[torch.nn.Module, RotationConfig | AlignC
 
 # ------------------------------------------------------------------------------------------------- evaluation
 EVAL_SEED = 1234
+VAL_SEED = 4321
 
 
 def rotation_test_set(
-    classes: list[int] | None, per_image: int = 10, data_path: str | None = None
+    classes: list[int] | None,
+    per_image: int = 10,
+    data_path: str | None = None,
+    split: str = "test",
+    cfg: RotationConfig | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Held-out digits, each rotated by ``per_image`` fixed seeded angles in [-180°, 180°).
+
+    Args:
+        classes: classes to keep (None: all).
+        per_image: angles per digit.
+        data_path: digit mosaic.
+        split: ``"test"`` (seed :data:`EVAL_SEED`) or ``"val"`` (seed :data:`VAL_SEED`; the validation digits of
+            ``cfg.val_per_class``).
+        cfg: the config whose validation split to use.
 
     Returns:
         ``(images (N, 1, 28, 28), angles (N,), labels (N,))``.
     """
-    test = load_split("test", tuple(classes) if classes else None, data_path)
-    g = torch.Generator().manual_seed(EVAL_SEED)
+    val = cfg.val_per_class if cfg is not None else 0
+    test = load_split(split, tuple(classes) if classes else None, data_path, val_per_class=val)
+    g = torch.Generator().manual_seed(EVAL_SEED if split == "test" else VAL_SEED)
     base = _to_tensor(test.images).repeat_interleave(per_image, 0)
     angles = torch.rand(base.shape[0], generator=g) * 360.0 - 180.0
     labels = torch.from_numpy(test.labels).repeat_interleave(per_image, 0)
@@ -278,17 +352,23 @@ def evaluate_rotation(model: AngleNet, classes: list[int] | None, data_path: str
 
 
 def align_test_set(
-    warp_kind: str = "homography", per_image: int = 10, data_path: str | None = None, cfg: AlignConfig | None = None
+    warp_kind: str = "homography",
+    per_image: int = 10,
+    data_path: str | None = None,
+    cfg: AlignConfig | None = None,
+    split: str = "test",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Held-out digits, each perturbed by ``per_image`` fixed seeded warps.
+
+    ``split="val"`` uses the validation digits of ``cfg.val_per_class`` and seed :data:`VAL_SEED` instead.
 
     Returns:
         ``(canvas (N, 1, 28, 28), init (N, 3, 3), perturbed (N, 1, 28, 28), labels (N,))``; ``perturbed`` is
         quantised to uint8 levels like images fed through the public API.
     """
     c = cfg or AlignConfig("eval", warp_kind=warp_kind)
-    test = load_split("test", None, data_path)
-    g = torch.Generator().manual_seed(EVAL_SEED)
+    test = load_split(split, None, data_path, val_per_class=c.val_per_class if split == "val" else 0)
+    g = torch.Generator().manual_seed(EVAL_SEED if split == "test" else VAL_SEED)
     canvas = _to_tensor(test.images).repeat_interleave(per_image, 0)
     h0 = sample_perturbations(canvas.shape[0], c.warp_kind, c.corner_sigma, c.translation_sigma, generator=g)
     perturbed = (warp_images(canvas, h0)[0] * 255.0).round() / 255.0
@@ -326,16 +406,17 @@ def evaluate_align(model: AlignNet, config: AlignConfig, data_path: str | None =
     return result
 
 
-def evaluate_roll(model: torch.nn.Module, per_photo: int = 10) -> dict:
-    """Mean/median absolute roll error on the held-out photos (:data:`viewshift.planar.roll.ROLL_TEST_PHOTOS`),
-    each rolled by ``per_photo`` fixed seeded angles in ±20° and cropped to its valid rectangle; estimated
-    exactly as :func:`viewshift.planar.estimate_roll` does (with the mirrored-photo average).
+def evaluate_roll(model: torch.nn.Module, per_photo: int = 10, split: str = "test") -> dict:
+    """Mean/median absolute roll error on the held-out photos (:data:`viewshift.planar.roll.ROLL_TEST_PHOTOS`,
+    or :data:`~viewshift.planar.roll.ROLL_VAL_PHOTOS` with ``split="val"``), each rolled by ``per_photo`` fixed
+    seeded angles in ±20° and cropped to its valid rectangle; estimated exactly as
+    :func:`viewshift.planar.estimate_roll` does (with the mirrored-photo average).
     """
     from viewshift.planar.api import roll_with_network
     from viewshift.planar.roll import roll_test_set
 
     rows = []
-    for name, roll, photo in roll_test_set(per_photo):
+    for name, roll, photo in roll_test_set(per_photo, seed=1234 if split == "test" else VAL_SEED, split=split):
         pred = roll_with_network(model, photo)
         rows.append({"photo": name, "roll": roll, "pred": pred, "error": abs(pred - roll)})
     errors = np.array([r["error"] for r in rows])

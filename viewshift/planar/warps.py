@@ -257,3 +257,75 @@ def largest_rotated_rect(width: int, height: int, angle_deg: float) -> tuple[int
         wr = (width * cos_a - height * sin_a) / cos_2a
         hr = (height * cos_a - width * sin_a) / cos_2a
     return int(math.floor(wr + 1e-6)), int(math.floor(hr + 1e-6))
+
+
+def elastic_displacements(
+    batch: int,
+    size: int,
+    alpha: float,
+    sigma: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Random smooth displacement fields for elastic distortion (Simard et al., 2003).
+
+    Uniform noise in ``[-1, 1]`` per pixel and axis is blurred by a Gaussian of ``sigma`` pixels, rescaled so
+    its largest magnitude per field is 1, and multiplied by ``alpha`` pixels.
+
+    Args:
+        batch: number of fields B.
+        size: side of the square canvas in pixels.
+        alpha: largest displacement in pixels.
+        sigma: smoothness (Gaussian σ in pixels).
+        generator: optional random generator.
+
+    Returns:
+        ``(B, size, size, 2)`` displacements in normalised coordinates (``x``, ``y``), ready to add to a
+        ``grid_sample`` grid.
+    """
+    noise = torch.rand(batch, 2, size, size, generator=generator) * 2.0 - 1.0
+    radius = max(1, int(math.ceil(3.0 * sigma)))
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (t / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    field = noise.reshape(batch * 2, 1, size, size)
+    field = F.conv2d(F.pad(field, (radius, radius, 0, 0), mode="reflect"), kernel.view(1, 1, 1, -1))
+    field = F.conv2d(F.pad(field, (0, 0, radius, radius), mode="reflect"), kernel.view(1, 1, -1, 1))
+    field = field.view(batch, 2, size, size)
+    peak = field.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-8)
+    return (field / peak * (alpha * 2.0 / size)).permute(0, 2, 3, 1)
+
+
+def elastic_warp(
+    images: torch.Tensor,
+    alpha: float = 1.5,
+    sigma: float = 3.0,
+    scale: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Distort square images by a random elastic field and an optional random isotropic scale (augmentation).
+
+    Neither part rotates the content on average, so a rotation label stays valid.
+
+    Args:
+        images: ``(B, C, H, W)`` float images, ``H == W``.
+        alpha: largest elastic displacement in pixels (0 switches it off).
+        sigma: smoothness of the field in pixels.
+        scale: isotropic scale factor drawn uniformly in ``[1 - scale, 1 + scale]`` per image.
+        generator: optional random generator.
+
+    Returns:
+        ``(B, C, H, W)`` distorted images (zero outside the input).
+    """
+    _check_images(images)
+    b, _, h, w = images.shape
+    if h != w:
+        raise ShapeError(f"elastic_warp needs square images, got {tuple(images.shape[-2:])}")
+    eye = torch.eye(3, dtype=images.dtype).expand(b, 3, 3).clone()
+    if scale > 0:
+        s = 1.0 + (torch.rand(b, generator=generator) * 2.0 - 1.0) * scale
+        eye[:, 0, 0] = 1.0 / s
+        eye[:, 1, 1] = 1.0 / s
+    grid = homography_grid(eye, h, w)
+    if alpha > 0:
+        grid = grid + elastic_displacements(b, h, alpha, sigma, generator).to(grid)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
