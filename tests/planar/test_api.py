@@ -92,3 +92,20 @@ def test_straighten_crops_to_the_valid_rectangle():
     assert straighten(rgba, roll=5.0)[0].shape[2] == 4
     sixteen = rotate_photo(photo.astype(np.uint16) * 257, 3.0)
     assert sixteen.dtype == np.uint16
+
+
+def test_roll_crop_views_on_a_synthetic_facade():
+    import cv2
+
+    from viewshift.planar.api import load_model, roll_with_network
+
+    img = np.full((240, 320, 3), 90, np.uint8)
+    for y in range(20, 240, 40):
+        cv2.rectangle(img, (20, y), (300, y + 20), (230, 220, 200), -1)
+    for x in range(30, 320, 60):
+        cv2.line(img, (x, 0), (x, 239), (30, 30, 30), 3)
+    tilted = rotate_photo(img, -9.0)
+    net = load_model("photo-roll")
+    assert abs(roll_with_network(net, tilted, crops=5) + 9.0) < 2.0
+    with pytest.raises(InputError):
+        roll_with_network(net, tilted, crops=3)

@@ -2,10 +2,12 @@
 
 Shipped models (weights stored as float16 ``.pt`` state dicts, each with its config ``.json`` beside it):
 
-* ``"digits"``: rotation of a 28×28 digit, any class, full ±180° (preset ``rot-vector-all``).
-* ``"digits-3"``: the same network trained on "3"s only (preset ``rot-vector-3``).
-* ``"digits-icstn"``: IC-STN with 4 warps + classifier, for digits perturbed by homographies (``icstn-4``).
-* ``"photo-roll"``: roll of a photo within ±20° from gradient-orientation histograms (``roll``).
+* ``"digits"``: rotation of a 28×28 digit, any class, full ±180° (preset ``rot-bins-all``).
+* ``"digits-3"``: the same kind of network trained on "3"s only.
+* ``"digits-icstn"``: IC-STN with 4 warps + classifier, for digits perturbed by homographies.
+* ``"photo-roll"``: roll of a photo within ±20° from gradient-orientation histograms.
+
+Each weight file's JSON names the preset that made it; docs/planar.md gives the commands.
 
 Digits are ``N×28×28 uint8`` arrays, white digit on black, the 20×20 digit centred as in MNIST.
 """
@@ -171,13 +173,33 @@ def estimate_roll(photo: np.ndarray, model: str = "photo-roll") -> float:
     return roll_with_network(net, photo)
 
 
+ROLL_CROP_FRACTION = 0.7
+
+
 @torch.no_grad()
-def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray) -> float:
-    """:func:`estimate_roll` with a given network (used by evaluation of unshipped runs)."""
+def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int = 1) -> float:
+    """:func:`estimate_roll` with a given network (used by evaluation of unshipped runs).
+
+    Args:
+        net: a roll network in eval mode.
+        photo: ``H×W×3`` uint8 (or uint16) photo.
+        crops: 1: the whole photo; 5: also its four corner crops of :data:`ROLL_CROP_FRACTION` of each side, and
+            the median of the five estimates (cropping keeps the roll). Each view is averaged with its mirror.
+    """
+    if crops not in (1, 5):
+        raise InputError(f"crops must be 1 or 5, got {crops}")
     a = _photo_uint8(photo)
-    feats = torch.stack([photo_features(a, net.num_bins), photo_features(a[:, ::-1].copy(), net.num_bins)])
-    out = net(feats)
-    return float(0.5 * (out[0] - out[1]))
+    views = [a]
+    if crops == 5:
+        h, w = a.shape[:2]
+        ch, cw = max(16, int(h * ROLL_CROP_FRACTION)), max(16, int(w * ROLL_CROP_FRACTION))
+        views += [a[y : y + ch, x : x + cw] for y in (0, h - ch) for x in (0, w - cw)]
+    feats = []
+    for v in views:
+        feats += [photo_features(v, net.num_bins), photo_features(v[:, ::-1].copy(), net.num_bins)]
+    out = net(torch.stack(feats)).view(-1, 2)
+    estimates = 0.5 * (out[:, 0] - out[:, 1])
+    return float(estimates.median()) if crops > 1 else float(estimates[0])
 
 
 def straighten(

@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which = p_eval.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", help="run folder with model.pt + model.json")
     which.add_argument("--model", help="shipped model name: digits, digits-3, digits-icstn, photo-roll")
+    p_eval.add_argument(
+        "--split", choices=("test", "val"), default="test", help="held-out test set (default) or validation set"
+    )
     p_eval.add_argument("--json", default=None, help="write all results (with predictions) to this JSON file")
     p_eval.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p_eval.set_defaults(func=_eval)
@@ -147,7 +150,8 @@ def _eval(args: argparse.Namespace) -> int:
             raise InputError(f"unknown model {args.model!r}; use one of {names}")
         model = load_model(args.model)
         config = config_from_dict(json.loads((WEIGHTS_DIR / f"{args.model}.json").read_text()))
-    result = evaluate_run(model, config)
+    result = evaluate_run(model, config, split=args.split)
+    result["split"] = args.split
     result["config"] = getattr(config, "preset", "")
     for line in summarise(result):
         print(line)

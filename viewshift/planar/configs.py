@@ -23,6 +23,11 @@ class RotationConfig:
     head: str = "vector"  # naive | vector | bins
     loss: str = "angular"  # cosine_proximity | angular | von_mises | bins
     classes: list[int] | None = None  # None: all ten classes
+    # Classes scored by validation and evaluation (None: the training classes), and the share of each training
+    # batch drawn from them (0: uniform over the training digits) - a model for 3s that also learns from the
+    # other digits.
+    eval_classes: list[int] | None = None
+    eval_class_share: float = 0.0
     steps: int = 4000
     batch_size: int = 64
     lr: float = 1e-3
@@ -174,6 +179,17 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
         elastic_alpha=1.5,
         scale_jitter=0.1,
     ),
+    "rot-bins-3-mix": RotationConfig(
+        "rot-bins-3-mix",
+        head="bins",
+        loss="bins",
+        eval_classes=[3],
+        eval_class_share=0.3,
+        steps=5000,
+        val_per_class=40,
+        elastic_alpha=1.5,
+        scale_jitter=0.1,
+    ),
     # The deep classifier (AngleNet trunk); the CNN is widened to 18 so its parameter count matches.
     "cnn-deep": AlignConfig(
         "cnn-deep",
@@ -225,6 +241,11 @@ def config_from_dict(data: dict) -> RotationConfig | AlignConfig | RollConfig:
         raise InputError(f"config has unknown kind {kind!r}")
     names = {f.name for f in dataclasses.fields(classes[kind])}
     return classes[kind](**{k: v for k, v in data.items() if k in names})
+
+
+def scored_classes(config: RotationConfig) -> list[int] | None:
+    """The classes a rotation config is validated and evaluated on (None: all)."""
+    return config.eval_classes if config.eval_classes is not None else config.classes
 
 
 def build_model(config: RotationConfig | AlignConfig | RollConfig) -> torch.nn.Module:

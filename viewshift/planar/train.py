@@ -25,6 +25,7 @@ from viewshift.planar.configs import (
     RotationConfig,
     build_model,
     config_from_dict,
+    scored_classes,
 )
 from viewshift.planar.digits import load_split
 from viewshift.planar.models import AlignNet, AngleNet, RollMatchNet, predict_angles_rot90
@@ -61,6 +62,9 @@ class _Task:
             train = load_split("train", classes, data_path, val_per_class=config.val_per_class)
             self.images = _to_tensor(train.images)
             self.labels = torch.from_numpy(train.labels)
+            focus = getattr(config, "eval_classes", None)
+            focus_ids = torch.tensor(focus or [], dtype=self.labels.dtype)
+            self.focus = torch.nonzero(torch.isin(self.labels, focus_ids)).flatten()
         else:
             from viewshift.planar.roll import build_roll_dataset
 
@@ -76,6 +80,10 @@ class _Task:
     def loss(self, model: torch.nn.Module, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         c = self.config
         idx = torch.randint(0, self.images.shape[0], (c.batch_size,), generator=generator)
+        if isinstance(c, RotationConfig) and c.eval_class_share > 0 and len(self.focus):
+            # The first share of the batch comes from the scored classes only.
+            n = int(round(c.eval_class_share * c.batch_size))
+            idx[:n] = self.focus[torch.randint(0, len(self.focus), (n,), generator=generator)]
         if isinstance(c, RotationConfig):
             angles = torch.rand(c.batch_size, generator=generator) * 360.0 - 180.0
             x = rotate_images(self._augment(self.images[idx], generator), angles)
@@ -130,7 +138,7 @@ class _Task:
             if isinstance(c, RotationConfig):
                 if not c.val_per_class:
                     return None
-                images, angles, _ = rotation_test_set(c.classes, data_path=self.data_path, split="val", cfg=c)
+                images, angles, _ = rotation_test_set(scored_classes(c), data_path=self.data_path, split="val", cfg=c)
                 with torch.no_grad():
                     pred = torch.cat(
                         [predict_angles_rot90(model, images[i : i + 512], 4) for i in range(0, len(images), 512)]
@@ -330,9 +338,16 @@ def predict_angles(model: AngleNet, images: torch.Tensor, batch: int = 512) -> t
     return model.decode(outs), outs
 
 
-def evaluate_rotation(model: AngleNet, classes: list[int] | None, data_path: str | None = None) -> dict:
-    """Angle error statistics on the fixed rotated test set, overall and per class, plus predictions."""
-    images, angles, labels = rotation_test_set(classes, data_path=data_path)
+def evaluate_rotation(
+    model: AngleNet,
+    classes: list[int] | None,
+    data_path: str | None = None,
+    split: str = "test",
+    cfg: RotationConfig | None = None,
+) -> dict:
+    """Angle error statistics on the fixed rotated test (or ``split="val"``: validation) set, overall and per
+    class, plus predictions."""
+    images, angles, labels = rotation_test_set(classes, data_path=data_path, split=split, cfg=cfg)
     pred, outs = predict_angles(model, images)
     result = {"overall": A.angle_error_stats(pred.numpy(), angles.numpy()).as_dict(), "per_class": {}}
     with torch.no_grad():
@@ -377,9 +392,10 @@ def align_test_set(
 
 
 @torch.no_grad()
-def evaluate_align(model: AlignNet, config: AlignConfig, data_path: str | None = None) -> dict:
-    """Test classification error (both protocols for IC-STN) and per-class mean/variance of aligned digits."""
-    canvas, h0, perturbed, labels = align_test_set(config.warp_kind, data_path=data_path, cfg=config)
+def evaluate_align(model: AlignNet, config: AlignConfig, data_path: str | None = None, split: str = "test") -> dict:
+    """Test (or ``split="val"``: validation) classification error (both protocols for IC-STN) and per-class
+    mean/variance of aligned digits."""
+    canvas, h0, perturbed, labels = align_test_set(config.warp_kind, data_path=data_path, cfg=config, split=split)
     result: dict = {}
     aligned_all, pred_all = [], []
     for i in range(0, canvas.shape[0], 500):
@@ -406,18 +422,19 @@ def evaluate_align(model: AlignNet, config: AlignConfig, data_path: str | None =
     return result
 
 
-def evaluate_roll(model: torch.nn.Module, per_photo: int = 10, split: str = "test") -> dict:
+def evaluate_roll(model: torch.nn.Module, per_photo: int = 10, split: str = "test", crops: int = 1) -> dict:
     """Mean/median absolute roll error on the held-out photos (:data:`viewshift.planar.roll.ROLL_TEST_PHOTOS`,
     or :data:`~viewshift.planar.roll.ROLL_VAL_PHOTOS` with ``split="val"``), each rolled by ``per_photo`` fixed
     seeded angles in ±20° and cropped to its valid rectangle; estimated exactly as
-    :func:`viewshift.planar.estimate_roll` does (with the mirrored-photo average).
+    :func:`viewshift.planar.estimate_roll` does (with the mirrored-photo average; ``crops`` as in
+    :func:`viewshift.planar.api.roll_with_network`).
     """
     from viewshift.planar.api import roll_with_network
     from viewshift.planar.roll import roll_test_set
 
     rows = []
     for name, roll, photo in roll_test_set(per_photo, seed=1234 if split == "test" else VAL_SEED, split=split):
-        pred = roll_with_network(model, photo)
+        pred = roll_with_network(model, photo, crops)
         rows.append({"photo": name, "roll": roll, "pred": pred, "error": abs(pred - roll)})
     errors = np.array([r["error"] for r in rows])
     per_photo_err: dict[str, float] = {}
@@ -435,13 +452,20 @@ def evaluate_roll(model: torch.nn.Module, per_photo: int = 10, split: str = "tes
     }
 
 
-def evaluate_run(model: torch.nn.Module, config) -> dict:
-    """Evaluate a model by its config kind on the fixed held-out test set of that kind."""
+def evaluate_run(model: torch.nn.Module, config, split: str = "test") -> dict:
+    """Evaluate a model by its config kind on the fixed held-out test (or validation) set of that kind.
+
+    ``split="val"`` needs a config with a validation split (``val_per_class`` > 0 or ``val_photos``).
+    """
+    if split not in ("test", "val"):
+        raise InputError(f"unknown evaluation split {split!r}; use 'test' or 'val'")
+    if split == "val" and not (getattr(config, "val_per_class", 0) or getattr(config, "val_photos", False)):
+        raise InputError(f"preset {config.preset!r} was trained without a validation split; evaluate on 'test'")
     if isinstance(config, RotationConfig):
-        return evaluate_rotation(model, config.classes)
+        return evaluate_rotation(model, scored_classes(config), split=split, cfg=config)
     if isinstance(config, AlignConfig):
-        return evaluate_align(model, config)
-    return evaluate_roll(model)
+        return evaluate_align(model, config, split=split)
+    return evaluate_roll(model, split=split, per_photo=config.val_rolls_per_photo if split == "val" else 10)
 
 
 def export_weights(run_dir: str | Path, name: str, weights_dir: str | Path) -> Path:
