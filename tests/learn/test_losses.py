@@ -54,6 +54,45 @@ def test_photometric_gradient_reaches_depth():
     assert d.grad is not None and float(d.grad.abs().sum()) > 0
 
 
+def test_area_pyramid_equals_resizing_the_full_image():
+    x = torch.rand(2, 3, 24, 40)
+    sizes = [(24, 40), (12, 20), (6, 10), (3, 5), (2, 3)]  # the last does not divide: resized from x
+    for level, size in zip(L.area_pyramid(x, sizes), sizes, strict=True):
+        assert torch.allclose(level, L.resize_area(x, size), atol=1e-6)
+
+
+def test_ssim_of_many_sources_equals_one_pair_at_a_time():
+    x, ys = torch.rand(2, 3, 9, 11), torch.rand(2, 3, 3, 9, 11)
+    many = L._ssim_dissimilarity_many(x, ys)
+    for k in range(3):
+        assert torch.allclose(many[:, k], L.ssim_dissimilarity(x, ys[:, k]), atol=1e-6)
+
+
+def test_photometric_loss_equals_the_per_scale_repeated_form():
+    """The pyramid + broadcast implementation gives the loss of resizing and repeating at every scale."""
+    from viewshift.geometry import pose_vector_to_matrix, scale_intrinsics
+    from viewshift.render.warp import inverse_warp
+
+    torch.manual_seed(1)
+    b, n, h, w = 2, 2, 16, 24
+    target, sources, K = torch.rand(b, 3, h, w), torch.rand(b, n, 3, h, w), intrinsics(20.0, h, w, batch=b)
+    depths = [1 + torch.rand(b, 1, h >> s, w >> s) for s in range(3)]
+    masks = [torch.rand(b, n, 1, h >> s, w >> s) for s in range(3)]
+    T = pose_vector_to_matrix(0.05 * torch.randn(b * n, 6)).reshape(b, n, 4, 4)
+    for alpha in (0.0, 0.85):
+        expected = 0.0
+        for s, d in enumerate(depths):
+            hs, ws = d.shape[-2:]
+            src = L.resize_area(sources.reshape(b * n, 3, h, w), (hs, ws))
+            K_s = scale_intrinsics(K, ws / w, hs / h).repeat_interleave(n, 0)
+            warped, valid = inverse_warp(src, d.repeat_interleave(n, 0), K_s, T.reshape(b * n, 4, 4))
+            tgt = L.resize_area(target, (hs, ws)).repeat_interleave(n, 0)
+            err = L.photometric_error(tgt, warped, alpha) * valid * masks[s].reshape(b * n, 1, hs, ws)
+            expected = expected + err.sum() / valid.sum()
+        got = L.photometric_loss(target, sources, depths, T, K, masks, ssim_weight=alpha)
+        assert torch.allclose(got, expected, rtol=1e-5)
+
+
 def test_explainability_loss_is_cross_entropy_towards_one():
     ones = [torch.ones(1, 2, 1, 4, 4)]
     assert float(L.explainability_loss(ones)) < 1e-5

@@ -49,11 +49,23 @@ def ssim_dissimilarity(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         ``(B, C, H, W)``; zero where ``x == y``.
     """
     check_shape(x, "B,C,H,W", "x")
-    xp, yp = F.pad(x, (1, 1, 1, 1), mode="reflect"), F.pad(y, (1, 1, 1, 1), mode="reflect")
-    mu_x, mu_y = F.avg_pool2d(xp, 3, 1), F.avg_pool2d(yp, 3, 1)
-    sxx = F.avg_pool2d(xp * xp, 3, 1) - mu_x**2
-    syy = F.avg_pool2d(yp * yp, 3, 1) - mu_y**2
-    sxy = F.avg_pool2d(xp * yp, 3, 1) - mu_x * mu_y
+    check_shape(y, "B,C,H,W", "y")
+    return _ssim_dissimilarity_many(x, y[:, None])[:, 0]
+
+
+def _ssim_dissimilarity_many(x: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """:func:`ssim_dissimilarity` of ``x`` ``(B, C, H, W)`` against each of ``ys`` ``(B, N, C, H, W)``.
+
+    The statistics of ``x`` are computed once, not once per ``y``; returns ``(B, N, C, H, W)``.
+    """
+    b, n, c, h, w = ys.shape
+    xp = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    yp = F.pad(ys.reshape(b * n, c, h, w), (1, 1, 1, 1), mode="reflect")
+    mu_x, xx = F.avg_pool2d(xp, 3, 1)[:, None], F.avg_pool2d(xp * xp, 3, 1)[:, None]
+    mu_y = F.avg_pool2d(yp, 3, 1).view(b, n, c, h, w)
+    yy = F.avg_pool2d(yp * yp, 3, 1).view(b, n, c, h, w)
+    xy = F.avg_pool2d((xp[:, None] * yp.view(b, n, c, h + 2, w + 2)).view(b * n, c, h + 2, w + 2), 3, 1)
+    sxx, syy, sxy = xx - mu_x**2, yy - mu_y**2, xy.view(b, n, c, h, w) - mu_x * mu_y
     num = (2 * mu_x * mu_y + SSIM_C1) * (2 * sxy + SSIM_C2)
     den = (mu_x**2 + mu_y**2 + SSIM_C1) * (sxx + syy + SSIM_C2)
     return ((1 - num / den) / 2).clamp(0, 1)
@@ -67,9 +79,18 @@ def photometric_error(a: torch.Tensor, b: torch.Tensor, ssim_weight: float = 0.0
         b: ``(B, C, H, W)``.
         ssim_weight: ``alpha`` in [0, 1].
     """
-    err = (a - b).abs().mean(1, keepdim=True)
+    return _photometric_error_many(a, b[:, None], ssim_weight)[:, 0]
+
+
+def _photometric_error_many(target: torch.Tensor, warped: torch.Tensor, ssim_weight: float) -> torch.Tensor:
+    """:func:`photometric_error` of ``target`` ``(B, C, H, W)`` against each of ``warped`` ``(B, N, C, H, W)``.
+
+    Broadcasts the target instead of repeating it; returns ``(B, N, 1, H, W)``.
+    """
+    err = (target[:, None] - warped).abs().mean(2, keepdim=True)
     if ssim_weight > 0:
-        err = (1 - ssim_weight) * err + ssim_weight * ssim_dissimilarity(a, b).mean(1, keepdim=True)
+        ssim = _ssim_dissimilarity_many(target, warped).mean(2, keepdim=True)
+        err = (1 - ssim_weight) * err + ssim_weight * ssim
     return err
 
 
@@ -78,6 +99,28 @@ def resize_area(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     return F.interpolate(x, size=size, mode="area")
+
+
+def area_pyramid(x: torch.Tensor, sizes: Sequence[tuple[int, int]]) -> list[torch.Tensor]:
+    """:func:`resize_area` of ``(B, C, H, W)`` images to each of ``sizes`` (largest first).
+
+    A level whose size divides the previous level's exactly is averaged from that level (means of equal
+    blocks of block means are the block means of the full image), which reads far less memory than
+    resizing the full image again; other sizes are resized from the full image.
+    """
+    out, prev = [], x
+    for size in sizes:
+        hp, wp = prev.shape[-2:]
+        hs, ws = size
+        if (hp, wp) == (hs, ws):
+            level = prev
+        elif hp % hs == 0 and wp % ws == 0:
+            level = F.avg_pool2d(prev, (hp // hs, wp // ws))
+        else:
+            level = resize_area(x, (hs, ws))
+        out.append(level)
+        prev = level
+    return out
 
 
 def photometric_loss(
@@ -92,9 +135,10 @@ def photometric_loss(
 ) -> torch.Tensor:
     """Multi-scale view-synthesis loss ``sum_s L_vs^s`` (see the module docstring).
 
-    At scale ``s`` the images are area-resized to the depth map's size and ``K`` is rescaled with
-    :func:`viewshift.geometry.scale_intrinsics`; each source is inverse-warped into the target; the error of
-    out-of-view pixels is dropped and the rest is averaged (weighted by the explainability mask if given).
+    At scale ``s`` the images are area-resized to the depth map's size (:func:`area_pyramid`) and ``K`` is
+    rescaled with :func:`viewshift.geometry.scale_intrinsics`; each source is inverse-warped into the target;
+    the error of out-of-view pixels is dropped and the rest is averaged (weighted by the explainability mask if
+    given).
 
     Args:
         target: ``(B, 3, H, W)`` target frame.
@@ -112,22 +156,19 @@ def photometric_loss(
     check_shape(sources, "B,N,3,H,W", "sources")
     check_shape(src_T_tgt, "B,N,4,4", "src_T_tgt")
     b, n, _, h, w = sources.shape
+    sizes = [tuple(d.shape[-2:]) for d in depths]
+    targets = area_pyramid(target, sizes)
+    sources_s = area_pyramid(sources.reshape(b * n, 3, h, w), sizes)
+    pose = src_T_tgt.reshape(b * n, 4, 4)
     total = target.new_zeros(())
     for s, depth in enumerate(depths):
-        hs, ws = depth.shape[-2:]
-        tgt_s = resize_area(target, (hs, ws))
-        src_s = resize_area(sources.reshape(b * n, 3, h, w), (hs, ws))
+        hs, ws = sizes[s]
         K_s = scale_intrinsics(K, ws / w, hs / h)
-        warped, valid = inverse_warp(
-            src_s,
-            depth.repeat_interleave(n, 0),
-            K_s.repeat_interleave(n, 0),
-            src_T_tgt.reshape(b * n, 4, 4),
-        )
-        err = photometric_error(tgt_s.repeat_interleave(n, 0), warped, ssim_weight)
-        weight = valid.to(err.dtype)
+        warped, valid = inverse_warp(sources_s[s], depth.repeat_interleave(n, 0), K_s.repeat_interleave(n, 0), pose)
+        err = _photometric_error_many(targets[s], warped.view(b, n, 3, hs, ws), ssim_weight)
+        weight = valid.view(b, n, 1, hs, ws).to(err.dtype)
         if masks is not None:
-            weight = weight * masks[s].reshape(b * n, 1, hs, ws)
+            weight = weight * masks[s]
         total = total + (err * weight).sum() / valid.sum().clamp_min(1)
     return total
 
@@ -191,7 +232,9 @@ def edge_aware_smoothness(disp: torch.Tensor, image: torch.Tensor, order: int = 
 
 def edge_aware_smoothness_loss(disparities: Sequence[torch.Tensor], image: torch.Tensor, order: int = 2):
     """``sum_s edge_aware_smoothness(disp_s, image) / 2^s``."""
-    return sum(edge_aware_smoothness(d, image, order) / 2**s for s, d in enumerate(disparities))
+    images = area_pyramid(image, [tuple(d.shape[-2:]) for d in disparities])
+    pairs = enumerate(zip(disparities, images, strict=True))
+    return sum(edge_aware_smoothness(d, im, order) / 2**s for s, (d, im) in pairs)
 
 
 def sfm_objective(
