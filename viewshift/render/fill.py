@@ -443,7 +443,7 @@ def fill_background(
     if texture == "smooth":
         along, across = smooth_sigma
         sigma = {3: (along, across), 2: (across, along)}.get(average_axis, (max(along, across),) * 2)
-        out_image = smooth_holes(torch.where(holes, out_image, image), holes, sigma)
+        out_image = smooth_holes(torch.where(holes, out_image, image), holes, sigma, inplace=True)
     return out_image, out_depth[:, None]
 
 
@@ -461,9 +461,9 @@ def _average_surface(
     Returns:
         ``(B, C, H, W)``, zero at holes.
     """
+    out = torch.where(holes, 0.0, image)
     if axis is None or length <= 1:
-        return torch.where(holes, 0.0, image)
-    out = torch.empty(image.shape, dtype=image.dtype)
+        return out
     for b in range(image.shape[0]):
         kernels.run_rows(
             kernels.average_boundary_rows,
@@ -479,7 +479,9 @@ def _average_surface(
     return out
 
 
-def smooth_holes(image: torch.Tensor, holes: torch.Tensor, sigma: tuple[float, float]) -> torch.Tensor:
+def smooth_holes(
+    image: torch.Tensor, holes: torch.Tensor, sigma: tuple[float, float], *, inplace: bool = False
+) -> torch.Tensor:
     """Smooth the values inside holes with a Gaussian that only averages hole pixels (normalised convolution).
 
     ``out = G * (I · m) / G * m`` at hole pixels (``m`` the hole mask), the input elsewhere, so nothing outside a
@@ -489,6 +491,7 @@ def smooth_holes(image: torch.Tensor, holes: torch.Tensor, sigma: tuple[float, f
         image: ``(B, C, H, W)`` filled image.
         holes: ``(B, 1, H, W)`` bool.
         sigma: ``(sigma_x, sigma_y)`` in pixels.
+        inplace: write into ``image`` instead of a copy.
 
     Returns:
         ``(B, C, H, W)``.
@@ -499,7 +502,7 @@ def smooth_holes(image: torch.Tensor, holes: torch.Tensor, sigma: tuple[float, f
     if not holes.any() or (sx <= 0 and sy <= 0):
         return image
     kx, ky = (2 * int(np.ceil(3 * s)) + 1 if s > 0 else 1 for s in (sx, sy))
-    out = image.clone()
+    out = image if inplace else image.clone()
     for b in range(image.shape[0]):
         mask = holes[b, 0].cpu().numpy()
         for y0, y1, x0, x1, own in _hole_groups(mask, kx, ky):

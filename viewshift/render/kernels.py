@@ -212,10 +212,10 @@ def splat_depth(depth: np.ndarray, M: np.ndarray, t: np.ndarray, size: tuple[int
 def average_boundary_rows(image, depth, holes, along_rows, length, tol, out, y0, y1):
     """The colours a hole filler takes from the pixels bordering holes, for rows ``y0 .. y1 - 1``.
 
-    ``out`` ``(C, H, W)`` gets zero at holes, the image elsewhere, except at valid pixels next to a hole (its
-    4-neighbourhood): there the mean of the pixel and its neighbours up to ``length // 2`` pixels away along
-    rows (``along_rows``) or columns that are valid and on its surface (depth within ``tol`` relative of its
-    own). ``image`` ``(C, H, W)``, ``depth`` ``(H, W)``, ``holes`` ``(H, W)`` bool.
+    At each valid pixel next to a hole (its 4-neighbourhood) ``out`` ``(C, H, W)`` gets the mean of the pixel and
+    its neighbours up to ``length // 2`` pixels away along rows (``along_rows``) or columns that are valid and on
+    its surface (depth within ``tol`` relative of its own); other pixels of ``out`` are not touched.
+    ``image`` ``(C, H, W)``, ``depth`` ``(H, W)``, ``holes`` ``(H, W)`` bool.
     """
     c = image.shape[0]
     h, w = holes.shape
@@ -223,8 +223,6 @@ def average_boundary_rows(image, depth, holes, along_rows, length, tol, out, y0,
     for y in range(y0, y1):
         for x in range(w):
             if holes[y, x]:
-                for k in range(c):
-                    out[k, y, x] = 0.0
                 continue
             edge = (
                 (x > 0 and holes[y, x - 1])
@@ -232,9 +230,7 @@ def average_boundary_rows(image, depth, holes, along_rows, length, tol, out, y0,
                 or (y > 0 and holes[y - 1, x])
                 or (y < h - 1 and holes[y + 1, x])
             )
-            if not edge or reach == 0:
-                for k in range(c):
-                    out[k, y, x] = image[k, y, x]
+            if not edge:
                 continue
             z = depth[y, x]
             for k in range(c):
