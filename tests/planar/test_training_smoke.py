@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tests.helpers import require_shared_data
+from viewshift.planar.angles import angle_difference
 from viewshift.planar.configs import PRESETS, RollConfig, config_from_dict
 from viewshift.planar.train import load_run, train
 
@@ -61,3 +62,28 @@ def test_validation_split_selects_a_checkpoint(tmp_path):
     best = torch.load(tmp_path / "best.pt", weights_only=True)
     saved = torch.load(tmp_path / "model.pt", weights_only=True)
     assert all(torch.equal(best["model"][k], saved[k]) for k in saved)
+
+
+def test_ensemble_export_loads_and_averages_on_the_circle(tmp_path):
+    from viewshift.planar.api import load_model
+    from viewshift.planar.models import AngleEnsemble
+    from viewshift.planar.train import export_weights
+
+    mosaic = require_shared_data("digits", "digits_train.png")
+    runs = []
+    for i, preset in enumerate(("rot-bins-3-aug", "rot-bins-3-mix")):
+        run = tmp_path / f"run{i}"
+        train(dataclasses.replace(PRESETS[preset], batch_size=8), run, data_path=str(mosaic), max_steps=2)
+        runs.append(run)
+    export_weights(runs, "ens", tmp_path / "w")
+    ensemble = load_model("ens", str(tmp_path / "w"))
+    assert isinstance(ensemble, AngleEnsemble) and len(ensemble.members) == 2
+    x = torch.rand(5, 1, 28, 28)
+    with torch.no_grad():
+        a = [m.decode(m(x)) for m in ensemble.members]
+        mean = torch.atan2(sum(torch.sin(torch.deg2rad(t)) for t in a), sum(torch.cos(torch.deg2rad(t)) for t in a))
+        assert angle_difference(ensemble.decode(ensemble(x)), torch.rad2deg(mean)).abs().max() < 1e-3
+    single, _ = load_run(runs[0])
+    alone = AngleEnsemble([single])
+    with torch.no_grad():
+        assert angle_difference(alone.decode(alone(x)), single.decode(single(x))).abs().max() < 1e-3

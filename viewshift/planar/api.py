@@ -23,7 +23,7 @@ import torch
 
 from viewshift.errors import InputError, ModelError, ShapeError
 from viewshift.planar.configs import build_model, config_from_dict
-from viewshift.planar.models import AlignNet, AngleNet, RollMatchNet, RollNet, predict_angles_rot90
+from viewshift.planar.models import AlignNet, AngleEnsemble, AngleNet, RollMatchNet, RollNet, predict_angles_rot90
 from viewshift.planar.roll import photo_features, rotate_photo
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -95,7 +95,7 @@ def estimate_angle(images: np.ndarray, model: str = "digits", tta: int = 4) -> n
         raise InputError(f"tta must be 1, 2 or 4, got {tta}")
     x = _digits_to_tensor(images)
     net = load_model(model)
-    if not isinstance(net, AngleNet):
+    if not isinstance(net, (AngleNet, AngleEnsemble)):
         raise ModelError(f"model {model!r} is not a rotation model")
     out = torch.cat([predict_angles_rot90(net, x[i : i + 1024], tta) for i in range(0, x.shape[0], 1024)])
     return out.numpy().astype(np.float32)

@@ -43,7 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_eval.set_defaults(func=_eval)
 
     p_export = sub.add_parser("export", help="write a run's weights (float16) and config into a weights folder")
-    p_export.add_argument("--run", required=True, help="run folder with model.pt + model.json")
+    p_export.add_argument(
+        "--run",
+        required=True,
+        action="append",
+        help="run folder with model.pt + model.json; repeat for an ensemble of rotation runs",
+    )
     p_export.add_argument("--name", required=True, help="model name, e.g. digits-icstn")
     p_export.add_argument("--weights", required=True, help="destination folder, e.g. viewshift/planar/weights")
     p_export.set_defaults(func=_export)

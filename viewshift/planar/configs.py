@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from viewshift.errors import InputError
-from viewshift.planar.models import AlignNet, AngleNet, RollMatchNet, RollNet
+from viewshift.planar.models import AlignNet, AngleEnsemble, AngleNet, RollMatchNet, RollNet
 
 
 @dataclass
@@ -105,6 +105,19 @@ class RollConfig:
     seed: int = 0
     kind: str = "roll"
     holdout: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EnsembleConfig:
+    """Rotation regressors trained separately, averaged on the circle (:class:`AngleEnsemble`).
+
+    ``members`` are the members' own configs (as saved beside their runs); the ensemble is not trained, it is
+    assembled by ``viewshift planar export --run A --run B ...``.
+    """
+
+    preset: str
+    members: list[RotationConfig] = field(default_factory=list)
+    kind: str = "angle-ensemble"
 
 
 PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
@@ -233,10 +246,15 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
 }
 
 
-def config_from_dict(data: dict) -> RotationConfig | AlignConfig | RollConfig:
+def config_from_dict(data: dict) -> RotationConfig | AlignConfig | RollConfig | EnsembleConfig:
     """Rebuild a config from its JSON dict (the ``kind`` field selects the class)."""
     classes = {"rotation": RotationConfig, "align": AlignConfig, "roll": RollConfig}
     kind = data.get("kind")
+    if kind == "angle-ensemble":
+        members = [config_from_dict(m) for m in data.get("members", [])]
+        if not members or not all(isinstance(m, RotationConfig) for m in members):
+            raise InputError("an angle ensemble config needs one or more rotation member configs")
+        return EnsembleConfig(data.get("preset", "ensemble"), members)
     if kind not in classes:
         raise InputError(f"config has unknown kind {kind!r}")
     names = {f.name for f in dataclasses.fields(classes[kind])}
@@ -248,8 +266,10 @@ def scored_classes(config: RotationConfig) -> list[int] | None:
     return config.eval_classes if config.eval_classes is not None else config.classes
 
 
-def build_model(config: RotationConfig | AlignConfig | RollConfig) -> torch.nn.Module:
+def build_model(config: RotationConfig | AlignConfig | RollConfig | EnsembleConfig) -> torch.nn.Module:
     """The untrained network a config describes."""
+    if isinstance(config, EnsembleConfig):
+        return AngleEnsemble([build_model(m) for m in config.members])
     if isinstance(config, RotationConfig):
         return AngleNet(config.head, config.num_bins, config.width, config.batchnorm, config.input_scale)
     if isinstance(config, AlignConfig):

@@ -264,7 +264,34 @@ class RollNet(nn.Module):
         return self.net(histograms).squeeze(-1) * 20.0
 
 
-def predict_angles_rot90(model: AngleNet, images: torch.Tensor, turns: int = 4) -> torch.Tensor:
+class AngleEnsemble(nn.Module):
+    """Several :class:`AngleNet` rotation regressors whose decoded angles are averaged on the circle.
+
+    ``forward`` returns the sum of the members' unit vectors ``(cos θ_i, sin θ_i)``, ``decode`` its direction,
+    so the ensemble can stand wherever an :class:`AngleNet` does (e.g. :func:`predict_angles_rot90`).
+
+    Args:
+        members: the trained member networks.
+    """
+
+    def __init__(self, members: list[AngleNet]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, 28, 28)`` digits → ``(B, 2)`` summed unit vectors of the members' angles."""
+        from viewshift.planar.angles import angle_to_vector
+
+        return sum(angle_to_vector(m.decode(m(images))) for m in self.members)
+
+    def decode(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Angles ``(B,)`` in degrees from :meth:`forward` outputs."""
+        return vector_to_angle(outputs)
+
+
+def predict_angles_rot90(model: AngleNet | AngleEnsemble, images: torch.Tensor, turns: int = 4) -> torch.Tensor:
     """Angles with rotation test-time augmentation: the circular mean over quarter turns.
 
     Each image is also shown turned by ``k × 90°`` (``torch.rot90``, lossless), the prediction is turned back

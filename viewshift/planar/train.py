@@ -21,6 +21,7 @@ from viewshift.errors import InputError
 from viewshift.planar import angles as A
 from viewshift.planar.configs import (
     AlignConfig,
+    EnsembleConfig,
     RollConfig,
     RotationConfig,
     build_model,
@@ -28,7 +29,7 @@ from viewshift.planar.configs import (
     scored_classes,
 )
 from viewshift.planar.digits import load_split
-from viewshift.planar.models import AlignNet, AngleNet, RollMatchNet, predict_angles_rot90
+from viewshift.planar.models import AlignNet, AngleEnsemble, AngleNet, RollMatchNet, predict_angles_rot90
 from viewshift.planar.warps import elastic_warp, rotate_images, sample_perturbations, warp_images
 
 
@@ -468,9 +469,26 @@ def evaluate_run(model: torch.nn.Module, config, split: str = "test") -> dict:
     return evaluate_roll(model, split=split, per_photo=config.val_rolls_per_photo if split == "val" else 10)
 
 
-def export_weights(run_dir: str | Path, name: str, weights_dir: str | Path) -> Path:
-    """Write a run's final weights as float16 ``<name>.pt`` + ``<name>.json`` into ``weights_dir``."""
-    model, config = load_run(run_dir)
+def load_ensemble(run_dirs: list[str | Path], name: str = "ensemble") -> tuple[AngleEnsemble, EnsembleConfig]:
+    """Rotation runs assembled into an :class:`AngleEnsemble` (eval mode) and its config."""
+    loaded = [load_run(r) for r in run_dirs]
+    if not loaded or not all(isinstance(c, RotationConfig) for _, c in loaded):
+        raise InputError("an ensemble needs one or more rotation runs")
+    ensemble = AngleEnsemble([m for m, _ in loaded])
+    ensemble.eval()
+    return ensemble, EnsembleConfig(name, [c for _, c in loaded])
+
+
+def export_weights(run_dir: str | Path | list[str | Path], name: str, weights_dir: str | Path) -> Path:
+    """Write a run's final weights as float16 ``<name>.pt`` + ``<name>.json`` into ``weights_dir``.
+
+    Several rotation runs are written as one :class:`AngleEnsemble`.
+    """
+    runs = run_dir if isinstance(run_dir, list) else [run_dir]
+    if len(runs) > 1:
+        model, config = load_ensemble(runs, name)
+    else:
+        model, config = load_run(runs[0])
     out = Path(weights_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}

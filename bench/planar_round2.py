@@ -1,0 +1,192 @@
+"""Round 2 of the planar study: pick on the validation split, then score the picks on the test set once.
+
+Usage (after training the round-2 presets into RUNS/<preset>, see docs/planar.md):
+
+    python bench/planar_round2.py --runs RUNS --docs docs/planar --stage val    # validation only, names picks
+    python bench/planar_round2.py --runs RUNS --docs docs/planar --stage test   # test, once, for the picks
+
+``--stage val`` scores every round-2 candidate on its validation split (never the test set): rotation models
+of 3s (and the circular-mean ensemble of them) by the mean error over the 40 validation 3s × 10 seeded angles
+with 4 quarter-turn views; IC-STN-family models by the classification error on 400 validation digits × 10
+perturbations; roll models by the mean error on the 8 validation photos × 10 seeded rolls, with 1 or 5 crop
+views. It writes ``round2_val.md`` / ``round2_val.json`` with the pick of each task (lowest validation score).
+
+``--stage test`` reads the picks from ``round2_val.json`` and scores them on the fixed test sets, plus the
+round-2 CNN and STN baselines (the IC-STN comparison needs them): ``round2_test.md`` / ``round2_test.json``,
+``round2_icstn_mean_var.png`` and ``round2_rotation_errors.png`` (histogram of the test errors of the 3s pick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from viewshift.planar import angles as A
+from viewshift.planar.configs import scored_classes
+from viewshift.planar.models import predict_angles_rot90
+from viewshift.planar.train import evaluate_align, evaluate_roll, load_ensemble, load_run, rotation_test_set
+
+ROTATION_RUNS = ("rot-bins-3-aug", "rot-bins-3-mix")
+ALIGN_RUNS = ("cnn-deep", "stn-deep", "icstn-4-deep")
+ROLL_RUNS = ("roll-val", "roll-val-wide")
+
+
+@torch.no_grad()
+def _rotation_predictions(runs: list[Path], split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predictions of one run or of the :class:`AngleEnsemble` of several (as ``estimate_angle`` runs it: 4
+    quarter-turn views), and the true angles, on the split's rotated 3s."""
+    model, config = load_ensemble(runs)
+    images, angles, _ = rotation_test_set(scored_classes(config.members[0]), split=split, cfg=config.members[0])
+    pred = torch.cat([predict_angles_rot90(model, images[i : i + 512], 4) for i in range(0, len(images), 512)])
+    return pred, angles
+
+
+def _stage_val(root: Path, docs: Path) -> None:
+    rows, picks = [], {}
+    rot = {}
+    for name in ROTATION_RUNS:
+        if (root / name / "model.pt").is_file():
+            pred, true = _rotation_predictions([root / name], "val")
+            rot[name] = float(A.angle_difference(pred, true).abs().mean())
+    present = [n for n in ROTATION_RUNS if n in rot]
+    if len(present) > 1:
+        pred, true = _rotation_predictions([root / n for n in present], "val")
+        rot["+".join(present)] = float(A.angle_difference(pred, true).abs().mean())
+    rows += [("rotation of 3s", name, f"{score:.3f}°") for name, score in rot.items()]
+    if rot:
+        picks["rotation"] = min(rot, key=rot.get)
+    align = {}
+    for name in ALIGN_RUNS:
+        if (root / name / "model.pt").is_file():
+            model, config = load_run(root / name)
+            align[name] = evaluate_align(model, config, split="val")["error_image_protocol"]
+    rows += [("IC-STN family", name, f"{100 * score:.2f} %") for name, score in align.items()]
+    if align:
+        picks["align"] = min(align, key=align.get)
+    roll = {}
+    for name in ROLL_RUNS:
+        if (root / name / "model.pt").is_file():
+            model, config = load_run(root / name)
+            for crops in (1, 5):
+                r = evaluate_roll(model, config.val_rolls_per_photo, split="val", crops=crops)
+                roll[f"{name} crops={crops}"] = r["mean"]
+    rows += [("photo roll", name, f"{score:.3f}°") for name, score in roll.items()]
+    if roll:
+        picks["roll"] = min(roll, key=roll.get)
+    lines = ["| task | candidate | validation score |", "|---|---|---|"]
+    lines += [f"| {task} | {name}{' **(pick)**' if name in picks.values() else ''} | {s} |" for task, name, s in rows]
+    table = "\n".join(lines)
+    print(table)
+    (docs / "round2_val.md").write_text(table + "\n")
+    data = {"rotation": rot, "align": align, "roll": roll, "picks": picks}
+    (docs / "round2_val.json").write_text(json.dumps(data, indent=1) + "\n")
+
+
+def _stage_test(root: Path, docs: Path) -> None:
+    picks = json.loads((docs / "round2_val.json").read_text())["picks"]
+    lines = ["| task | model (picked on validation) | test result |", "|---|---|---|"]
+    out: dict = {"picks": picks}
+    if "rotation" in picks:
+        runs = [root / n for n in picks["rotation"].split("+")]
+        pred, true = _rotation_predictions(runs, "test")
+        stats = A.angle_error_stats(pred.numpy(), true.numpy()).as_dict()
+        err = A.angle_difference(pred, true).abs().numpy()
+        out["rotation"] = {**stats, "errors": err.tolist()}
+        lines.append(
+            f"| rotation of 3s (800 cases, 4 quarter-turn views) | {picks['rotation']} | mean {stats['mean']:.2f}°, "
+            f"median {stats['median']:.2f}°, ≤5° {100 * stats['within_5']:.1f} %, p90 {stats['p90']:.1f}° |"
+        )
+        _error_histogram(err, picks["rotation"], docs / "round2_rotation_errors.png")
+    figure = {}
+    for name in ALIGN_RUNS:
+        if not (root / name / "model.pt").is_file():
+            continue
+        model, config = load_run(root / name)
+        r = evaluate_align(model, config)
+        figure[name] = r
+        params = sum(p.numel() for p in model.parameters())
+        paper = f", paper protocol {100 * r['error_paper_protocol']:.2f} %" if "error_paper_protocol" in r else ""
+        tag = " (pick)" if picks.get("align") == name else ""
+        lines.append(
+            f"| IC-STN family (8000 cases) | {name}{tag}, {params} parameters | "
+            f"error {100 * r['error_image_protocol']:.2f} %{paper} |"
+        )
+        out[name] = {k: v for k, v in r.items() if not k.endswith("images")}
+    if figure:
+        _mean_var_figure(figure, docs / "round2_icstn_mean_var.png")
+    if "roll" in picks:
+        name, crops = picks["roll"].split(" crops=")
+        model, _ = load_run(root / name)
+        r = evaluate_roll(model, crops=int(crops))
+        out["roll"] = {k: v for k, v in r.items() if k != "rows"} | {"rows": r["rows"]}
+        lines.append(
+            f"| photo roll (160 cases) | {picks['roll']} | mean {r['mean']:.2f}°, median {r['median']:.2f}°, "
+            f"≤2° {100 * r['within_2']:.0f} % |"
+        )
+        lines += ["", "| held-out photo | mean abs error ° |", "|---|---|"]
+        lines += [f"| {p} | {e:.2f} |" for p, e in r["per_photo"].items()]
+    table = "\n".join(lines)
+    print(table)
+    (docs / "round2_test.md").write_text(table + "\n")
+    (docs / "round2_test.json").write_text(json.dumps(out, indent=1) + "\n")
+
+
+def _error_histogram(err: np.ndarray, name: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.hist(np.clip(err, 0, 30), bins=np.arange(0, 31, 1), color="C2")
+    ax.axvline(err.mean(), color="k", ls="--", label=f"mean {err.mean():.2f}°")
+    ax.set_xlabel("absolute angle error on held-out 3s (°; last bin ≥ 29°)")
+    ax.set_title(f"{name}: test errors", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    print(f"wrote {path}")
+
+
+def _mean_var_figure(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    first = next(iter(results.values()))
+    rows = [("perturbed input", first["input_mean_images"], first["input_var_images"])]
+    rows += [(n, r["mean_images"], r["var_images"]) for n, r in results.items() if not n.startswith("cnn")]
+    fig, axes = plt.subplots(2 * len(rows), 10, figsize=(10, 2.1 * len(rows)))
+    for i, (name, mean, var) in enumerate(rows):
+        for c in range(10):
+            for j, (img, what) in enumerate(((mean, "mean"), (var, "var"))):
+                ax = axes[2 * i + j, c]
+                ax.imshow(np.asarray(img[c]), cmap="gray" if what == "mean" else "magma")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if c == 0:
+                    ax.set_ylabel(f"{name}\n{what}", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", required=True, help="folder holding one run folder per preset")
+    parser.add_argument("--docs", default="docs/planar", help="where to write the tables and figures")
+    parser.add_argument("--stage", choices=("val", "test"), required=True, help="validation picks, or test once")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    docs = Path(args.docs)
+    docs.mkdir(parents=True, exist_ok=True)
+    (_stage_val if args.stage == "val" else _stage_test)(Path(args.runs), docs)
+
+
+if __name__ == "__main__":
+    main()
