@@ -62,6 +62,40 @@ def test_two_step_smoke_run_of_every_preset(preset, clip, textures, tmp_path):
     assert state["step"] == 2 and TrainConfig.from_dict(json.loads(state["config"])) == config
 
 
+def test_channels_last_gives_the_same_losses(clip, textures):
+    """``channels_last`` is a speed switch: same initial weights, same losses and gradients to rounding."""
+    from viewshift.learn.trainer import DataMix, SfmModel
+
+    config = small("small", clip, textures)
+    batch = DataMix(config).batch(0)
+    out = {}
+    for cl in (False, True):
+        torch.manual_seed(0)
+        model = SfmModel(dataclasses.replace(config, channels_last=cl))
+        losses = model(batch)
+        losses["loss"].backward()
+        out[cl] = (losses, model.depth_net.encoder.stages[0][0][0].weight.grad)
+    for k, v in out[False][0].items():
+        assert torch.allclose(out[True][0][k], v, rtol=1e-4, atol=1e-6), k
+    assert torch.allclose(out[True][1], out[False][1], rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("augment", [True, False])
+def test_augment_switch_reaches_every_kind_of_data(augment, clip, textures):
+    from viewshift.learn.trainer import DataMix
+
+    data = DataMix(small("builtin", clip, textures, augment=augment))
+    assert set(data.datasets) == {"clips", "synthetic"}
+    for ds in data.datasets.values():
+        ds[0]  # fill the synthetic scene cache (a first visit is not yet quantised to bytes)
+        visits = []
+        for epoch in (0, 1):
+            for d in getattr(ds, "datasets", [ds]):
+                d.epoch = epoch
+            visits.append(ds[0]["target"])
+        assert torch.equal(*visits) != augment  # jitter changes every augmented visit
+
+
 def _weights(run: Path) -> dict:
     return load_checkpoint(run / "checkpoint.pt")["model"]
 

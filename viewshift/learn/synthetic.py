@@ -230,7 +230,8 @@ class SyntheticScenes(Dataset):
     """Random snippets with exact depth and poses; index ``i`` is scene ``i`` (``length`` scenes in all).
 
     With ``cache`` each scene is ray-cast once and kept (as bytes and half floats); flips and colour jitter are
-    drawn afresh on every visit (seeded by ``epoch``), so a small pool of scenes serves many steps cheaply.
+    drawn afresh on every visit (seeded by ``epoch``), so a small pool of scenes serves many steps cheaply
+    (``augment=False`` turns them off).
 
     Each sample follows the schema of :mod:`viewshift.learn.data`: the target view, ``num_sources`` views from
     cameras moved by up to ``max_move`` (sideways, up, forward) and ``max_turn_deg``, exact ``src_T_tgt``
@@ -249,7 +250,9 @@ class SyntheticScenes(Dataset):
         fov_range_deg: tuple[float, float] = (45.0, 75.0),
         seed: int = 0,
         cache: bool = False,
+        augment: bool = True,
     ):
+        self.augment = augment
         self.textures, self.size, self.num_sources, self.length = textures, size, num_sources, length
         self.cache, self._cache = cache, {}
         self.max_move, self.max_turn, self.fov_range, self.seed = max_move, max_turn_deg, fov_range_deg, seed
@@ -290,6 +293,8 @@ class SyntheticScenes(Dataset):
                     "depth": sample["depth"].half(),
                     "true_depth": sample["true_depth"].half(),
                 }
+        if not self.augment:
+            return finish_sample(sample, None, flip=False, jitter=0)
         rng = np.random.default_rng([self.seed, self.epoch, idx, 7])
         return finish_sample(sample, rng, flip=True, jitter=0.15)
 
