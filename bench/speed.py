@@ -103,8 +103,35 @@ def main() -> None:
         "# Rendering speed and memory\n\nMade by `python bench/speed.py` "
         f"on {machine} (the 2-core CPU machine this project is developed on).\n\n" + "\n".join(lines) + "\n"
     )
-    (args.out / "speed.md").write_text(text)
+    (args.out / "speed.md").write_text(text + "\n![seconds against megapixels](speed.png)\n")
+    _plot(rows, args.out / "speed.png", machine)
     print(text)
+
+
+def _plot(rows: list[dict], path: Path, machine: str) -> None:
+    """Seconds and peak memory against megapixels, log-log, with the goals (0.15 s at 1 MP, 3 s and 3 GB at 12 MP)
+    and the line of cost proportional to pixels through the 1 MP point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mp = [r["megapixels"] for r in rows]
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.6))
+    ax_t.loglog(mp, [r["seconds"] for r in rows], "o-", label="viewshift (median, warm)")
+    ref = next((r for r in rows if abs(r["megapixels"] - 1) < 0.05), rows[0])
+    per_mp = ref["seconds"] / ref["megapixels"]
+    ax_t.loglog(mp, [per_mp * m for m in mp], ":", color="grey", label="linear in pixels")
+    ax_t.loglog([1, 12], [0.15, 3.0], "r*", markersize=10, label="goals")
+    ax_t.set(xlabel="megapixels", ylabel="seconds", title="time per view")
+    ax_t.legend(fontsize=8)
+    ax_m.loglog(mp, [r["peak MB"] / 1024 for r in rows], "o-")
+    ax_m.loglog([12], [3.0], "r*", markersize=10)
+    ax_m.set(xlabel="megapixels", ylabel="GB", title="peak memory (RSS)")
+    fig.suptitle(machine, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
