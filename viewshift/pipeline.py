@@ -40,12 +40,12 @@ from viewshift.geometry import (
     invert_pose,
     move_to_pose,
     project_depth,
+    transfer_matrices,
 )
 from viewshift.render import kernels
 from viewshift.render import realism as _realism
 from viewshift.render.fill import FILL_METHODS, fill_holes
 from viewshift.render.view import RenderSettings, render_view
-from viewshift.render.warp import in_view
 
 DEFAULT_SCENE_DISTANCE = 3.0
 """Median distance (metres) that relative depth is scaled to when nothing else gives the scale."""
@@ -201,21 +201,13 @@ class Scene:
         """``H×W bool``: holes outside the source's field of view (strips the move brought into view), as opposed
         to disocclusions. A hole pixel is a border pixel when its ray, taken at the scene's farthest depth (the
         background that fills holes), lands outside the source image."""
-        mask = holes[0, 0]
-        border = torch.zeros_like(mask)
-        idx = mask.reshape(-1).nonzero().squeeze(1)
-        if idx.numel():
-            w = mask.shape[1]
-            p = torch.stack([(idx % w).float(), (idx // w).float(), torch.ones(idx.numel())])[None]  # (1, 3, n)
-            K_tgt = self.K if K_new is None else K_new.float()
-            rays = torch.linalg.inv(K_tgt) @ p * float(self.depth.max())
-            pts = src_T_new[:, :3, :3].float() @ rays + src_T_new[:, :3, 3:].float()
-            proj = self.K @ pts
-            uv = proj[:, :2] / proj[:, 2:].clamp_min(1e-9)
-            h, w_src = self.size
-            inside = in_view(uv[:, :, None, :], proj[:, 2:, None, :], h, w_src)[0, 0, 0]
-            border.view(-1)[idx] = ~inside
-        return border.numpy()
+        K_tgt = self.K if K_new is None else K_new
+        M, t = (x[0].numpy() for x in transfer_matrices(K_tgt, src_T_new, self.K))
+        mask = holes[0, 0].numpy()
+        border = np.empty_like(mask)
+        h, w = self.size
+        kernels.run_rows(kernels.outside_rows, mask.shape[0], mask, M, t, float(self.depth.max()), h, w, border)
+        return border
 
     def render(
         self,

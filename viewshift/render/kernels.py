@@ -14,7 +14,9 @@ Nothing here is differentiable; training samples through :func:`viewshift.render
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -249,6 +251,21 @@ def average_boundary_rows(image, depth, holes, along_rows, length, tol, out, y0,
 
 
 @numba.njit(**_JIT)
+def outside_rows(holes, M, t, z, height, width, out, y0, y1):
+    """For rows ``y0 .. y1 - 1``: ``out[y, x]`` ``(H, W)`` bool is True at hole pixels (``holes`` ``(H, W)``) whose
+    ray, taken at depth ``z`` and moved by the transfer ``M, t``, lands behind the other camera or outside its
+    ``height × width`` image (the test of :func:`viewshift.render.warp.in_view`)."""
+    w = holes.shape[1]
+    for y in range(y0, y1):
+        for x in range(w):
+            if not holes[y, x]:
+                out[y, x] = False
+                continue
+            u, v, d = _transfer(M, t, x, y, z)
+            out[y, x] = not (d > 1e-6 and u >= -0.5 and u <= width - 0.5 and v >= -0.5 and v <= height - 0.5)
+
+
+@numba.njit(**_JIT)
 def quantise_rows(planes, top, out, y0, y1):
     """Float planes ``(C, H, W)`` in [0, 1] to interleaved integer samples ``out`` ``(H, W, C)`` (its dtype),
     rounded to nearest (ties to even) and clipped to ``[0, top]``, NaN to 0, for rows ``y0 .. y1 - 1``: the
@@ -264,8 +281,6 @@ def quantise_rows(planes, top, out, y0, y1):
 def cached_on_disk() -> bool:
     """Whether the renderer's kernels are in numba's on-disk cache; if not, the first render compiles them (some
     seconds, once per installation)."""
-    import os
-
     # numba keeps no public handle on its cache index; its absence only means "will compile", never an error.
     kernels = (trace_rows, splat_depth_rows, average_boundary_rows, quantise_rows)
     files = (getattr(getattr(k, "_cache", None), "_cache_file", None) for k in kernels)
@@ -303,6 +318,13 @@ def run_rows(kernel, rows: int, *args) -> None:
     if bands == 1:
         job(0)
         return
-    with ThreadPoolExecutor(bands) as pool:
-        for done in [pool.submit(job, i) for i in range(bands)]:
-            done.result()
+    others = [_pool().submit(job, i) for i in range(1, bands)]
+    job(0)  # the calling thread takes the first band
+    for done in others:
+        done.result()
+
+
+@functools.lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    """One pool for the process: starting threads for every call cost milliseconds each on a busy machine."""
+    return ThreadPoolExecutor(max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="viewshift-kernels")
