@@ -39,3 +39,15 @@ def test_roll_validation_photos_are_out_of_training_and_test():
     assert len(val) == len(R.ROLL_VAL_PHOTOS) and not val & train and not val & test and not train & test
     assert "stereo/middlebury/MiddEval3/trainingQ/Shelves/im1.png" not in train
     assert val <= {str(p.relative_to(root)) for p in R.roll_photo_paths("train")}
+
+
+def test_roll_training_photos_leave_out_validation_and_holdout():
+    from viewshift.planar.configs import PRESETS
+
+    require_shared_data("photos")
+    root = R.shared_data_root()
+    clean = {str(p.relative_to(root)) for p in R.training_photo_paths(PRESETS["roll-val-clean"])}
+    wide = {str(p.relative_to(root)) for p in R.training_photo_paths(PRESETS["roll-val-wide"])}
+    assert clean == wide - set(PRESETS["roll-val-clean"].holdout)
+    assert len(wide) - len(clean) == len(PRESETS["roll-val-clean"].holdout)
+    assert not wide & set(R.ROLL_VAL_PHOTOS)

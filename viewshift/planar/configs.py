@@ -104,7 +104,7 @@ class RollConfig:
     val_rolls_per_photo: int = 10
     seed: int = 0
     kind: str = "roll"
-    holdout: list[str] = field(default_factory=list)
+    holdout: list[str] = field(default_factory=list)  # training photos (relative paths) left out of training
 
 
 @dataclass
@@ -192,6 +192,18 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
         elastic_alpha=1.5,
         scale_jitter=0.1,
     ),
+    # A second member for an ensemble: rot-bins-3-aug with another seed.
+    "rot-bins-3-aug-s1": RotationConfig(
+        "rot-bins-3-aug-s1",
+        head="bins",
+        loss="bins",
+        classes=[3],
+        steps=5000,
+        val_per_class=40,
+        elastic_alpha=1.5,
+        scale_jitter=0.1,
+        seed=1,
+    ),
     "rot-bins-3-mix": RotationConfig(
         "rot-bins-3-mix",
         head="bins",
@@ -239,6 +251,25 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
     "roll-val": RollConfig("roll-val", arch="match", width=8, lr=3e-3, steps=1500, val_photos=True),
     "roll-val-wide": RollConfig(
         "roll-val-wide", arch="match", width=16, lr=3e-3, steps=3000, samples_per_photo=120, val_photos=True
+    ),
+    # roll-val-wide without the training photos that have no visible horizontal or vertical structure (their
+    # "upright" is arbitrary, so their roll labels are noise).
+    "roll-val-clean": RollConfig(
+        "roll-val-clean",
+        arch="match",
+        width=16,
+        lr=3e-3,
+        steps=3000,
+        samples_per_photo=120,
+        val_photos=True,
+        holdout=[
+            "photos/apple.jpg",
+            "photos/baboon.jpg",
+            "photos/butterfly.jpg",
+            "photos/chicky_512.png",
+            "photos/orange.jpg",
+            "photos/squirrel_cls.jpg",
+        ],
     ),
     "roll-match-ce": RollConfig(
         "roll-match-ce", arch="match", width=8, lr=3e-3, steps=1500, roll_loss="ce", roll_decode="local"

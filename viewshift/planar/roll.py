@@ -237,6 +237,15 @@ def random_rolled_crop(photo: np.ndarray, roll: float, rng: np.random.Generator)
     return rotated[y0 : y0 + ch, x0 : x0 + cw]
 
 
+def training_photo_paths(config, split: str = "train") -> list[Path]:
+    """The photos a roll config trains on: the split, minus the validation photos (``config.val_photos``) and
+    ``config.holdout``, cut to the first ``config.max_photos``."""
+    paths = roll_photo_paths(split, validation=getattr(config, "val_photos", False))
+    left_out = set(getattr(config, "holdout", []))
+    paths = [p for p in paths if str(p.relative_to(shared_data_root())) not in left_out]
+    return paths[: getattr(config, "max_photos", None)]
+
+
 def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
     """Features and rolls of ``config.samples_per_photo`` random rolled crops per training photo.
 
@@ -249,8 +258,7 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
         ``(features (N, 2, num_bins), rolls (N,))`` with rolls uniform in ``[-max_roll, max_roll]``.
     """
     rng = np.random.default_rng(config.seed)
-    paths = roll_photo_paths(split, validation=getattr(config, "val_photos", False))
-    paths = paths[: getattr(config, "max_photos", None)]
+    paths = training_photo_paths(config, split)
     if not paths:
         raise InputError(f"no photos found under {shared_data_root()}; set VIEWSHIFT_SHARED_DATA")
     feats, rolls = [], []
