@@ -17,7 +17,8 @@ from viewshift.planar.train import load_run, train
 @pytest.mark.parametrize("name", [n for n, c in PRESETS.items() if not isinstance(c, RollConfig)])
 def test_two_steps_per_digit_preset(name, tmp_path):
     mosaic = require_shared_data("digits", "digits_train.png")
-    path = train(PRESETS[name], tmp_path, data_path=str(mosaic), max_steps=2, resume=False)
+    # Validation is skipped here (validate_from > 1) to keep this fast; test_validation_split_* covers it.
+    path = train(PRESETS[name], tmp_path, data_path=str(mosaic), max_steps=2, resume=False, validate_from=2.0)
     model, config = load_run(tmp_path)
     assert path.is_file() and config == dataclasses.replace(PRESETS[name], steps=2)
     assert json.loads((tmp_path / "model.json").read_text())["preset"] == name
