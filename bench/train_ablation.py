@@ -138,11 +138,18 @@ def write_table(work: Path) -> str:
         ("sevenscenes_median", "a1", "7-Sc. δ<1.25"),
         ("sevenscenes_scale_shift", "abs_rel", "7-Sc. AbsRel (scale+shift)"),
     ]
-    lines = ["| arm | steps | " + " | ".join(c[2] for c in cols) + " |", "|---|---|" + "---|" * len(cols)]
+    lines = [
+        "| arm | steps | train min | " + " | ".join(c[2] for c in cols) + " |",
+        "|---|---|---|" + "---|" * len(cols),
+    ]
     for name, r in rows.items():
-        steps = str(r.get("step", "—"))
+        steps, minutes = "—", "—"
+        if "train" in r:
+            phases = r["train"]["phases"]
+            steps = " + ".join(str(p["step"]) for p in phases)
+            minutes = f"{sum(p['seconds'] for p in phases) / 60:.1f}"
         vals = [f"{r[k][m]:.3f}" if m != "psnr" else f"{r[k][m]:.2f}" for k, m, _ in cols]
-        lines.append(f"| {name} | {steps} | " + " | ".join(vals) + " |")
+        lines.append(f"| {name} | {steps} | {minutes} | " + " | ".join(vals) + " |")
     md = "\n".join(lines)
     (REPO / "docs" / "depth" / "ablation.json").write_text(json.dumps(rows, indent=2))
     (REPO / "docs" / "depth" / "ablation.md").write_text(md + "\n")

@@ -42,12 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-minutes", type=float, default=None)
+    ap.add_argument("--no-synthetic", action="store_true", help="Middlebury pairs only (no procedural scenes)")
     args = ap.parse_args(argv)
     config = make_config(
         "builtin",
         stereo=[str(DATA / "stereo" / "middlebury")],
         stereo_holdout=HOLDOUT,
         texture_dirs=[str(DATA / "photos"), str(DATA / "stereo" / "middlebury")],
+        synthetic=not args.no_synthetic,
         steps=args.steps,
         threads=args.threads,
         checkpoint_minutes=4.0,
