@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--no-synthetic", action="store_true", help="Middlebury pairs only (no procedural scenes)")
+    ap.add_argument("--init", default="", help="start from this depth model file or checkpoint")
     args = ap.parse_args(argv)
     config = make_config(
         "builtin",
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         stereo_holdout=HOLDOUT,
         texture_dirs=[str(DATA / "photos"), str(DATA / "stereo" / "middlebury")],
         synthetic=not args.no_synthetic,
+        init=args.init,
         steps=args.steps,
         threads=args.threads,
         checkpoint_minutes=4.0,

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     batch = make_batch()
     res: dict = {
-        "command": "python bench/train_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python bench/train_speed.py", *(argv if argv is not None else sys.argv[1:])]),
         "threads": args.threads,
         "batch": [4, 3, 128, 416],
         "sources": 2,
