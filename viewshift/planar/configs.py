@@ -182,6 +182,9 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
     "rot-bins-3-val": RotationConfig(
         "rot-bins-3-val", head="bins", loss="bins", classes=[3], steps=5000, val_per_class=40
     ),
+    "rot-bins-3-val-s1": RotationConfig(
+        "rot-bins-3-val-s1", head="bins", loss="bins", classes=[3], steps=5000, val_per_class=40, seed=1
+    ),
     "rot-bins-3-aug": RotationConfig(
         "rot-bins-3-aug",
         head="bins",
