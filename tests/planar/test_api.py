@@ -52,8 +52,8 @@ def test_shipped_digit_angle_models_on_held_out_subset():
     threes = labels == 3
     pred3 = estimate_angle(_to_uint8(images[threes]), model="digits-3")
     err3 = np.abs((pred3 - angles[threes].numpy() + 180) % 360 - 180)
-    # Measured 3.1° on these 80 held-out 3s (one angle each, 4 quarter-turn views); stated bound 4°.
-    assert err3.mean() <= 4.0
+    # Measured 1.9° on these 80 held-out 3s (one angle each, 4 quarter-turn views); stated bound 2.5°.
+    assert err3.mean() <= 2.5
 
 
 def test_shipped_icstn_on_held_out_subset():
@@ -62,8 +62,8 @@ def test_shipped_icstn_on_held_out_subset():
 
     _, _, perturbed, labels = align_test_set(per_image=1)  # 800 held-out digits, one perturbation each
     pred = classify(_to_uint8(perturbed[:400]))
-    # Measured 3.0 % on these 400; stated bound 5 %.
-    assert (pred != labels[:400].numpy()).mean() <= 0.05
+    # Measured 1.75 % on these 400; stated bound 3 %.
+    assert (pred != labels[:400].numpy()).mean() <= 0.03
 
 
 def test_shipped_roll_on_held_out_photos():
@@ -75,8 +75,8 @@ def test_shipped_roll_on_held_out_photos():
         photo = load_rgb(path)
         for roll in (-12.0, 7.0):
             errors.append(abs(estimate_roll(rotate_photo(photo, roll)) - roll))
-    # Measured 5.8° (one 29° failure on home.jpg); stated bound 8°.
-    assert np.mean(errors) <= 8.0
+    # Measured 7.8° (one 30° failure on home.jpg); stated bound 9°.
+    assert np.mean(errors) <= 9.0
 
 
 def test_straighten_crops_to_the_valid_rectangle():
