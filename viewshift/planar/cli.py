@@ -122,9 +122,10 @@ def summarise(result: dict) -> list[str]:
                 f"within5(mod 180)={100 * s['within_5_mod_180']:.1f}%"
             )
     elif "error_image_protocol" in result:
-        lines.append(f"test error: {100 * result['error_image_protocol']:.2f}% (n={result['count']})")
+        which = "validation" if result.get("split") == "val" else "test"
+        lines.append(f"{which} error: {100 * result['error_image_protocol']:.2f}% (n={result['count']})")
         if "error_paper_protocol" in result:
-            lines.append(f"test error, paper protocol: {100 * result['error_paper_protocol']:.2f}%")
+            lines.append(f"{which} error, paper protocol: {100 * result['error_paper_protocol']:.2f}%")
     else:
         lines.append(
             f"roll: n={result['count']} mean={result['mean']:.2f}° median={result['median']:.2f}° "
