@@ -508,10 +508,10 @@ def smooth_holes(
         for y0, y1, x0, x1, own in _hole_groups(mask, kx, ky):
             m = mask[y0:y1, x0:x1].astype(np.float32)
             x = image[b, :, y0:y1, x0:x1].permute(1, 2, 0).cpu().numpy().astype(np.float32)
-            num = cv2.GaussianBlur(x * m[..., None], (kx, ky), sx or 0.01, sigmaY=sy or 0.01)
-            den = cv2.GaussianBlur(m, (kx, ky), sx or 0.01, sigmaY=sy or 0.01)
-            num = num.reshape(*m.shape, -1)
-            smoothed = num / np.maximum(den, 1e-6)[..., None]
+            # Numerator channels and the mask (denominator) blurred in one call.
+            both = np.concatenate([x * m[..., None], m[..., None]], axis=2)
+            blurred = cv2.GaussianBlur(both, (kx, ky), sx or 0.01, sigmaY=sy or 0.01).reshape(*m.shape, -1)
+            smoothed = blurred[..., :-1] / np.maximum(blurred[..., -1:], 1e-6)
             patch = torch.from_numpy(smoothed).permute(2, 0, 1).to(image)
             region = out[b, :, y0:y1, x0:x1]
             region.copy_(torch.where(torch.from_numpy(own), patch, region))
@@ -529,21 +529,34 @@ def _hole_groups(mask: np.ndarray, kx: int, ky: int) -> list[tuple[int, int, int
     h, w = mask.shape
 
     def box(rows: np.ndarray, cols: np.ndarray) -> tuple[int, int, int, int]:
-        return max(0, rows[0] - ky), min(h, rows[-1] + ky + 1), max(0, cols[0] - kx), min(w, cols[-1] + kx + 1)
+        # The kernel's half-size: the reach of a hole pixel's output.
+        ry, rx = ky // 2, kx // 2
+        return max(0, rows[0] - ry), min(h, rows[-1] + ry + 1), max(0, cols[0] - rx), min(w, cols[-1] + rx + 1)
 
     import cv2
 
-    near = cv2.dilate(mask.view(np.uint8), np.ones((ky, kx), np.uint8))
+    # Group on a grid of cells (an 8× smaller image): cells with holes, grown by more than a kernel's size, that
+    # touch form one group, so holes of different groups are farther apart than the kernel reaches.
+    cell = 8
+    hc, wc = -(-h // cell), -(-w // cell)
+    padded = np.zeros((hc * cell, wc * cell), bool)
+    padded[:h, :w] = mask
+    coarse = padded.view(np.uint8).reshape(hc, cell, wc * cell).max(axis=1).reshape(hc, wc, cell).max(axis=2)
+    grow = -(-max(kx, ky) // cell) + 1
+    near = cv2.dilate(coarse, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
     groups = []
     for g in range(1, count):
-        gx, gy, gw, gh = (int(v) for v in stats[g, :4])
-        # The group's hole pixels lie inside its dilated box, shrunk by the dilation.
-        sub = mask[gy : gy + gh, gx : gx + gw] & (labels[gy : gy + gh, gx : gx + gw] == g)
+        cx, cy, cw, ch = (int(v) for v in stats[g, :4])
+        gy, gx = cy * cell, cx * cell
+        ours = np.repeat(np.repeat(labels[cy : cy + ch, cx : cx + cw] == g, cell, axis=0), cell, axis=1)
+        sub = padded[gy : gy + ch * cell, gx : gx + cw * cell] & ours
         rows, cols = np.nonzero(sub.any(axis=1))[0] + gy, np.nonzero(sub.any(axis=0))[0] + gx
         y0, y1, x0, x1 = box(rows, cols)
         own = np.zeros((y1 - y0, x1 - x0), bool)
-        own[gy - y0 : gy - y0 + gh, gx - x0 : gx - x0 + gw] = sub
+        oy0, oy1 = max(y0, gy), min(y1, gy + ch * cell)
+        ox0, ox1 = max(x0, gx), min(x1, gx + cw * cell)
+        own[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = sub[oy0 - gy : oy1 - gy, ox0 - gx : ox1 - gx]
         groups.append((y0, y1, x0, x1, own))
     y0, y1, x0, x1 = box(np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0])
     if sum((g[1] - g[0]) * (g[3] - g[2]) for g in groups) > (y1 - y0) * (x1 - x0):
