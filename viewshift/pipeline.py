@@ -312,10 +312,11 @@ def _finish(
 ) -> ViewResult:
     img = image[0]
     has_alpha = img.shape[0] == 4
-    if bool(empty.any()) or has_alpha:
+    any_empty = bool(empty.any())
+    if any_empty or has_alpha:
         alpha = img[3:] if has_alpha else torch.ones_like(img[:1])
         img = torch.cat([img[:3], alpha]).masked_fill(empty[0], 0.0)
-    if bool(empty.any()):
+    if any_empty:
         depth = depth.masked_fill(empty, float("inf"))
     h, w = depth.shape[-2:]
     box = (0, 0, w, h)

@@ -505,6 +505,8 @@ def smooth_holes(
     out = image if inplace else image.clone()
     for b in range(image.shape[0]):
         mask = holes[b, 0].cpu().numpy()
+        # In place, a group's box may hold another group's already smoothed holes, but only beyond the kernel's
+        # reach of this group's pixels (see _hole_groups), so the result is the same as from a copy.
         for y0, y1, x0, x1, own in _hole_groups(mask, kx, ky):
             m = mask[y0:y1, x0:x1].astype(np.float32)
             x = image[b, :, y0:y1, x0:x1].permute(1, 2, 0).cpu().numpy().astype(np.float32)

@@ -282,7 +282,7 @@ def cached_on_disk() -> bool:
     """Whether the renderer's kernels are in numba's on-disk cache; if not, the first render compiles them (some
     seconds, once per installation)."""
     # numba keeps no public handle on its cache index; its absence only means "will compile", never an error.
-    kernels = (trace_rows, splat_depth_rows, average_boundary_rows, quantise_rows)
+    kernels = (trace_rows, splat_depth_rows, average_boundary_rows, outside_rows, quantise_rows)
     files = (getattr(getattr(k, "_cache", None), "_cache_file", None) for k in kernels)
     return all(os.path.exists(getattr(f, "_index_path", "")) for f in files)
 
