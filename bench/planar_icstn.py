@@ -56,10 +56,12 @@ def main() -> None:
     (docs / f"icstn{tag}_table.md").write_text(table + "\n")
     slim = {k: {kk: vv for kk, vv in v.items() if not kk.endswith("images")} for k, v in results.items()}
     (docs / f"icstn{tag}.json").write_text(json.dumps(slim, indent=1) + "\n")
-    _figure(results, docs / f"icstn{tag}_mean_var.png")
+    mean_var_figure(results, docs / f"icstn{tag}_mean_var.png")
 
 
-def _figure(results: dict, path: Path) -> None:
+def mean_var_figure(results: dict, path: Path) -> None:
+    """The paper's figure: mean and variance images per class of the perturbed inputs and of each aligner's
+    output (``results`` as from :func:`viewshift.planar.train.evaluate_align`; CNN rows have no aligned images)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,9 +71,7 @@ def _figure(results: dict, path: Path) -> None:
         return
     first = next(iter(results.values()))
     rows = [("perturbed input", first["input_mean_images"], first["input_var_images"])]
-    for name, r in results.items():
-        if name != "cnn":
-            rows.append((name, r["mean_images"], r["var_images"]))
+    rows += [(n, r["mean_images"], r["var_images"]) for n, r in results.items() if not n.startswith("cnn")]
     fig, axes = plt.subplots(2 * len(rows), 10, figsize=(10, 2.1 * len(rows)))
     for i, (name, mean, var) in enumerate(rows):
         for c in range(10):

@@ -21,10 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from planar_icstn import mean_var_figure  # noqa: E402
 
 from viewshift.planar import angles as A
 from viewshift.planar.configs import scored_classes
@@ -120,7 +125,7 @@ def _stage_test(root: Path, docs: Path) -> None:
         )
         out[name] = {k: v for k, v in r.items() if not k.endswith("images")}
     if figure:
-        _mean_var_figure(figure, docs / "round2_icstn_mean_var.png")
+        mean_var_figure(figure, docs / "round2_icstn_mean_var.png")
     if "roll" in picks:
         name, crops = picks["roll"].split(" crops=")
         model, _ = load_run(root / name)
@@ -150,30 +155,6 @@ def _error_histogram(err: np.ndarray, name: str, path: Path) -> None:
     ax.set_xlabel("absolute angle error on held-out 3s (°; last bin ≥ 29°)")
     ax.set_title(f"{name}: test errors", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    print(f"wrote {path}")
-
-
-def _mean_var_figure(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    first = next(iter(results.values()))
-    rows = [("perturbed input", first["input_mean_images"], first["input_var_images"])]
-    rows += [(n, r["mean_images"], r["var_images"]) for n, r in results.items() if not n.startswith("cnn")]
-    fig, axes = plt.subplots(2 * len(rows), 10, figsize=(10, 2.1 * len(rows)))
-    for i, (name, mean, var) in enumerate(rows):
-        for c in range(10):
-            for j, (img, what) in enumerate(((mean, "mean"), (var, "var"))):
-                ax = axes[2 * i + j, c]
-                ax.imshow(np.asarray(img[c]), cmap="gray" if what == "mean" else "magma")
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if c == 0:
-                    ax.set_ylabel(f"{name}\n{what}", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     print(f"wrote {path}")
