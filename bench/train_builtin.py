@@ -44,13 +44,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--no-synthetic", action="store_true", help="Middlebury pairs only (no procedural scenes)")
     ap.add_argument("--init", default="", help="start from this depth model file or checkpoint")
+    ap.add_argument(
+        "--synthetic-share",
+        type=float,
+        default=None,
+        help="expected share of procedural-scene batches, the rest Middlebury pairs (default: half each)",
+    )
+    ap.add_argument("--seed", type=int, default=0, help="seeds the initialisation and every step's data")
     args = ap.parse_args(argv)
+    mix = None
+    if args.synthetic_share is not None:
+        if not 0.0 < args.synthetic_share < 1.0:
+            ap.error("--synthetic-share must be between 0 and 1 (exclusive); use --no-synthetic for none")
+        if args.no_synthetic:
+            ap.error("--synthetic-share and --no-synthetic contradict each other")
+        mix = {"stereo": 1.0 - args.synthetic_share, "synthetic": args.synthetic_share}
     config = make_config(
         "builtin",
         stereo=[str(DATA / "stereo" / "middlebury")],
         stereo_holdout=HOLDOUT,
         texture_dirs=[str(DATA / "photos"), str(DATA / "stereo" / "middlebury")],
         synthetic=not args.no_synthetic,
+        mix=mix,
+        seed=args.seed,
         init=args.init,
         steps=args.steps,
         threads=args.threads,

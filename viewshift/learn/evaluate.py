@@ -111,6 +111,26 @@ def sevenscenes_frames(root: str | Path, step: int = 10, start: int = 0, stop: i
         yield read_image(c).rgb, d / 1000.0, pose
 
 
+def rgbd_frames(frames: list[tuple[str | Path, str | Path]], depth_scale: float):
+    """``(rgb, depth_m, None)`` of RGB-D stills given as ``(colour, depth)`` file pairs.
+
+    Args:
+        frames: colour image and 16-bit depth image per frame (registered to the colour image).
+        depth_scale: metres per depth unit (TUM RGB-D: 1/5000; millimetre depth: 1/1000); 0 = unknown.
+    """
+    import cv2
+
+    from viewshift.io import read_image
+
+    for colour, depth in frames:
+        d = cv2.imread(str(depth), cv2.IMREAD_UNCHANGED)
+        if d is None:
+            raise InputError(f"cannot read depth image {depth}")
+        d = d.astype(np.float32)
+        d[d == 0] = np.nan
+        yield read_image(colour).rgb, d * depth_scale, None
+
+
 def evaluate_frames_depth(source, frames, *, align: str = "median", max_depth: float = 10.0) -> dict:
     """Mean depth metrics of a source over ``(rgb, depth, pose)`` frames."""
     scores = [M.depth_metrics(source.estimate(rgb).depth, d, align=align, max_depth=max_depth) for rgb, d, _ in frames]
