@@ -26,13 +26,17 @@ def test_two_steps_per_digit_preset(name, tmp_path):
     assert (tmp_path / "log.txt").read_text().startswith("step ")
 
 
-def test_two_steps_roll(tmp_path):
+@pytest.mark.parametrize("name", [n for n, c in PRESETS.items() if isinstance(c, RollConfig)])
+def test_two_steps_per_roll_preset(name, tmp_path):
+    from viewshift.planar.roll import ROLL_FEATURES
+
     require_shared_data("photos")
-    config = dataclasses.replace(PRESETS["roll"], max_photos=2, samples_per_photo=2, batch_size=4)
+    config = dataclasses.replace(PRESETS[name], max_photos=2, samples_per_photo=2, batch_size=4, val_photos=False)
     train(config, tmp_path, max_steps=2, resume=False)
     model, loaded = load_run(tmp_path)
     assert loaded == dataclasses.replace(config, steps=2)
-    assert model(torch.ones(1, 2, 180)).shape == (1,)
+    assert model(torch.ones(1, ROLL_FEATURES[config.features], 180)).shape == (1,)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
 def test_resume_continues_from_the_checkpoint(tmp_path):
@@ -88,3 +92,29 @@ def test_ensemble_export_loads_and_averages_on_the_circle(tmp_path):
     alone = AngleEnsemble([single])
     with torch.no_grad():
         assert angle_difference(alone.decode(alone(x)), single.decode(single(x))).abs().max() < 1e-3
+
+
+def test_align_ensemble_export_loads_and_averages_probabilities(tmp_path):
+    from viewshift.planar.api import load_model
+    from viewshift.planar.models import AlignEnsemble
+    from viewshift.planar.train import export_weights
+
+    mosaic = require_shared_data("digits", "digits_train.png")
+    runs = []
+    for i, preset in enumerate(("icstn-4-deep", "icstn-4-deep-s1")):
+        run = tmp_path / f"run{i}"
+        config = dataclasses.replace(PRESETS[preset], batch_size=8)
+        train(config, run, data_path=str(mosaic), max_steps=2, validate_from=2.0)
+        runs.append(run)
+    export_weights(runs, "ens", tmp_path / "w")
+    ensemble = load_model("ens", str(tmp_path / "w"))
+    assert isinstance(ensemble, AlignEnsemble) and len(ensemble.members) == 2
+    x = torch.rand(6, 1, 28, 28)
+    with torch.no_grad():
+        probs = sum(torch.softmax(m(x), -1) for m in ensemble.members) / 2
+        assert torch.allclose(ensemble(x).exp(), probs, atol=1e-3)  # float16 weights, float32 maths
+        assert torch.equal(ensemble.align(x)[0], ensemble.members[0].align(x)[0])
+    single, _ = load_run(runs[0])
+    with torch.no_grad():
+        alone = AlignEnsemble([single])
+        assert torch.equal(alone(x).argmax(-1), single(x).argmax(-1))

@@ -23,7 +23,15 @@ import torch
 
 from viewshift.errors import InputError, ModelError, ShapeError
 from viewshift.planar.configs import build_model, config_from_dict
-from viewshift.planar.models import AlignNet, AngleEnsemble, AngleNet, RollMatchNet, RollNet, predict_angles_rot90
+from viewshift.planar.models import (
+    AlignEnsemble,
+    AlignNet,
+    AngleEnsemble,
+    AngleNet,
+    RollMatchNet,
+    RollNet,
+    predict_angles_rot90,
+)
 from viewshift.planar.roll import photo_features, rotate_photo
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -115,7 +123,7 @@ def align(images: np.ndarray, model: str = "digits-icstn") -> np.ndarray:
     _check_name(model, ALIGN_MODELS)
     x = _digits_to_tensor(images)
     net = load_model(model)
-    if not isinstance(net, AlignNet):
+    if not isinstance(net, (AlignNet, AlignEnsemble)):
         raise ModelError(f"model {model!r} is not an alignment model")
     out = torch.cat([net.align(x[i : i + 1024])[0] for i in range(0, x.shape[0], 1024)])
     return (out[:, 0].clamp(0, 1) * 255.0).round().to(torch.uint8).numpy()
@@ -135,7 +143,7 @@ def classify(images: np.ndarray, model: str = "digits-icstn") -> np.ndarray:
     _check_name(model, ALIGN_MODELS)
     x = _digits_to_tensor(images)
     net = load_model(model)
-    if not isinstance(net, AlignNet):
+    if not isinstance(net, (AlignNet, AlignEnsemble)):
         raise ModelError(f"model {model!r} is not an alignment model")
     return torch.cat([net(x[i : i + 1024]).argmax(-1) for i in range(0, x.shape[0], 1024)]).numpy()
 
@@ -196,7 +204,8 @@ def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int
         views += [a[y : y + ch, x : x + cw] for y in (0, h - ch) for x in (0, w - cw)]
     feats = []
     for v in views:
-        feats += [photo_features(v, net.num_bins), photo_features(v[:, ::-1].copy(), net.num_bins)]
+        kind = getattr(net, "feature_kind", "gradient")
+        feats += [photo_features(v, net.num_bins, kind), photo_features(v[:, ::-1].copy(), net.num_bins, kind)]
     out = net(torch.stack(feats)).view(-1, 2)
     estimates = 0.5 * (out[:, 0] - out[:, 1])
     return float(estimates.median()) if crops > 1 else float(estimates[0])

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import torch
 
 from viewshift.errors import InputError
-from viewshift.planar.models import AlignNet, AngleEnsemble, AngleNet, RollMatchNet, RollNet
+from viewshift.planar.models import AlignEnsemble, AlignNet, AngleEnsemble, AngleNet, RollMatchNet, RollNet
+from viewshift.planar.roll import ROLL_FEATURES
 
 
 @dataclass
@@ -105,6 +106,7 @@ class RollConfig:
     seed: int = 0
     kind: str = "roll"
     holdout: list[str] = field(default_factory=list)  # training photos (relative paths) left out of training
+    features: str = "gradient"  # gradient | gradient+lines (viewshift.planar.roll.photo_features)
 
 
 @dataclass
@@ -118,6 +120,18 @@ class EnsembleConfig:
     preset: str
     members: list[RotationConfig] = field(default_factory=list)
     kind: str = "angle-ensemble"
+
+
+@dataclass
+class AlignEnsembleConfig:
+    """IC-STN-family classifiers trained separately, class probabilities averaged (:class:`AlignEnsemble`).
+
+    Assembled, not trained: ``viewshift planar export --run A --run B ...`` on alignment runs.
+    """
+
+    preset: str
+    members: list[AlignConfig] = field(default_factory=list)
+    kind: str = "align-ensemble"
 
 
 PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
@@ -248,6 +262,8 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
         val_per_class=40,
         elastic_alpha=1.5,
     ),
+    # Round 3. The all-digits rotation model retrained with the validation split (round 1 picked it on test).
+    "rot-bins-all-val": RotationConfig("rot-bins-all-val", head="bins", loss="bins", steps=5000, val_per_class=40),
     "roll-mlp": RollConfig("roll-mlp"),
     "roll": RollConfig("roll", arch="match", width=8, lr=3e-3, steps=1500),
     # The shipped recipe with the validation photos held out, and a wider variant with twice the crops.
@@ -280,7 +296,17 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
 }
 
 
-def config_from_dict(data: dict) -> RotationConfig | AlignConfig | RollConfig | EnsembleConfig:
+# Round 3. Second seeds of the round-2 IC-STN family, for probability-averaging ensembles of two seeds
+# (AlignEnsemble); the CNN and STN get theirs too, so that ensembles are compared with ensembles.
+for _name in ("cnn-deep", "stn-deep", "icstn-4-deep"):
+    PRESETS[f"{_name}-s1"] = dataclasses.replace(PRESETS[_name], preset=f"{_name}-s1", seed=1)
+# roll-val-clean with a third input channel: length-weighted orientations of straight line segments (LSD).
+PRESETS["roll-lines"] = dataclasses.replace(PRESETS["roll-val-clean"], preset="roll-lines", features="gradient+lines")
+
+
+def config_from_dict(
+    data: dict,
+) -> RotationConfig | AlignConfig | RollConfig | EnsembleConfig | AlignEnsembleConfig:
     """Rebuild a config from its JSON dict (the ``kind`` field selects the class)."""
     classes = {"rotation": RotationConfig, "align": AlignConfig, "roll": RollConfig}
     kind = data.get("kind")
@@ -289,6 +315,11 @@ def config_from_dict(data: dict) -> RotationConfig | AlignConfig | RollConfig | 
         if not members or not all(isinstance(m, RotationConfig) for m in members):
             raise InputError("an angle ensemble config needs one or more rotation member configs")
         return EnsembleConfig(data.get("preset", "ensemble"), members)
+    if kind == "align-ensemble":
+        members = [config_from_dict(m) for m in data.get("members", [])]
+        if not members or not all(isinstance(m, AlignConfig) for m in members):
+            raise InputError("an align ensemble config needs one or more alignment member configs")
+        return AlignEnsembleConfig(data.get("preset", "ensemble"), members)
     if kind not in classes:
         raise InputError(f"config has unknown kind {kind!r}")
     names = {f.name for f in dataclasses.fields(classes[kind])}
@@ -300,10 +331,14 @@ def scored_classes(config: RotationConfig) -> list[int] | None:
     return config.eval_classes if config.eval_classes is not None else config.classes
 
 
-def build_model(config: RotationConfig | AlignConfig | RollConfig | EnsembleConfig) -> torch.nn.Module:
+def build_model(
+    config: RotationConfig | AlignConfig | RollConfig | EnsembleConfig | AlignEnsembleConfig,
+) -> torch.nn.Module:
     """The untrained network a config describes."""
     if isinstance(config, EnsembleConfig):
         return AngleEnsemble([build_model(m) for m in config.members])
+    if isinstance(config, AlignEnsembleConfig):
+        return AlignEnsemble([build_model(m) for m in config.members])
     if isinstance(config, RotationConfig):
         return AngleNet(config.head, config.num_bins, config.width, config.batchnorm, config.input_scale)
     if isinstance(config, AlignConfig):
@@ -311,5 +346,17 @@ def build_model(config: RotationConfig | AlignConfig | RollConfig | EnsembleConf
         return AlignNet(config.num_warps, config.recurrent, num_params, config.classifier_width, config.classifier_arch)
     if config.arch == "match":
         window = 3 if config.roll_decode == "local" else None
-        return RollMatchNet(config.num_bins, 2, config.width, max_shift=int(config.max_roll) + 5, window=window)
+        channels = ROLL_FEATURES.get(config.features)
+        if channels is None:
+            raise InputError(f"unknown roll features {config.features!r}; use one of {', '.join(ROLL_FEATURES)}")
+        return RollMatchNet(
+            config.num_bins,
+            channels,
+            config.width,
+            max_shift=int(config.max_roll) + 5,
+            window=window,
+            feature_kind=config.features,
+        )
+    if config.features != "gradient":
+        raise InputError("the mlp roll network reads the gradient features only; use arch='match'")
     return RollNet(config.num_bins, 2, config.width)

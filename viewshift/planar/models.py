@@ -228,6 +228,39 @@ class AlignNet(nn.Module):
         return self.classifier(aligned)
 
 
+class AlignEnsemble(nn.Module):
+    """Several :class:`AlignNet` models trained separately; their class probabilities are averaged.
+
+    ``forward`` returns ``log(mean_i softmax(logits_i))``, so its arg-max is the class of highest mean
+    probability. ``align`` returns the alignment of the first member (averaging aligned images of different
+    members would blur them); classification uses every member's own alignment.
+
+    Args:
+        members: the trained member networks (same kind of perturbation).
+    """
+
+    def __init__(self, members: list[AlignNet]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+        self.num_warps = members[0].num_warps
+        self.recurrent = all(m.recurrent for m in members)
+
+    def align(
+        self, images: torch.Tensor, source: torch.Tensor | None = None, init: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first member's :meth:`AlignNet.align` (same arguments and returns)."""
+        return self.members[0].align(images, source, init)
+
+    def forward(
+        self, images: torch.Tensor, source: torch.Tensor | None = None, init: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``(B, 10)`` log of the members' mean class probabilities; arguments as in :meth:`AlignNet.align`."""
+        probs = torch.stack([torch.softmax(m(images, source, init), dim=-1) for m in self.members])
+        return torch.log(probs.mean(dim=0).clamp_min(1e-12))
+
+
 class RollNet(nn.Module):
     """Estimates a photo's roll from its gradient-orientation histogram.
 
@@ -332,12 +365,21 @@ class RollMatchNet(nn.Module):
         width: channels of the convolutions and templates.
         max_shift: largest roll considered, in bins.
         window: decode with a soft-argmax over ``±window`` shifts around the best one; over all shifts when None.
+        feature_kind: which photo features the network reads (``kind`` of
+            :func:`viewshift.planar.roll.photo_features`); recorded here so inference computes the right input.
     """
 
     def __init__(
-        self, num_bins: int = 180, channels: int = 2, width: int = 8, max_shift: int = 25, window: int | None = None
+        self,
+        num_bins: int = 180,
+        channels: int = 2,
+        width: int = 8,
+        max_shift: int = 25,
+        window: int | None = None,
+        feature_kind: str = "gradient",
     ) -> None:
         super().__init__()
+        self.feature_kind = feature_kind
         self.window = window
         self.num_bins = num_bins
         self.channels = channels

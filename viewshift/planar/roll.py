@@ -8,6 +8,10 @@ Features: the photo is converted to grey, resized so its long side is 256 px, an
 orientations over [0°, 180°) is built (Sobel gradients, orientation ``atan2(-gy, gx)`` so that a
 counter-clockwise roll of θ shifts the histogram by +θ, weighted by gradient magnitude, linear interpolation
 between 1° bins); a second channel does the same at half resolution. Each channel is divided by its mean.
+The ``"gradient+lines"`` features add a third channel: the orientations of the straight line segments found by
+OpenCV's line segment detector (LSD) in the 256-px image, each segment weighted by its length and binned by its
+normal (so a horizontal segment lands at 90°, where a horizontal edge's gradient does). Long straight segments
+(horizons, door frames, shelf edges) are what levels a photo; the gradient histogram also counts texture.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from viewshift.planar.warps import largest_rotated_rect
 
 FEATURE_LONG_SIDE = 256
 NUM_BINS = 180
+# Input channels of each kind of roll feature (photo_features).
+ROLL_FEATURES = {"gradient": 2, "gradient+lines": 3}
+# Line segments shorter than this (pixels, in the 256-px image) are ignored by line_histogram.
+MIN_SEGMENT_LENGTH = 10.0
 
 # Upright photos under ../shared/data, relative paths. Held-out photos are never used in training; their
 # near-duplicates (other view of the same stereo pair or sequence) are excluded from training too.
@@ -171,21 +179,60 @@ def orientation_histogram(gray: np.ndarray, num_bins: int = NUM_BINS) -> np.ndar
     return (hist / mean if mean > 1e-8 else np.ones(num_bins)).astype(np.float32)
 
 
-def photo_features(photo: np.ndarray, num_bins: int = NUM_BINS) -> torch.Tensor:
+def line_histogram(gray: np.ndarray, num_bins: int = NUM_BINS, min_length: float = MIN_SEGMENT_LENGTH) -> np.ndarray:
+    """Length-weighted histogram of the normals of straight line segments over [0°, 180°).
+
+    Segments come from OpenCV's LSD (``cv2.createLineSegmentDetector``). A segment from ``(x1, y1)`` to
+    ``(x2, y2)`` (y down) has normal orientation ``atan2(-(y2 - y1), x2 - x1) + 90°`` modulo 180°, the same angle
+    :func:`orientation_histogram` gives the gradient across it, so a roll of θ shifts both histograms by +θ.
+
+    Args:
+        gray: ``H×W`` uint8 grey image.
+        num_bins: number of bins; bin ``k`` is centred on ``k * 180 / num_bins`` degrees.
+        min_length: shorter segments (pixels) are ignored.
+
+    Returns:
+        ``(num_bins,)`` float32 histogram divided by its mean (all ones when no segment is found).
+    """
+    lines = cv2.createLineSegmentDetector().detect(gray)[0]
+    if lines is None:
+        return np.ones(num_bins, np.float32)
+    x1, y1, x2, y2 = lines.reshape(-1, 4).astype(np.float64).T
+    length = np.hypot(x2 - x1, y2 - y1)
+    keep = length >= min_length
+    theta = (np.degrees(np.arctan2(-(y2 - y1), x2 - x1)) + 90.0)[keep] % 180.0
+    pos = theta / (180.0 / num_bins)
+    lo = np.floor(pos).astype(np.int64)
+    frac = pos - lo
+    hist = np.bincount(lo % num_bins, length[keep] * (1 - frac), num_bins)
+    hist += np.bincount((lo + 1) % num_bins, length[keep] * frac, num_bins)
+    mean = hist.mean()
+    return (hist / mean if mean > 1e-8 else np.ones(num_bins)).astype(np.float32)
+
+
+def photo_features(photo: np.ndarray, num_bins: int = NUM_BINS, kind: str = "gradient") -> torch.Tensor:
     """The roll network's input for one photo.
 
     Args:
         photo: ``H×W×3`` uint8 RGB.
         num_bins: histogram bins over 180°.
+        kind: ``"gradient"`` or ``"gradient+lines"`` (:data:`ROLL_FEATURES`).
 
     Returns:
-        ``(2, num_bins)`` float32: histograms at long side 256 and 128 pixels.
+        ``(C, num_bins)`` float32: gradient histograms at long side 256 and 128 pixels, and with
+        ``"gradient+lines"`` the line-segment histogram (:func:`line_histogram`) of the 256-px image.
     """
+    if kind not in ROLL_FEATURES:
+        raise InputError(f"unknown roll features {kind!r}; use one of {', '.join(ROLL_FEATURES)}")
     _check_photo(photo)
     small = resize_long_side(photo, FEATURE_LONG_SIDE)
-    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    gray8 = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    gray = gray8.astype(np.float32) / 255.0
     half = cv2.resize(gray, (max(1, gray.shape[1] // 2), max(1, gray.shape[0] // 2)), interpolation=cv2.INTER_AREA)
-    return torch.from_numpy(np.stack([orientation_histogram(gray, num_bins), orientation_histogram(half, num_bins)]))
+    channels = [orientation_histogram(gray, num_bins), orientation_histogram(half, num_bins)]
+    if kind == "gradient+lines":
+        channels.append(line_histogram(gray8, num_bins))
+    return torch.from_numpy(np.stack(channels))
 
 
 def rotate_photo(photo: np.ndarray, angle_deg: float, *, crop: bool = True, fill: str = "black") -> np.ndarray:
@@ -255,7 +302,7 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
         split: which photos.
 
     Returns:
-        ``(features (N, 2, num_bins), rolls (N,))`` with rolls uniform in ``[-max_roll, max_roll]``.
+        ``(features (N, C, num_bins), rolls (N,))`` with rolls uniform in ``[-max_roll, max_roll]``.
     """
     rng = np.random.default_rng(config.seed)
     paths = training_photo_paths(config, split)
@@ -266,7 +313,8 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
         photo = resize_long_side(load_rgb(path), 2 * config.long_side)
         for _ in range(config.samples_per_photo):
             roll = float(rng.uniform(-config.max_roll, config.max_roll))
-            feats.append(photo_features(random_rolled_crop(photo, roll, rng), config.num_bins))
+            crop = random_rolled_crop(photo, roll, rng)
+            feats.append(photo_features(crop, config.num_bins, getattr(config, "features", "gradient")))
             rolls.append(roll)
     return torch.stack(feats), torch.tensor(rolls, dtype=torch.float32)
 

@@ -21,6 +21,7 @@ from viewshift.errors import InputError
 from viewshift.planar import angles as A
 from viewshift.planar.configs import (
     AlignConfig,
+    AlignEnsembleConfig,
     EnsembleConfig,
     RollConfig,
     RotationConfig,
@@ -29,7 +30,14 @@ from viewshift.planar.configs import (
     scored_classes,
 )
 from viewshift.planar.digits import load_split
-from viewshift.planar.models import AlignNet, AngleEnsemble, AngleNet, RollMatchNet, predict_angles_rot90
+from viewshift.planar.models import (
+    AlignEnsemble,
+    AlignNet,
+    AngleEnsemble,
+    AngleNet,
+    RollMatchNet,
+    predict_angles_rot90,
+)
 from viewshift.planar.warps import elastic_warp, rotate_images, sample_perturbations, warp_images
 
 
@@ -393,16 +401,22 @@ def align_test_set(
 
 
 @torch.no_grad()
-def evaluate_align(model: AlignNet, config: AlignConfig, data_path: str | None = None, split: str = "test") -> dict:
+def evaluate_align(
+    model: AlignNet | AlignEnsemble,
+    config: AlignConfig | AlignEnsembleConfig,
+    data_path: str | None = None,
+    split: str = "test",
+) -> dict:
     """Test (or ``split="val"``: validation) classification error (both protocols for IC-STN) and per-class
-    mean/variance of aligned digits."""
+    mean/variance of aligned digits (of the first member, for an ensemble)."""
+    if isinstance(config, AlignEnsembleConfig):
+        config = config.members[0]  # the members share the perturbations and the validation split
     canvas, h0, perturbed, labels = align_test_set(config.warp_kind, data_path=data_path, cfg=config, split=split)
     result: dict = {}
     aligned_all, pred_all = [], []
     for i in range(0, canvas.shape[0], 500):
-        aligned, _ = model.align(perturbed[i : i + 500])
-        aligned_all.append(aligned)
-        pred_all.append(model.classifier(aligned).argmax(-1))
+        aligned_all.append(model.align(perturbed[i : i + 500])[0])
+        pred_all.append(model(perturbed[i : i + 500]).argmax(-1))
     aligned = torch.cat(aligned_all)
     pred = torch.cat(pred_all)
     result["error_image_protocol"] = float((pred != labels).float().mean())
@@ -460,29 +474,37 @@ def evaluate_run(model: torch.nn.Module, config, split: str = "test") -> dict:
     """
     if split not in ("test", "val"):
         raise InputError(f"unknown evaluation split {split!r}; use 'test' or 'val'")
-    if split == "val" and not (getattr(config, "val_per_class", 0) or getattr(config, "val_photos", False)):
+    members = getattr(config, "members", [config])
+    if split == "val" and not all(getattr(m, "val_per_class", 0) or getattr(m, "val_photos", False) for m in members):
         raise InputError(f"preset {config.preset!r} was trained without a validation split; evaluate on 'test'")
     if isinstance(config, RotationConfig):
         return evaluate_rotation(model, scored_classes(config), split=split, cfg=config)
-    if isinstance(config, AlignConfig):
+    if isinstance(config, (AlignConfig, AlignEnsembleConfig)):
         return evaluate_align(model, config, split=split)
     return evaluate_roll(model, split=split, per_photo=config.val_rolls_per_photo if split == "val" else 10)
 
 
-def load_ensemble(run_dirs: list[str | Path], name: str = "ensemble") -> tuple[AngleEnsemble, EnsembleConfig]:
-    """Rotation runs assembled into an :class:`AngleEnsemble` (eval mode) and its config."""
+def load_ensemble(
+    run_dirs: list[str | Path], name: str = "ensemble"
+) -> tuple[AngleEnsemble, EnsembleConfig] | tuple[AlignEnsemble, AlignEnsembleConfig]:
+    """Rotation runs assembled into an :class:`AngleEnsemble`, or alignment runs into an
+    :class:`AlignEnsemble` (eval mode), and its config."""
     loaded = [load_run(r) for r in run_dirs]
-    if not loaded or not all(isinstance(c, RotationConfig) for _, c in loaded):
-        raise InputError("an ensemble needs one or more rotation runs")
-    ensemble = AngleEnsemble([m for m, _ in loaded])
+    if loaded and all(isinstance(c, RotationConfig) for _, c in loaded):
+        ensemble, config = AngleEnsemble([m for m, _ in loaded]), EnsembleConfig(name, [c for _, c in loaded])
+    elif loaded and all(isinstance(c, AlignConfig) for _, c in loaded):
+        ensemble, config = AlignEnsemble([m for m, _ in loaded]), AlignEnsembleConfig(name, [c for _, c in loaded])
+    else:
+        raise InputError("an ensemble needs one or more runs, all rotation or all alignment runs")
     ensemble.eval()
-    return ensemble, EnsembleConfig(name, [c for _, c in loaded])
+    return ensemble, config
 
 
 def export_weights(run_dir: str | Path | list[str | Path], name: str, weights_dir: str | Path) -> Path:
     """Write a run's final weights as float16 ``<name>.pt`` + ``<name>.json`` into ``weights_dir``.
 
-    Several rotation runs are written as one :class:`AngleEnsemble`.
+    Several rotation runs are written as one :class:`AngleEnsemble`, several alignment runs as one
+    :class:`AlignEnsemble`.
     """
     runs = run_dir if isinstance(run_dir, list) else [run_dir]
     if len(runs) > 1:
