@@ -108,7 +108,7 @@ def _stage_test(root: Path, docs: Path) -> None:
             f"| rotation of 3s (800 cases, 4 quarter-turn views) | {picks['rotation']} | mean {stats['mean']:.2f}°, "
             f"median {stats['median']:.2f}°, ≤5° {100 * stats['within_5']:.1f} %, p90 {stats['p90']:.1f}° |"
         )
-        _error_histogram(err, picks["rotation"], docs / "round2_rotation_errors.png")
+        error_histogram(err, f"{picks['rotation']}: test errors on held-out 3s", docs / "round2_rotation_errors.png")
     figure = {}
     for name in ALIGN_RUNS:
         if not (root / name / "model.pt").is_file():
@@ -143,25 +143,28 @@ def _stage_test(root: Path, docs: Path) -> None:
     (docs / "round2_test.json").write_text(json.dumps(out, indent=1) + "\n")
 
 
-def _error_histogram(err: np.ndarray, name: str, path: Path) -> None:
+def error_histogram(err: np.ndarray, title: str, path: Path, stat: str = "mean") -> None:
+    """Histogram of absolute angle errors (clipped at 30°) with their mean (or ``stat="median"``) marked."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    value = float(np.mean(err) if stat == "mean" else np.median(err))
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.hist(np.clip(err, 0, 30), bins=np.arange(0, 31, 1), color="C2")
-    ax.axvline(err.mean(), color="k", ls="--", label=f"mean {err.mean():.2f}°")
-    ax.set_xlabel("absolute angle error on held-out 3s (°; last bin ≥ 29°)")
-    ax.set_title(f"{name}: test errors", fontsize=9)
+    ax.axvline(value, color="k", ls="--", label=f"{stat} {value:.2f}°")
+    ax.set_xlabel("absolute angle error (°; last bin ≥ 29°)")
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     print(f"wrote {path}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_stages(doc: str, stage_val, stage_test) -> None:
+    """The command line shared by the round scripts: ``--runs``, ``--docs``, ``--stage val|test``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--runs", required=True, help="folder holding one run folder per preset")
     parser.add_argument("--docs", default="docs/planar", help="where to write the tables and figures")
     parser.add_argument("--stage", choices=("val", "test"), required=True, help="validation picks, or test once")
@@ -169,7 +172,11 @@ def main() -> None:
     torch.set_num_threads(1)
     docs = Path(args.docs)
     docs.mkdir(parents=True, exist_ok=True)
-    (_stage_val if args.stage == "val" else _stage_test)(Path(args.runs), docs)
+    (stage_val if args.stage == "val" else stage_test)(Path(args.runs), docs)
+
+
+def main() -> None:
+    run_stages(__doc__, _stage_val, _stage_test)
 
 
 if __name__ == "__main__":
