@@ -1,20 +1,23 @@
 """Speed of one SfMLearner training step at 128×416, batch 4, three-frame snippets (target ≤ 0.35 s).
 
-    python bench/train_speed.py --threads 1 --presets tiny,small --variants eager,channels_last,compile \\
-        --out docs/depth/train_speed.json
+    python bench/train_speed.py --threads 2 --presets tiny,small --variants contiguous,channels_last \\
+        --out docs/depth/train_speed_idle_threads2_run1.json
 
 Forward + backward + Adam step of the depth and pose/explainability networks with the full objective
-(photometric through the inverse warp at four scales, smoothness, explainability), per preset and variant:
+(photometric through the inverse warp at four scales, smoothness, explainability), per preset and variant.
+Each variant sets the memory layout explicitly, whatever the preset's default:
 
-* ``eager`` — the default (``TrainConfig()``);
-* ``channels_last`` — ``TrainConfig(channels_last=True)``;
-* ``compile`` — ``TrainConfig(compile=True)``: ``torch.compile`` of both networks and the objective (the
-  compile time is reported separately; it is paid once per run).
+* ``contiguous`` — ``channels_last=False`` (the default before 1 December 2026; called ``eager`` in the older
+  JSON files);
+* ``channels_last`` — ``channels_last=True`` (now the default of every preset but ``builtin``);
+* ``compile`` — ``compile=True`` on the contiguous layout: ``torch.compile`` of both networks and the
+  objective (the compile time is reported separately; it is paid once per run).
 
 The variants of one preset are timed round-robin (one step of each in turn) so that a load change on a shared
 machine hits them alike; each gets the median of ``--steps`` warm steps. The 1-minute load average is recorded
 before and after, and the first step's loss of each variant (same seed, same batch) shows that they compute the
-same thing.
+same thing. ``--height``, ``--width`` and ``--batch`` time other shapes (e.g. the ``fit`` preset's 192×256,
+batch 2).
 """
 
 from __future__ import annotations
@@ -33,7 +36,11 @@ import torch
 from viewshift.geometry import intrinsics
 from viewshift.learn.trainer import SfmModel, make_config
 
-VARIANTS = {"eager": {}, "channels_last": {"channels_last": True}, "compile": {"compile": True}}
+VARIANTS = {
+    "contiguous": {"channels_last": False},
+    "channels_last": {"channels_last": True},
+    "compile": {"channels_last": False, "compile": True},
+}
 
 
 def make_batch(b: int = 4, h: int = 128, w: int = 416) -> dict[str, torch.Tensor]:
@@ -54,16 +61,22 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--presets", default="tiny,small")
-    ap.add_argument("--variants", default="eager,channels_last")
+    ap.add_argument("--variants", default="contiguous,channels_last", help=f"comma-separated, of {sorted(VARIANTS)}")
     ap.add_argument("--steps", type=int, default=20, help="timed steps per variant")
+    ap.add_argument("--height", type=int, default=128)
+    ap.add_argument("--width", type=int, default=416)
+    ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
+    unknown = set(args.variants.split(",")) - set(VARIANTS)
+    if unknown:
+        ap.error(f"unknown variants {sorted(unknown)}; choose from {sorted(VARIANTS)}")
     torch.set_num_threads(args.threads)
-    batch = make_batch()
+    batch = make_batch(args.batch, args.height, args.width)
     res: dict = {
         "command": " ".join(["python bench/train_speed.py", *(argv if argv is not None else sys.argv[1:])]),
         "threads": args.threads,
-        "batch": [4, 3, 128, 416],
+        "batch": [args.batch, 3, args.height, args.width],
         "sources": 2,
         "load_average_1min_start": os.getloadavg()[0],
     }
