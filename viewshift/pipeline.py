@@ -233,7 +233,7 @@ class Scene:
             holes = out.holes
             image, depth = out.image, out.depth
             border = self._border_holes(holes, src_T_new, K_new)
-            if options.fill != "none" and bool(holes.any()):
+            if options.fill != "none" and kernels.any_true(holes):
                 # Background lies from a hole in the direction the camera centre moved (see fill.py).
                 centre = src_T_new[0, :2, 3].float()
                 direction = tuple(centre.tolist()) if float(centre.norm()) > 0 else None
@@ -312,7 +312,7 @@ def _finish(
 ) -> ViewResult:
     img = image[0]
     has_alpha = img.shape[0] == 4
-    any_empty = bool(empty.any())
+    any_empty = kernels.any_true(empty)
     if any_empty or has_alpha:
         alpha = img[3:] if has_alpha else torch.ones_like(img[:1])
         img = torch.cat([img[:3], alpha]).masked_fill(empty[0], 0.0)

@@ -134,3 +134,31 @@ def test_match_realism_with_a_known_noise_level_equals_estimating_it_from_the_so
     )
     with pytest.raises(ShapeError):
         match_realism(image, holes, noise_sigma=sigma[:, :2])
+
+
+@pytest.mark.parametrize(("height", "width", "stride", "cell"), [(96, 128, 2, 8), (61, 77, 2, 8), (40, 53, 1, 3)])
+def test_tile_statistics_near_holes_equal_the_whole_image_pooling(height, width, stride, cell):
+    # The compiled per-tile sums (computed only next to holes) against the torch pooling over the whole image,
+    # on tiles clipped at the grid's end too (odd sizes), at every tile a hole pixel reads.
+    from viewshift.render.realism import _highpass, _local_detail, _tile_detail, _tile_grid, _window_all
+
+    image = add_noise(smooth_scene(2, height, width), 0.03, seed=5).clamp(0, 1)
+    holes = torch.zeros(2, 1, height, width, dtype=torch.bool)
+    holes[0, :, 10:30, 20:31] = True
+    holes[1, :, height - 12 :, width - 9 :] = True  # in the clipped corner tiles
+    squared = _highpass(image, stride).square()
+    expected_surround = _local_detail(squared, _window_all(~holes, stride), cell)
+    expected_fill = _local_detail(squared, holes[..., 1 : height - 1 : stride, 1 : width - 1 : stride], cell)
+    _, _, th, tw = _tile_grid(height, width, stride, cell)
+    b, y, x = torch.nonzero(holes[:, 0], as_tuple=True)
+    tile = ((y.clamp(1, height - 2) - 1) // stride // cell) * tw + (x.clamp(1, width - 2) - 1) // stride // cell
+    surround, fill = _tile_detail(image, holes, b * (th * tw) + tile, stride, cell)
+    read = torch.zeros(2 * th * tw, dtype=torch.bool)
+    read[b * (th * tw) + tile] = True
+    read = read.view(2, 1, th, tw)
+    assert read.sum() >= 3
+    for got, want in ((surround, expected_surround), (fill, expected_fill)):
+        for g, e in zip(got, want, strict=True):
+            mask = read.expand_as(g)
+            torch.testing.assert_close(g[mask], e[mask], rtol=1e-5, atol=1e-9)
+    assert bool((fill[1][read] > 0).all())  # hole responses counted

@@ -162,7 +162,7 @@ def _line_candidates(
     """
     length = hole_lines.shape[1]
     flat_holes = hole_lines.reshape(-1)
-    pos = flat_holes.nonzero().squeeze(1)
+    pos = kernels.true_indices(flat_holes)
     n = pos.numel()
     if n == 0:
         empty = torch.zeros(0, 2, dtype=torch.long, device=pos.device)
@@ -385,21 +385,23 @@ def fill_background(
         cols_only = down >= _BAND_RATIO * across and not rows_only
     # The axis along which the "smooth" texture averages the background (decided before any fallback pass).
     average_axis = 3 if rows_only else (2 if cols_only else None)
+    out_image = image.clone(memory_format=torch.contiguous_format)
+    # The colours the passes read: the image itself, or for "smooth" a copy whose pixels bordering holes hold a
+    # short average of the background's boundary along the parallax direction (not one noisy pixel), carried into
+    # the hole and smoothed inside it at the end. Filled pixels are written into both.
+    source = out_image
     if texture == "smooth":
-        # Carry a short average of the background's boundary along the parallax direction (not one noisy pixel)
-        # into the hole; it is smoothed inside the hole at the end.
-        out_image = _average_surface(image, depth, holes, average_axis, SMOOTH_AVERAGE, depth_tolerance)
-    else:
-        out_image = image.clone(memory_format=torch.contiguous_format)
+        source = _average_surface(image, depth, holes, average_axis, SMOOTH_AVERAGE, depth_tolerance)
     remaining = hole_map.clone(memory_format=torch.contiguous_format)
     flat_image = out_image.view(-1)
+    flat_source = source.view(-1)
     channel_offsets = torch.arange(channels, device=image.device)[:, None] * (height * width)
     first = True
     while True:
         if first and cols_only:
             # Search the transposed problem's rows, i.e. our columns.
             lin_t, filled, colour, fill_depth = _background_pass(
-                out_image.transpose(2, 3),
+                source.transpose(2, 3),
                 out_depth.transpose(1, 2),
                 remaining.transpose(1, 2),
                 priors[:, [2, 3, 0, 1]],
@@ -410,7 +412,7 @@ def fill_background(
             lin = _columns_to_rowmajor(lin_t, height, width)
         else:
             lin, filled, colour, fill_depth = _background_pass(
-                out_image,
+                source,
                 out_depth,
                 remaining,
                 priors,
@@ -436,6 +438,8 @@ def fill_background(
             lin, colour, fill_depth = lin[filled], colour[:, filled], fill_depth[filled]
         target = (lin + (lin // (height * width)) * ((channels - 1) * height * width)) + channel_offsets
         flat_image.index_copy_(0, target.reshape(-1), colour.reshape(-1))
+        if source is not out_image:
+            flat_source.index_copy_(0, target.reshape(-1), colour.reshape(-1))
         out_depth.view(-1)[lin] = fill_depth
         if break_after:
             break
@@ -443,7 +447,7 @@ def fill_background(
     if texture == "smooth":
         along, across = smooth_sigma
         sigma = {3: (along, across), 2: (across, along)}.get(average_axis, (max(along, across),) * 2)
-        out_image = smooth_holes(torch.where(holes, out_image, image), holes, sigma, inplace=True)
+        out_image = smooth_holes(out_image, holes, sigma, inplace=True)
     return out_image, out_depth[:, None]
 
 
@@ -459,9 +463,9 @@ def _average_surface(
         image: ``(B, C, H, W)``; depth: ``(B, 1, H, W)``; holes: ``(B, 1, H, W)`` bool.
 
     Returns:
-        ``(B, C, H, W)``, zero at holes.
+        ``(B, C, H, W)`` (contiguous); holes keep the values of ``image``.
     """
-    out = torch.where(holes, 0.0, image)
+    out = image.clone(memory_format=torch.contiguous_format)
     if axis is None or length <= 1:
         return out
     for b in range(image.shape[0]):
@@ -499,24 +503,22 @@ def smooth_holes(
     import cv2
 
     sx, sy = (float(s) for s in sigma)
-    if not holes.any() or (sx <= 0 and sy <= 0):
+    if not kernels.any_true(holes) or (sx <= 0 and sy <= 0):
         return image
     kx, ky = (2 * int(np.ceil(3 * s)) + 1 if s > 0 else 1 for s in (sx, sy))
     out = image if inplace else image.clone()
     for b in range(image.shape[0]):
-        mask = holes[b, 0].cpu().numpy()
+        mask = kernels.as_array(holes[b, 0])
+        source = kernels.as_array(image[b].float())
+        target = out[b].numpy()
         # In place, a group's box may hold another group's already smoothed holes, but only beyond the kernel's
         # reach of this group's pixels (see _hole_groups), so the result is the same as from a copy.
         for y0, y1, x0, x1, own in _hole_groups(mask, kx, ky):
-            m = mask[y0:y1, x0:x1].astype(np.float32)
-            x = image[b, :, y0:y1, x0:x1].permute(1, 2, 0).cpu().numpy().astype(np.float32)
             # Numerator channels and the mask (denominator) blurred in one call.
-            both = np.concatenate([x * m[..., None], m[..., None]], axis=2)
-            blurred = cv2.GaussianBlur(both, (kx, ky), sx or 0.01, sigmaY=sy or 0.01).reshape(*m.shape, -1)
-            smoothed = blurred[..., :-1] / np.maximum(blurred[..., -1:], 1e-6)
-            patch = torch.from_numpy(smoothed).permute(2, 0, 1).to(image)
-            region = out[b, :, y0:y1, x0:x1]
-            region.copy_(torch.where(torch.from_numpy(own), patch, region))
+            both = np.empty((y1 - y0, x1 - x0, image.shape[1] + 1), np.float32)
+            kernels.pack_masked(source, mask[y0:y1, x0:x1], y0, x0, both)
+            blurred = cv2.GaussianBlur(both, (kx, ky), sx or 0.01, sigmaY=sy or 0.01).reshape(both.shape)
+            kernels.unpack_normalised(blurred, own, y0, x0, target)
     return out
 
 

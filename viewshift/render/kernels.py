@@ -18,21 +18,48 @@ import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
+if TYPE_CHECKING:
+    import torch
+
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"nsz", "arcp", "contract", "afn", "reassoc"}}
 
 
+# The per-pixel arithmetic is float32 (the images' and depths' type): single-precision scalar maths ran ~1.8x
+# faster here than double, and pixel coordinates of a 12 MP image keep ~5e-4 px of precision. Literals are
+# typed float32 so that nothing is promoted to double.
+_ZERO, _ONE, _TWO, _HALF = np.float32(0.0), np.float32(1.0), np.float32(2.0), np.float32(0.5)
+_TINY_W = np.float32(1e-9)  # smallest depth a point may have in the other camera (behind it: clamped)
+_TINY_SUM = np.float32(1e-6)  # smallest total bilinear weight before renormalising
+_TINY_INV = np.float32(1e-12)  # smallest inverse depth
+_EDGE = np.float32(1e-3)  # sample points are kept this far inside the last pixel
+
+
 @numba.njit(inline="always", **_JIT)
-def _transfer(M, t, u, v, z):
-    """Pixel ``(u, v)`` at depth ``z`` moved to the other camera: its pixel ``(u', v')`` and depth there."""
-    x = (M[0, 0] * u + M[0, 1] * v + M[0, 2]) * z + t[0]
-    y = (M[1, 0] * u + M[1, 1] * v + M[1, 2]) * z + t[1]
-    w = (M[2, 0] * u + M[2, 1] * v + M[2, 2]) * z + t[2]
-    d = max(w, 1e-9)
-    return x / d, y / d, w
+def _as_transfer(M, t):
+    """A transfer ``M`` ``(3, 3)``, ``t`` ``(3,)`` (any float type) as a float32 12-tuple of scalars, held in
+    registers by the loops instead of being read from memory per pixel."""
+    f = np.float32
+    return (
+        f(M[0, 0]), f(M[0, 1]), f(M[0, 2]), f(M[1, 0]), f(M[1, 1]), f(M[1, 2]),
+        f(M[2, 0]), f(M[2, 1]), f(M[2, 2]), f(t[0]), f(t[1]), f(t[2]),
+    )  # fmt: skip
+
+
+@numba.njit(inline="always", **_JIT)
+def _transfer(T, u, v, z):
+    """Pixel ``(u, v)`` at depth ``z`` moved by the transfer ``T`` (:func:`_as_transfer`) to the other camera: its
+    pixel ``(u', v')`` and depth there."""
+    m00, m01, m02, m10, m11, m12, m20, m21, m22, t0, t1, t2 = T
+    x = (m00 * u + m01 * v + m02) * z + t0
+    y = (m10 * u + m11 * v + m12) * z + t1
+    w = (m20 * u + m21 * v + m22) * z + t2
+    r = _ONE / max(w, _TINY_W)
+    return x * r, y * r, w
 
 
 @numba.njit(inline="always", **_JIT)
@@ -45,56 +72,57 @@ def _sample(values, inv, su, sv, expected, tol, out):
     neighbour whose area contains the point agrees. Where it does not, the depth returned is ``expected``.
     """
     h, w = inv.shape
-    u = min(max(su, -1.0), w - 1e-3)
-    v = min(max(sv, -1.0), h - 1e-3)
-    u0 = math.floor(u)
-    v0 = math.floor(v)
+    u = min(max(su, -_ONE), np.float32(w) - _EDGE)
+    v = min(max(sv, -_ONE), np.float32(h) - _EDGE)
+    u0 = np.floor(u)
+    v0 = np.floor(v)
     fu = u - u0
     fv = v - v0
     # Corner columns/rows clamped into the image; corners outside get no weight.
-    xa, xb, ya, yb = int(u0), int(u0) + 1, int(v0), int(v0) + 1
+    xa, ya = int(u0), int(v0)
+    xb, yb = xa + 1, ya + 1
     in_xa, in_xb, in_ya, in_yb = xa >= 0, xb < w, ya >= 0, yb < h
     xa, xb, ya, yb = max(xa, 0), min(xb, w - 1), max(ya, 0), min(yb, h - 1)
-    ref = 1.0 / expected
+    ref = _ONE / expected
     i00, i10, i01, i11 = inv[ya, xa], inv[ya, xb], inv[yb, xa], inv[yb, xb]
     a00 = in_ya and in_xa and abs(i00 - ref) <= tol
     a10 = in_ya and in_xb and abs(i10 - ref) <= tol
     a01 = in_yb and in_xa and abs(i01 - ref) <= tol
     a11 = in_yb and in_xb and abs(i11 - ref) <= tol
-    w00 = (1.0 - fu) * (1.0 - fv) if a00 else 0.0
-    w10 = fu * (1.0 - fv) if a10 else 0.0
-    w01 = (1.0 - fu) * fv if a01 else 0.0
-    w11 = fu * fv if a11 else 0.0
-    wsum = max(w00 + w10 + w01 + w11, 1e-6)
+    w00 = (_ONE - fu) * (_ONE - fv) if a00 else _ZERO
+    w10 = fu * (_ONE - fv) if a10 else _ZERO
+    w01 = (_ONE - fu) * fv if a01 else _ZERO
+    w11 = fu * fv if a11 else _ZERO
+    norm = _ONE / max(w00 + w10 + w01 + w11, _TINY_SUM)
     for k in range(values.shape[0]):
         mix = w00 * values[k, ya, xa] + w10 * values[k, ya, xb] + w01 * values[k, yb, xa] + w11 * values[k, yb, xb]
-        out[k] = mix / wsum
+        out[k] = mix * norm
     # Valid when the neighbour whose area contains the point (the nearest) agrees.
-    if fv >= 0.5:
-        valid = a11 if fu >= 0.5 else a01
+    if fv >= _HALF:
+        valid = a11 if fu >= _HALF else a01
     else:
-        valid = a10 if fu >= 0.5 else a00
+        valid = a10 if fu >= _HALF else a00
     if not valid:
         return expected, False
     imix = w00 * i00 + w10 * i10 + w01 * i01 + w11 * i11
-    return 1.0 / max(imix / wsum, 1e-12), True
+    return _ONE / max(imix * norm, _TINY_INV), True
 
 
 @numba.njit(inline="always", **_JIT)
-def _trace(values, inv, x, y, z_guess, M_ts, t_ts, M_st, t_st, inv_tol, steps, out, scratch):
+def _trace(values, inv, x, y, z_guess, T_ts, T_st, inv_tol, steps, out, scratch):
     """Trace target pixel ``(x, y)`` with depth guess ``z_guess`` into the source and sample it.
 
-    ``M_ts, t_ts`` transfer target → source, ``M_st, t_st`` source → target. The source coordinate is refined
-    by ``steps`` fixed-point steps ``s <- s + (p - proj(s))`` through the source surface; then colours are
-    sampled consistently into ``out``. Returns ``(z_target, valid, su, sv)``.
+    ``T_ts`` transfers target → source, ``T_st`` source → target (:func:`_as_transfer`). The source coordinate is
+    refined by ``steps`` fixed-point steps ``s <- s + (p - proj(s))`` through the source surface; then colours
+    are sampled consistently into ``out``. Returns ``(z_target, valid, su, sv)``.
     """
-    su, sv, z_src = _transfer(M_ts, t_ts, x, y, z_guess)
+    su, sv, z_src = _transfer(T_ts, x, y, z_guess)
     z_cur = z_guess
     for step in range(steps):
         # The z-buffer's depth can be off by one pixel's worth of slope: allow more on the first pass.
-        tol = inv_tol * (2.0 if step == 0 else 1.0)
+        tol = inv_tol * (_TWO if step == 0 else _ONE)
         d_s, _ = _sample(values[:0], inv, su, sv, z_src, tol, scratch)
-        bu, bv, z_back = _transfer(M_st, t_st, su, sv, d_s)
+        bu, bv, z_back = _transfer(T_st, su, sv, d_s)
         su += x - bu
         sv += y - bv
         z_cur = z_back
@@ -110,7 +138,8 @@ def trace_rows(
     """Render target rows ``y0 .. y1 - 1`` from the source through the z-buffer ``z_near`` ``(H_t, W_t)``.
 
     Args:
-        values: ``(C, H, W)`` source values; ``depth``, ``inv``: ``(H, W)`` source depth and its inverse.
+        values: ``(C, H, W)`` float32 source values; ``depth``, ``inv``: ``(H, W)`` float32 source depth and its
+            inverse.
         z_near: ``(H_t, W_t)`` target depth from :func:`zbuffer` (``inf`` where empty).
         M_ts, t_ts, M_st, t_st: ``(3, 3)`` and ``(3,)`` transfers target → source and source → target.
         inv_tol: inverse-depth tolerance of "same surface"; steps: refinement steps.
@@ -122,23 +151,26 @@ def trace_rows(
     c = values.shape[0]
     h, w = depth.shape
     wt = z_near.shape[1]
+    T_ts = _as_transfer(M_ts, t_ts)
+    T_st = _as_transfer(M_st, t_st)
+    tol = np.float32(inv_tol)
     out = np.empty(c, values.dtype)
     scratch = np.empty(0, values.dtype)
     for y in range(y0, y1):
+        fy = np.float32(y)
         for x in range(wt):
+            fx = np.float32(x)
             zg = z_near[y, x]
             ok = False
-            z = np.inf
+            z = zg
             if np.isfinite(zg):
-                z, ok, su, sv = _trace(values, inv, x, y, zg, M_ts, t_ts, M_st, t_st, inv_tol, steps, out, scratch)
+                z, ok, su, sv = _trace(values, inv, fx, fy, zg, T_ts, T_st, tol, steps, out, scratch)
                 if not ok:
                     lu = min(max(round(su), 0), w - 1)
                     lv = min(max(round(sv), 0), h - 1)
-                    _, _, z_landed = _transfer(M_st, t_st, lu, lv, depth[int(lv), int(lu)])
+                    _, _, z_landed = _transfer(T_st, np.float32(lu), np.float32(lv), depth[int(lv), int(lu)])
                     if z_landed > zg:
-                        z, ok, _, _ = _trace(
-                            values, inv, x, y, z_landed, M_ts, t_ts, M_st, t_st, inv_tol, steps, out, scratch
-                        )
+                        z, ok, _, _ = _trace(values, inv, fx, fy, z_landed, T_ts, T_st, tol, steps, out, scratch)
             holes_out[y, x] = not ok
             if ok:
                 depth_out[y, x] = z
@@ -165,7 +197,7 @@ def _splat(buffer, u, v, z, footprint):
     """Write depth ``z`` of a point at ``(u, v)`` into the ``footprint × footprint`` pixels around it where it is
     nearer than what ``buffer`` holds (footprint 1: the nearest pixel). Points with ``z <= 0`` are dropped."""
     h, w = buffer.shape
-    reach = footprint + 1.0
+    reach = np.float32(footprint + 1)
     if not (z > 0 and u >= -reach and u <= w + reach and v >= -reach and v <= h + reach):
         return
     if footprint == 1:
@@ -193,9 +225,11 @@ def splat_depth_rows(depth, M, t, footprint, buffer, y0, y1):
     """Z-buffer source rows ``y0 .. y1 - 1`` of ``depth`` ``(H, W)``, moved by the transfer ``M, t``, into
     ``buffer`` ``(H_t, W_t)``."""
     w = depth.shape[1]
+    T = _as_transfer(M, t)
     for y in range(y0, y1):
         for x in range(w):
-            u, v, z = _transfer(M, t, x, y, depth[y, x])
+            # In double (coordinates promote the float32 transfer): measured faster here than single.
+            u, v, z = _transfer(T, float(x), float(y), depth[y, x])
             _splat(buffer, u, v, z, footprint)
 
 
@@ -256,12 +290,14 @@ def outside_rows(holes, M, t, z, height, width, out, y0, y1):
     ray, taken at depth ``z`` and moved by the transfer ``M, t``, lands behind the other camera or outside its
     ``height × width`` image (the test of :func:`viewshift.render.warp.in_view`)."""
     w = holes.shape[1]
+    T = _as_transfer(M, t)
+    zf = np.float32(z)
     for y in range(y0, y1):
         for x in range(w):
             if not holes[y, x]:
                 out[y, x] = False
                 continue
-            u, v, d = _transfer(M, t, x, y, z)
+            u, v, d = _transfer(T, np.float32(x), np.float32(y), zf)
             out[y, x] = not (d > 1e-6 and u >= -0.5 and u <= width - 0.5 and v >= -0.5 and v <= height - 0.5)
 
 
@@ -278,11 +314,126 @@ def quantise_rows(planes, top, out, y0, y1):
                 out[y, x, k] = np.rint(min(max(v, 0.0), top)) if v == v else 0.0
 
 
+@numba.njit(**_JIT)
+def tile_detail_rows(image, holes, need, stride, cell, fill_sum, fill_count, surround_sum, surround_count, t0, t1):
+    """Per-tile sums of the squared detail responses of :mod:`viewshift.render.realism`, for tile rows
+    ``t0 .. t1 - 1`` and only at the tiles where ``need`` ``(T_h, T_w)`` is True (the others are not touched).
+
+    The response grid is that of ``realism._highpass``: response ``(i, j)`` is Immerkær's
+    ``N = [1, -2, 1]^T [1, -2, 1]`` applied to ``image`` ``(C, H, W)`` at pixel ``(1 + stride i, 1 + stride j)``;
+    tile ``(a, b)`` holds responses ``i`` in ``[a cell, (a + 1) cell)``, ``j`` likewise (clipped at the grid's
+    end). A response counts for the *fill* where its centre pixel is a hole (``holes`` ``(H, W)`` bool), for the
+    *surroundings* where its whole 3×3 window is not. Writes ``fill_sum``, ``surround_sum`` ``(C, T_h, T_w)`` (sums
+    of ``r**2``) and ``fill_count``, ``surround_count`` ``(T_h, T_w)`` (numbers of responses).
+    """
+    c = image.shape[0]
+    h, w = holes.shape
+    rh = (h - 2 + stride - 1) // stride
+    rw = (w - 2 + stride - 1) // stride
+    acc_f = np.zeros(c)
+    acc_s = np.zeros(c)
+    for a in range(t0, t1):
+        for b in range(need.shape[1]):
+            if not need[a, b]:
+                continue
+            acc_f[:] = 0.0
+            acc_s[:] = 0.0
+            n_f = 0
+            n_s = 0
+            for i in range(a * cell, min((a + 1) * cell, rh)):
+                y = 1 + stride * i
+                for j in range(b * cell, min((b + 1) * cell, rw)):
+                    x = 1 + stride * j
+                    is_fill = holes[y, x]
+                    is_surround = not (
+                        holes[y - 1, x - 1]
+                        or holes[y - 1, x]
+                        or holes[y - 1, x + 1]
+                        or holes[y, x - 1]
+                        or is_fill
+                        or holes[y, x + 1]
+                        or holes[y + 1, x - 1]
+                        or holes[y + 1, x]
+                        or holes[y + 1, x + 1]
+                    )
+                    if not (is_fill or is_surround):
+                        continue
+                    n_f += is_fill
+                    n_s += is_surround
+                    for k in range(c):
+                        r0 = image[k, y - 1, x - 1] - 2.0 * image[k, y - 1, x] + image[k, y - 1, x + 1]
+                        r1 = image[k, y, x - 1] - 2.0 * image[k, y, x] + image[k, y, x + 1]
+                        r2 = image[k, y + 1, x - 1] - 2.0 * image[k, y + 1, x] + image[k, y + 1, x + 1]
+                        r = r0 - 2.0 * r1 + r2
+                        if is_fill:
+                            acc_f[k] += r * r
+                        else:
+                            acc_s[k] += r * r
+            fill_count[a, b] = n_f
+            surround_count[a, b] = n_s
+            for k in range(c):
+                fill_sum[k, a, b] = acc_f[k]
+                surround_sum[k, a, b] = acc_s[k]
+
+
+@numba.njit(**_JIT)
+def pack_masked(image, mask, y0, x0, out):
+    """The numerator and denominator planes of a normalised convolution over a box: ``out`` ``(h, w, C + 1)``
+    gets ``image[k, y0 + y, x0 + x] * m`` in channel ``k`` and ``m`` in channel ``C``, with ``m`` the box's mask
+    ``mask`` ``(h, w)`` bool; ``image`` ``(C, H, W)``."""
+    c = image.shape[0]
+    for y in range(out.shape[0]):
+        for x in range(out.shape[1]):
+            if mask[y, x]:
+                for k in range(c):
+                    out[y, x, k] = image[k, y0 + y, x0 + x]
+                out[y, x, c] = 1.0
+            else:
+                for k in range(c + 1):
+                    out[y, x, k] = 0.0
+
+
+@numba.njit(**_JIT)
+def unpack_normalised(blurred, own, y0, x0, image):
+    """Write the normalised convolution ``blurred[..., k] / blurred[..., C]`` (``blurred`` ``(h, w, C + 1)``, the
+    blurred planes of :func:`pack_masked`) into ``image`` ``(C, H, W)`` at the box's pixels where ``own``
+    ``(h, w)`` is True; the other pixels are not touched."""
+    c = image.shape[0]
+    for y in range(own.shape[0]):
+        for x in range(own.shape[1]):
+            if own[y, x]:
+                norm = 1.0 / max(blurred[y, x, c], 1e-6)
+                for k in range(c):
+                    image[k, y0 + y, x0 + x] = blurred[y, x, k] * norm
+
+
+def true_indices(mask: torch.Tensor) -> torch.Tensor:
+    """``(n,)`` int64 flat indices of the True elements of a CPU bool tensor, in row-major order (numpy's
+    ``flatnonzero``: several times faster than ``torch.nonzero`` on large masks)."""
+    import torch
+
+    return torch.from_numpy(np.flatnonzero(as_array(mask)))
+
+
+def any_true(mask: torch.Tensor) -> bool:
+    """Whether a CPU bool tensor holds any True (numpy's ``any``; ``torch.any`` costs ~1 ms per megapixel)."""
+    return bool(as_array(mask).any())
+
+
 def cached_on_disk() -> bool:
     """Whether the renderer's kernels are in numba's on-disk cache; if not, the first render compiles them (some
     seconds, once per installation)."""
     # numba keeps no public handle on its cache index; its absence only means "will compile", never an error.
-    kernels = (trace_rows, splat_depth_rows, average_boundary_rows, outside_rows, quantise_rows)
+    kernels = (
+        trace_rows,
+        splat_depth_rows,
+        average_boundary_rows,
+        outside_rows,
+        quantise_rows,
+        tile_detail_rows,
+        pack_masked,
+        unpack_normalised,
+    )
     files = (getattr(getattr(k, "_cache", None), "_cache_file", None) for k in kernels)
     return all(os.path.exists(getattr(f, "_index_path", "")) for f in files)
 

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from viewshift.errors import InputError, ShapeError
+from viewshift.render import kernels
 
 _MAD_TO_SIGMA = 1.0 / (0.6744897501960817 * 6.0)  # median |r| of N(0, 36 s^2) is 0.6745 * 6 s
 _MEDIAN_SAMPLES = 1 << 16  # the noise median is taken over at most this many responses per channel
@@ -176,6 +177,62 @@ def _local_detail(squared: torch.Tensor, inside: torch.Tensor, block: int) -> tu
     return energy, count
 
 
+def _tile_grid(height: int, width: int, stride: int, cell: int) -> tuple[int, int, int, int]:
+    """``(rows, cols, tile_rows, tile_cols)``: the size of :func:`_highpass`'s response grid with ``stride`` and its
+    number of tiles of ``cell x cell`` responses (the last ones clipped)."""
+    rh, rw = -(-(height - 2) // stride), -(-(width - 2) // stride)
+    return rh, rw, -(-rh // cell), -(-rw // cell)
+
+
+def _tile_detail(
+    image: torch.Tensor, holes: torch.Tensor, hole_tiles: torch.Tensor, stride: int, cell: int
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """:func:`_local_detail` of the surroundings (3x3 windows fully valid) and of the fill (responses centred on
+    holes), both from the responses of :func:`_highpass` with ``stride`` over tiles of ``cell`` responses — computed
+    only at the tiles a hole pixel's statistics read (within one tile of a tile with holes) and zero elsewhere.
+
+    Args:
+        image: ``(B, C, H, W)``; holes: ``(B, 1, H, W)`` bool.
+        hole_tiles: ``(n,)`` flat indices into ``(B, T_h, T_w)`` of the tiles of the hole pixels.
+
+    Returns:
+        ``((surround, surround_count), (fill, fill_count))``, each as :func:`_local_detail` returns it:
+        ``(B, C, T_h, T_w)`` energies and ``(B, 1, T_h, T_w)`` counts.
+    """
+    b, c, h, w = image.shape
+    rh, rw, th, tw = _tile_grid(h, w, stride, cell)
+    need = torch.zeros(b * th * tw, dtype=torch.float32)
+    need[hole_tiles] = 1.0
+    need = F.max_pool2d(need.view(b, 1, th, tw), 3, stride=1, padding=1) > 0
+    sums = torch.zeros(2, b, c, th, tw, dtype=torch.float64)  # fill, surroundings
+    counts = torch.zeros(2, b, 1, th, tw, dtype=torch.float64)
+    for i in range(b):
+        kernels.run_rows(
+            kernels.tile_detail_rows,
+            th,
+            kernels.as_array(image[i]),
+            kernels.as_array(holes[i, 0]),
+            kernels.as_array(need[i, 0]),
+            stride,
+            cell,
+            sums[0, i].numpy(),
+            counts[0, i, 0].numpy(),
+            sums[1, i].numpy(),
+            counts[1, i, 0].numpy(),
+        )
+    # Per-tile means, as _block_means pools them (a tile clipped at the grid's end averages fewer responses).
+    rows = (rh - torch.arange(th, dtype=torch.float64) * cell).clamp(max=cell)
+    cols = (rw - torch.arange(tw, dtype=torch.float64) * cell).clamp(max=cell)
+    size = rows[:, None] * cols[None, :]
+    sums, counts = (sums / size).to(image.dtype), (counts / size).to(image.dtype)
+    out = []
+    for k in (1, 0):
+        total = _neighbourhood(sums[k]) / 36.0
+        count = _neighbourhood(counts[k])
+        out.append((torch.where(count > 0, total / count.clamp_min(1e-30), torch.zeros((), dtype=total.dtype)), count))
+    return out[0], out[1]
+
+
 def match_realism(
     image: torch.Tensor,
     holes: torch.Tensor,
@@ -253,26 +310,20 @@ def match_realism(
         raise InputError(f"seed must be an int, got {seed!r}")
     b, c, h, w = image.shape
     out = image.clone(memory_format=torch.contiguous_format)
-    lin = holes.reshape(-1).nonzero().squeeze(1)  # hole pixels, flat in (B, H, W)
+    lin = kernels.true_indices(holes)  # hole pixels, flat in (B, H, W)
     if not (noise or blur) or lin.numel() == 0:
         return out
     # Statistics from the responses centred on every other row and column: a quarter of the work, and still
     # (block / 2)**2 responses per tile.
     stride = _STRIDE if block >= 2 * _STRIDE else 1
     cell = block // stride  # a tile, in responses
-    response = _highpass(image, stride)
-    valid_inside = _window_all(~holes, stride)
     if noise_sigma is not None:
         sigma = noise_sigma
     elif source is not None:
         sigma = estimate_noise_sigma(source, per_channel=True)
     else:
-        sigma = _sigma_from_response(response, valid_inside)
+        sigma = _sigma_from_response(_highpass(image, stride), _window_all(~holes, stride))
     sigma_sq = sigma.square()[:, :, None, None].to(image.dtype)  # (B, C, 1, 1)
-    squared = response.square()
-    surround, surround_count = _local_detail(squared, valid_inside, cell)
-    surround = torch.where(surround_count > 0, surround, sigma_sq.expand_as(surround))
-    fill, fill_count = _local_detail(squared, holes[..., 1 : h - 1 : stride, 1 : w - 1 : stride], cell)
 
     # Hole pixels as (n, C) flat indices into the image and into the tile maps.
     plane = h * w
@@ -281,9 +332,12 @@ def match_realism(
     channels = torch.arange(c, device=image.device)[:, None]
     # Channel-major (C, n) indices: nearly sorted, so the gathers stay cache-friendly.
     at = (batch_of * (c * plane) + pixel) + channels * plane
-    th, tw = fill.shape[-2:]
+    th, tw = _tile_grid(h, w, stride, cell)[2:]
     tile = ((y.clamp(1, h - 2) - 1) // stride // cell) * tw + (x.clamp(1, w - 2) - 1) // stride // cell
     tiles = ((batch_of * (c * th * tw) + tile) + channels * (th * tw)).reshape(-1)
+    hole_tiles = batch_of * (th * tw) + tile
+    (surround, surround_count), (fill, fill_count) = _tile_detail(image, holes, hole_tiles, stride, cell)
+    surround = torch.where(surround_count > 0, surround, sigma_sq.expand_as(surround))
     flat = out.view(-1)
     values = flat.index_select(0, at.reshape(-1))
     if blur:
