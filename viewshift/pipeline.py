@@ -203,10 +203,10 @@ class Scene:
         background that fills holes), lands outside the source image."""
         K_tgt = self.K if K_new is None else K_new
         M, t = (x[0].numpy() for x in transfer_matrices(K_tgt, src_T_new, self.K))
-        mask = holes[0, 0].numpy()
-        border = np.empty_like(mask)
+        border = np.zeros(tuple(holes.shape[-2:]), bool)
         h, w = self.size
-        kernels.run_rows(kernels.outside_rows, mask.shape[0], mask, M, t, float(self.depth.max()), h, w, border)
+        hole_index = kernels.true_indices(holes[0, 0]).numpy()
+        kernels.outside(hole_index, border.shape[1], M, t, float(self.depth.max()), h, w, border)
         return border
 
     def render(
@@ -239,7 +239,10 @@ class Scene:
                 direction = tuple(centre.tolist()) if float(centre.norm()) > 0 else None
                 image, depth = fill_holes(image, depth, holes, options.fill, direction=direction)
                 if options.realism:  # colour only: an alpha channel keeps its filled values
-                    rgb = _realism.match_realism(image[:, :3], holes, noise_sigma=self.noise_sigma, seed=options.seed)
+                    # In place: the filled image is the filler's own new tensor.
+                    rgb = _realism.match_realism(
+                        image[:, :3], holes, noise_sigma=self.noise_sigma, seed=options.seed, inplace=True
+                    )
                     image = torch.cat([rgb, image[:, 3:]], dim=1) if image.shape[1] > 3 else rgb
             empty = holes.clone() if options.fill == "none" else torch.zeros_like(holes)
             if options.border == "leave":

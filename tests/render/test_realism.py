@@ -162,3 +162,13 @@ def test_tile_statistics_near_holes_equal_the_whole_image_pooling(height, width,
             mask = read.expand_as(g)
             torch.testing.assert_close(g[mask], e[mask], rtol=1e-5, atol=1e-9)
     assert bool((fill[1][read] > 0).all())  # hole responses counted
+
+
+def test_match_realism_in_place_equals_the_copy():
+    image = add_noise(smooth_scene(), 0.03, seed=1).clamp(0, 1)
+    holes = band_holes()
+    image = torch.where(holes, torch.tensor(0.5), image)
+    expected = match_realism(image, holes, seed=3)
+    target = image.clone()
+    assert match_realism(target, holes, seed=3, inplace=True) is target
+    assert torch.equal(target, expected)

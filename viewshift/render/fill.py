@@ -469,12 +469,11 @@ def _average_surface(
     if axis is None or length <= 1:
         return out
     for b in range(image.shape[0]):
-        kernels.run_rows(
-            kernels.average_boundary_rows,
-            image.shape[2],
+        kernels.average_boundary(
             kernels.as_array(image[b]),
             kernels.as_array(depth[b, 0].to(image.dtype)),
             kernels.as_array(holes[b, 0]),
+            kernels.true_indices(holes[b, 0]).numpy(),
             axis == 3,
             length,
             float(tolerance),

@@ -245,28 +245,32 @@ def splat_depth(depth: np.ndarray, M: np.ndarray, t: np.ndarray, size: tuple[int
 
 
 @numba.njit(**_JIT)
-def average_boundary_rows(image, depth, holes, along_rows, length, tol, out, y0, y1):
-    """The colours a hole filler takes from the pixels bordering holes, for rows ``y0 .. y1 - 1``.
+def average_boundary(image, depth, holes, hole_index, along_rows, length, tol, out):
+    """The colours a hole filler takes from the pixels bordering holes.
 
-    At each valid pixel next to a hole (its 4-neighbourhood) ``out`` ``(C, H, W)`` gets the mean of the pixel and
-    its neighbours up to ``length // 2`` pixels away along rows (``along_rows``) or columns that are valid and on
-    its surface (depth within ``tol`` relative of its own); other pixels of ``out`` are not touched.
-    ``image`` ``(C, H, W)``, ``depth`` ``(H, W)``, ``holes`` ``(H, W)`` bool.
+    At each valid pixel next to a hole (in its 4-neighbourhood) ``out`` ``(C, H, W)`` gets the mean of the pixel
+    and its neighbours up to ``length // 2`` pixels away along rows (``along_rows``) or columns that are valid and
+    on its surface (depth within ``tol`` relative of its own); other pixels of ``out`` are not touched.
+    ``image`` ``(C, H, W)``, ``depth`` ``(H, W)``, ``holes`` ``(H, W)`` bool, ``hole_index`` ``(n,)`` the flat
+    row-major indices of all hole pixels: the work is proportional to the number of holes, not of pixels (a pixel
+    bordering several holes is averaged again, to the same value).
     """
     c = image.shape[0]
     h, w = holes.shape
     reach = length // 2
-    for y in range(y0, y1):
-        for x in range(w):
-            if holes[y, x]:
-                continue
-            edge = (
-                (x > 0 and holes[y, x - 1])
-                or (x < w - 1 and holes[y, x + 1])
-                or (y > 0 and holes[y - 1, x])
-                or (y < h - 1 and holes[y + 1, x])
+    for i in range(hole_index.shape[0]):
+        hy, hx = hole_index[i] // w, hole_index[i] % w
+        for side in range(4):
+            y, x = (
+                (hy, hx - 1)
+                if side == 0
+                else (hy, hx + 1)
+                if side == 1
+                else (hy - 1, hx)
+                if side == 2
+                else (hy + 1, hx)
             )
-            if not edge:
+            if x < 0 or x >= w or y < 0 or y >= h or holes[y, x]:
                 continue
             z = depth[y, x]
             for k in range(c):
@@ -285,20 +289,17 @@ def average_boundary_rows(image, depth, holes, along_rows, length, tol, out, y0,
 
 
 @numba.njit(**_JIT)
-def outside_rows(holes, M, t, z, height, width, out, y0, y1):
-    """For rows ``y0 .. y1 - 1``: ``out[y, x]`` ``(H, W)`` bool is True at hole pixels (``holes`` ``(H, W)``) whose
-    ray, taken at depth ``z`` and moved by the transfer ``M, t``, lands behind the other camera or outside its
-    ``height × width`` image (the test of :func:`viewshift.render.warp.in_view`)."""
-    w = holes.shape[1]
+def outside(hole_index, width, M, t, z, height_other, width_other, out):
+    """``out`` ``(H, W)`` bool (zeroed by the caller) is set True at the hole pixels (flat row-major indices
+    ``hole_index`` ``(n,)`` into an image ``width`` wide) whose ray, taken at depth ``z`` and moved by the transfer
+    ``M, t``, lands behind the other camera or outside its ``height_other × width_other`` image (the test of
+    :func:`viewshift.render.warp.in_view`). Work proportional to the number of holes."""
     T = _as_transfer(M, t)
     zf = np.float32(z)
-    for y in range(y0, y1):
-        for x in range(w):
-            if not holes[y, x]:
-                out[y, x] = False
-                continue
-            u, v, d = _transfer(T, np.float32(x), np.float32(y), zf)
-            out[y, x] = not (d > 1e-6 and u >= -0.5 and u <= width - 0.5 and v >= -0.5 and v <= height - 0.5)
+    for i in range(hole_index.shape[0]):
+        y, x = hole_index[i] // width, hole_index[i] % width
+        u, v, d = _transfer(T, np.float32(x), np.float32(y), zf)
+        out[y, x] = not (d > 1e-6 and u >= -0.5 and u <= width_other - 0.5 and v >= -0.5 and v <= height_other - 0.5)
 
 
 @numba.njit(**_JIT)
@@ -427,8 +428,8 @@ def cached_on_disk() -> bool:
     kernels = (
         trace_rows,
         splat_depth_rows,
-        average_boundary_rows,
-        outside_rows,
+        average_boundary,
+        outside,
         quantise_rows,
         tile_detail_rows,
         pack_masked,

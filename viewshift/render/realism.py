@@ -243,6 +243,7 @@ def match_realism(
     noise: bool = True,
     blur: bool = True,
     block: int = 16,
+    inplace: bool = False,
 ) -> torch.Tensor:
     """Blur and/or add noise to filled pixels so they match the detail of their surroundings.
 
@@ -278,9 +279,10 @@ def match_realism(
         noise: add noise where the fill is smoother than its surroundings.
         blur: blur the fill where it is sharper than its surroundings.
         block: tile size in pixels of the local statistics (rounded down to even when >= 4).
+        inplace: write into ``image`` (when it is contiguous) instead of a copy.
 
     Returns:
-        ``(B, C, H, W)`` new image, equal to ``image`` outside ``holes``.
+        ``(B, C, H, W)`` new image (``image`` itself when written in place), equal to ``image`` outside ``holes``.
 
     Raises:
         ShapeError, InputError: malformed inputs.
@@ -309,7 +311,7 @@ def match_realism(
     if not isinstance(seed, int):
         raise InputError(f"seed must be an int, got {seed!r}")
     b, c, h, w = image.shape
-    out = image.clone(memory_format=torch.contiguous_format)
+    out = image if inplace and image.is_contiguous() else image.clone(memory_format=torch.contiguous_format)
     lin = kernels.true_indices(holes)  # hole pixels, flat in (B, H, W)
     if not (noise or blur) or lin.numel() == 0:
         return out
