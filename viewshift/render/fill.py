@@ -705,7 +705,8 @@ def fill_holes(
     filler = FILL_METHODS.get(method) if isinstance(method, str) else None
     if filler is None:
         raise InputError(f"unknown fill method {method!r}; choose one of {', '.join(FILL_METHODS)}")
-    return filler(image, depth, holes, direction=direction, depth_tolerance=depth_tolerance, radius=radius)
+    with kernels.torch_threads(1):  # many small operations over the hole pixels: threads only add hand-offs
+        return filler(image, depth, holes, direction=direction, depth_tolerance=depth_tolerance, radius=radius)
 
 
 __all__ = [

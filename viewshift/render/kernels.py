@@ -14,6 +14,7 @@ Nothing here is differentiable; training samples through :func:`viewshift.render
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -419,6 +420,28 @@ def true_indices(mask: torch.Tensor) -> torch.Tensor:
 def any_true(mask: torch.Tensor) -> bool:
     """Whether a CPU bool tensor holds any True (numpy's ``any``; ``torch.any`` costs ~1 ms per megapixel)."""
     return bool(as_array(mask).any())
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Run the enclosed torch operations with ``count`` intra-op threads, then restore the previous number.
+
+    For code made of many small operations (the hole filler and the realism step work on the hole pixels only,
+    thousands of elements per operation): with two threads each operation hands work to the other core, and on a
+    2-core machine whose other core is busy each hand-off can wait milliseconds. Measured here with other jobs
+    running: one 0.4 MP view with diagonal parallax took 0.72 s with 2 threads and 0.16 s with 1.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    if previous == count:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def cached_on_disk() -> bool:

@@ -296,72 +296,73 @@ def match_realism(
         >>> round(float(out[:, :, 18:46, 26:38].std()), 2)
         0.05
     """
-    _check_image(image)
-    _check_mask(holes, image, "holes")
-    if source is not None:
-        _check_image(source, "source")
-        if source.shape[:2] != image.shape[:2]:
-            raise ShapeError(
-                f"source must have {tuple(image.shape[:2])} as batch and channels, got {tuple(source.shape)}"
-            )
-    if not (isinstance(block, int) and block >= 1):
-        raise InputError(f"block must be an int >= 1, got {block!r}")
-    if noise_sigma is not None and tuple(noise_sigma.shape) != tuple(image.shape[:2]):
-        raise ShapeError(f"noise_sigma must have shape {tuple(image.shape[:2])}, got {tuple(noise_sigma.shape)}")
-    if not isinstance(seed, int):
-        raise InputError(f"seed must be an int, got {seed!r}")
-    b, c, h, w = image.shape
-    out = image if inplace and image.is_contiguous() else image.clone(memory_format=torch.contiguous_format)
-    lin = kernels.true_indices(holes)  # hole pixels, flat in (B, H, W)
-    if not (noise or blur) or lin.numel() == 0:
-        return out
-    # Statistics from the responses centred on every other row and column: a quarter of the work, and still
-    # (block / 2)**2 responses per tile.
-    stride = _STRIDE if block >= 2 * _STRIDE else 1
-    cell = block // stride  # a tile, in responses
-    if noise_sigma is not None:
-        sigma = noise_sigma
-    elif source is not None:
-        sigma = estimate_noise_sigma(source, per_channel=True)
-    else:
-        sigma = _sigma_from_response(_highpass(image, stride), _window_all(~holes, stride))
-    sigma_sq = sigma.square()[:, :, None, None].to(image.dtype)  # (B, C, 1, 1)
+    with kernels.torch_threads(1):  # many small operations over the hole pixels: threads only add hand-offs
+        _check_image(image)
+        _check_mask(holes, image, "holes")
+        if source is not None:
+            _check_image(source, "source")
+            if source.shape[:2] != image.shape[:2]:
+                raise ShapeError(
+                    f"source must have {tuple(image.shape[:2])} as batch and channels, got {tuple(source.shape)}"
+                )
+        if not (isinstance(block, int) and block >= 1):
+            raise InputError(f"block must be an int >= 1, got {block!r}")
+        if noise_sigma is not None and tuple(noise_sigma.shape) != tuple(image.shape[:2]):
+            raise ShapeError(f"noise_sigma must have shape {tuple(image.shape[:2])}, got {tuple(noise_sigma.shape)}")
+        if not isinstance(seed, int):
+            raise InputError(f"seed must be an int, got {seed!r}")
+        b, c, h, w = image.shape
+        out = image if inplace and image.is_contiguous() else image.clone(memory_format=torch.contiguous_format)
+        lin = kernels.true_indices(holes)  # hole pixels, flat in (B, H, W)
+        if not (noise or blur) or lin.numel() == 0:
+            return out
+        # Statistics from the responses centred on every other row and column: a quarter of the work, and still
+        # (block / 2)**2 responses per tile.
+        stride = _STRIDE if block >= 2 * _STRIDE else 1
+        cell = block // stride  # a tile, in responses
+        if noise_sigma is not None:
+            sigma = noise_sigma
+        elif source is not None:
+            sigma = estimate_noise_sigma(source, per_channel=True)
+        else:
+            sigma = _sigma_from_response(_highpass(image, stride), _window_all(~holes, stride))
+        sigma_sq = sigma.square()[:, :, None, None].to(image.dtype)  # (B, C, 1, 1)
 
-    # Hole pixels as (n, C) flat indices into the image and into the tile maps.
-    plane = h * w
-    batch_of, pixel = lin // plane, lin % plane
-    y, x = pixel // w, pixel % w
-    channels = torch.arange(c, device=image.device)[:, None]
-    # Channel-major (C, n) indices: nearly sorted, so the gathers stay cache-friendly.
-    at = (batch_of * (c * plane) + pixel) + channels * plane
-    th, tw = _tile_grid(h, w, stride, cell)[2:]
-    tile = ((y.clamp(1, h - 2) - 1) // stride // cell) * tw + (x.clamp(1, w - 2) - 1) // stride // cell
-    tiles = ((batch_of * (c * th * tw) + tile) + channels * (th * tw)).reshape(-1)
-    hole_tiles = batch_of * (th * tw) + tile
-    (surround, surround_count), (fill, fill_count) = _tile_detail(image, holes, hole_tiles, stride, cell)
-    surround = torch.where(surround_count > 0, surround, sigma_sq.expand_as(surround))
-    flat = out.view(-1)
-    values = flat.index_select(0, at.reshape(-1))
-    if blur:
-        sharper = (fill_count > 0) & (fill > _BLUR_MARGIN * surround)
-        if bool(sharper.any()):
-            keep = torch.where(sharper, (surround / fill.clamp_min(1e-30)).sqrt(), torch.ones_like(fill))
-            keep_px = keep.reshape(-1).index_select(0, tiles).view(c, -1)
-            some = (keep_px < 1).any(dim=0).nonzero().squeeze(1)  # blur only the pixels that need it
-            keep_some = keep_px[:, some]
-            blurred = _blur_at(flat, y[some], x[some], at[:, some], h, w).view(c, -1)
-            values = values.view(c, -1)
-            values[:, some] = keep_some * values[:, some] + (1 - keep_some) * blurred
-            values = values.reshape(-1)
-            fill = torch.where(sharper, surround, fill)
-    if noise:
-        add_sq = (torch.minimum(sigma_sq, surround) - fill).clamp_min(0)
-        add_sq = torch.where(fill_count > 0, add_sq, torch.zeros_like(add_sq))
-        gen = torch.Generator().manual_seed(seed)
-        draws = torch.randn(tuple(at.shape), generator=gen, dtype=torch.float32).to(image.device, image.dtype)
-        values = values + draws.reshape(-1) * add_sq.sqrt().reshape(-1).index_select(0, tiles)
-    flat.index_copy_(0, at.reshape(-1), values.clamp(0, 1))
-    return out
+        # Hole pixels as (n, C) flat indices into the image and into the tile maps.
+        plane = h * w
+        batch_of, pixel = lin // plane, lin % plane
+        y, x = pixel // w, pixel % w
+        channels = torch.arange(c, device=image.device)[:, None]
+        # Channel-major (C, n) indices: nearly sorted, so the gathers stay cache-friendly.
+        at = (batch_of * (c * plane) + pixel) + channels * plane
+        th, tw = _tile_grid(h, w, stride, cell)[2:]
+        tile = ((y.clamp(1, h - 2) - 1) // stride // cell) * tw + (x.clamp(1, w - 2) - 1) // stride // cell
+        tiles = ((batch_of * (c * th * tw) + tile) + channels * (th * tw)).reshape(-1)
+        hole_tiles = batch_of * (th * tw) + tile
+        (surround, surround_count), (fill, fill_count) = _tile_detail(image, holes, hole_tiles, stride, cell)
+        surround = torch.where(surround_count > 0, surround, sigma_sq.expand_as(surround))
+        flat = out.view(-1)
+        values = flat.index_select(0, at.reshape(-1))
+        if blur:
+            sharper = (fill_count > 0) & (fill > _BLUR_MARGIN * surround)
+            if bool(sharper.any()):
+                keep = torch.where(sharper, (surround / fill.clamp_min(1e-30)).sqrt(), torch.ones_like(fill))
+                keep_px = keep.reshape(-1).index_select(0, tiles).view(c, -1)
+                some = (keep_px < 1).any(dim=0).nonzero().squeeze(1)  # blur only the pixels that need it
+                keep_some = keep_px[:, some]
+                blurred = _blur_at(flat, y[some], x[some], at[:, some], h, w).view(c, -1)
+                values = values.view(c, -1)
+                values[:, some] = keep_some * values[:, some] + (1 - keep_some) * blurred
+                values = values.reshape(-1)
+                fill = torch.where(sharper, surround, fill)
+        if noise:
+            add_sq = (torch.minimum(sigma_sq, surround) - fill).clamp_min(0)
+            add_sq = torch.where(fill_count > 0, add_sq, torch.zeros_like(add_sq))
+            gen = torch.Generator().manual_seed(seed)
+            draws = torch.randn(tuple(at.shape), generator=gen, dtype=torch.float32).to(image.device, image.dtype)
+            values = values + draws.reshape(-1) * add_sq.sqrt().reshape(-1).index_select(0, tiles)
+        flat.index_copy_(0, at.reshape(-1), values.clamp(0, 1))
+        return out
 
 
 def _blur_at(
