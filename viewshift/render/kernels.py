@@ -75,38 +75,40 @@ def _sample(values, inv, su, sv, expected, tol, out):
     h, w = inv.shape
     u = min(max(su, -_ONE), np.float32(w) - _EDGE)
     v = min(max(sv, -_ONE), np.float32(h) - _EDGE)
-    u0 = np.floor(u)
-    v0 = np.floor(v)
-    fu = u - u0
-    fv = v - v0
-    # Corner columns/rows clamped into the image; corners outside get no weight.
-    xa, ya = int(u0), int(v0)
-    xb, yb = xa + 1, ya + 1
-    in_xa, in_xb, in_ya, in_yb = xa >= 0, xb < w, ya >= 0, yb < h
-    xa, xb, ya, yb = max(xa, 0), min(xb, w - 1), max(ya, 0), min(yb, h - 1)
+    # Corner columns/rows (floor by truncation: u, v >= -1), clamped into the image; the bilinear factor of a
+    # corner outside the image is zero, so it gets no weight.
+    iu = np.int32(u + _ONE) - np.int32(1)
+    iv = np.int32(v + _ONE) - np.int32(1)
+    fu = u - np.float32(iu)
+    fv = v - np.float32(iv)
+    xa, xb = max(iu, np.int32(0)), min(iu + np.int32(1), np.int32(w - 1))
+    ya, yb = max(iv, np.int32(0)), min(iv + np.int32(1), np.int32(h - 1))
     ref = _ONE / expected
     i00, i10, i01, i11 = inv[ya, xa], inv[ya, xb], inv[yb, xa], inv[yb, xb]
-    a00 = in_ya and in_xa and abs(i00 - ref) <= tol
-    a10 = in_ya and in_xb and abs(i10 - ref) <= tol
-    a01 = in_yb and in_xa and abs(i01 - ref) <= tol
-    a11 = in_yb and in_xb and abs(i11 - ref) <= tol
-    w00 = (_ONE - fu) * (_ONE - fv) if a00 else _ZERO
-    w10 = fu * (_ONE - fv) if a10 else _ZERO
-    w01 = (_ONE - fu) * fv if a01 else _ZERO
-    w11 = fu * fv if a11 else _ZERO
+    gu0 = _ONE - fu if iu >= 0 else _ZERO
+    gu1 = fu if iu + 1 < w else _ZERO
+    gv0 = _ONE - fv if iv >= 0 else _ZERO
+    gv1 = fv if iv + 1 < h else _ZERO
+    a00 = abs(i00 - ref) <= tol
+    a10 = abs(i10 - ref) <= tol
+    a01 = abs(i01 - ref) <= tol
+    a11 = abs(i11 - ref) <= tol
+    w00 = gu0 * gv0 if a00 else _ZERO
+    w10 = gu1 * gv0 if a10 else _ZERO
+    w01 = gu0 * gv1 if a01 else _ZERO
+    w11 = gu1 * gv1 if a11 else _ZERO
     norm = _ONE / max(w00 + w10 + w01 + w11, _TINY_SUM)
     for k in range(values.shape[0]):
         mix = w00 * values[k, ya, xa] + w10 * values[k, ya, xb] + w01 * values[k, yb, xa] + w11 * values[k, yb, xb]
         out[k] = mix * norm
-    # Valid when the neighbour whose area contains the point (the nearest) agrees.
-    if fv >= _HALF:
-        valid = a11 if fu >= _HALF else a01
-    else:
-        valid = a10 if fu >= _HALF else a00
-    if not valid:
-        return expected, False
+    # Valid when the neighbour whose area contains the point (the nearest, whose bilinear factor is >= 1/4 when it
+    # lies in the image) agrees.
+    right = fu >= _HALF
+    down = fv >= _HALF
+    nearest = w11 if (right and down) else w01 if down else w10 if right else w00
+    valid = nearest > _ZERO
     imix = w00 * i00 + w10 * i10 + w01 * i01 + w11 * i11
-    return _ONE / max(imix * norm, _TINY_INV), True
+    return (_ONE / max(imix * norm, _TINY_INV) if valid else expected), valid
 
 
 @numba.njit(inline="always", **_JIT)
