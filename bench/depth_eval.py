@@ -10,7 +10,7 @@
   true depth).
 * 7-Scenes redkitchen (a domain the model never saw): every 10th of the 300 frames, Kinect depth, capped at
   10 m.
-* RGB-D stills (a second domain the model never saw; other rooms, other Kinect-style sensors): the two TUM
+* RGB-D stills (a second domain the model never saw; other rooms and captures than 7-Scenes): the two TUM
   RGB-D freiburg1 frames of ``video/tum-fr1-pair`` (depth / 5000 = m) and the five frames of
   ``video/rgbd-5frames`` (depth in mm), capped at 10 m.
 """
