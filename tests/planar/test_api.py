@@ -46,8 +46,9 @@ def test_shipped_digit_angle_models_on_held_out_subset():
     keep = torch.arange(len(labels)) % 4 == 0  # 200 of them, all classes
     pred = estimate_angle(_to_uint8(images[keep]))
     err = np.abs((pred - angles[keep].numpy() + 180) % 360 - 180)
-    # Stated accuracy of the shipped model on this subset (measured 3.7°; docs/planar.md): median ≤ 5°.
-    assert np.median(err) <= 5.0
+    # Stated accuracy of the shipped model (round 3, rot-bins-all-val) on this subset: measured median 2.15°
+    # (mean 4.0°; docs/planar.md, section 6); stated bound 3°.
+    assert np.median(err) <= 3.0
 
     threes = labels == 3
     pred3 = estimate_angle(_to_uint8(images[threes]), model="digits-3")
@@ -62,8 +63,8 @@ def test_shipped_icstn_on_held_out_subset():
 
     _, _, perturbed, labels = align_test_set(per_image=1)  # 800 held-out digits, one perturbation each
     pred = classify(_to_uint8(perturbed[:400]))
-    # Measured 1.75 % on these 400; stated bound 3 %.
-    assert (pred != labels[:400].numpy()).mean() <= 0.03
+    # The shipped two-seed ensemble: measured 1.5 % on these 400 (6 errors); stated bound 2.5 %.
+    assert (pred != labels[:400].numpy()).mean() <= 0.025
 
 
 def test_shipped_roll_on_held_out_photos():

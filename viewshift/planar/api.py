@@ -2,9 +2,10 @@
 
 Shipped models (weights stored as float16 ``.pt`` state dicts, each with its config ``.json`` beside it):
 
-* ``"digits"``: rotation of a 28×28 digit, any class, full ±180° (preset ``rot-bins-all``).
+* ``"digits"``: rotation of a 28×28 digit, any class, full ±180° (preset ``rot-bins-all-val``).
 * ``"digits-3"``: the same kind of network trained on "3"s only.
-* ``"digits-icstn"``: IC-STN with 4 warps + classifier, for digits perturbed by homographies.
+* ``"digits-icstn"``: two IC-STNs with 4 warps + classifier (two seeds, class probabilities averaged), for
+  digits perturbed by homographies; ``align`` returns the first one's alignment.
 * ``"photo-roll"``: roll of a photo within ±20° from gradient-orientation histograms.
 
 Each weight file's JSON names the preset that made it; docs/planar.md gives the commands.
@@ -118,7 +119,8 @@ def align(images: np.ndarray, model: str = "digits-icstn") -> np.ndarray:
         model: ``"digits-icstn"``.
 
     Returns:
-        ``N×28×28`` uint8 aligned digits (resampled once from the input through the composed warp).
+        ``N×28×28`` uint8 aligned digits (resampled once from the input through the composed warp; for an
+        ensemble such as the shipped ``digits-icstn``, the first member's warp).
     """
     _check_name(model, ALIGN_MODELS)
     x = _digits_to_tensor(images)
@@ -131,7 +133,8 @@ def align(images: np.ndarray, model: str = "digits-icstn") -> np.ndarray:
 
 @torch.no_grad()
 def classify(images: np.ndarray, model: str = "digits-icstn") -> np.ndarray:
-    """Classify (possibly perturbed) digits: align with the IC-STN, then the classifier.
+    """Classify (possibly perturbed) digits: align with the IC-STN, then the classifier (for an ensemble, each
+    member aligns and classifies, and the class of highest mean probability wins).
 
     Args:
         images: ``N×28×28`` uint8 digits.
