@@ -299,7 +299,8 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
 # Round 3. Second seeds of the round-2 IC-STN family, for probability-averaging ensembles of two seeds
 # (AlignEnsemble); the CNN and STN get theirs too, so that ensembles are compared with ensembles.
 for _name in ("cnn-deep", "stn-deep", "icstn-4-deep"):
-    PRESETS[f"{_name}-s1"] = dataclasses.replace(PRESETS[_name], preset=f"{_name}-s1", seed=1)
+    for _seed in (1, 2):
+        PRESETS[f"{_name}-s{_seed}"] = dataclasses.replace(PRESETS[_name], preset=f"{_name}-s{_seed}", seed=_seed)
 # roll-val-clean with a third input channel: length-weighted orientations of straight line segments (LSD).
 PRESETS["roll-lines"] = dataclasses.replace(PRESETS["roll-val-clean"], preset="roll-lines", features="gradient+lines")
 
