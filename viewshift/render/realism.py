@@ -171,8 +171,14 @@ def _local_detail(squared: torch.Tensor, inside: torch.Tensor, block: int) -> tu
     in units of the pooled means (proportional to the pixel count; only ``count > 0`` is meaningful).
     """
     weight = inside.to(squared.dtype)
-    total = _neighbourhood(_block_means(squared * weight, block)) / 36.0
-    count = _neighbourhood(_block_means(weight, block))
+    return _energy(_block_means(squared * weight, block), _block_means(weight, block))
+
+
+def _energy(squared_means: torch.Tensor, count_means: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Detail energy per tile neighbourhood from per-tile means of the counted squared responses ``(B, C, h, w)``
+    and of the count ``(B, 1, h, w)``: ``(energy, count)`` as :func:`_local_detail` returns them."""
+    total = _neighbourhood(squared_means) / 36.0
+    count = _neighbourhood(count_means)
     energy = torch.where(count > 0, total / count.clamp_min(1e-30), torch.zeros((), dtype=total.dtype))
     return energy, count
 
@@ -224,13 +230,8 @@ def _tile_detail(
     rows = (rh - torch.arange(th, dtype=torch.float64) * cell).clamp(max=cell)
     cols = (rw - torch.arange(tw, dtype=torch.float64) * cell).clamp(max=cell)
     size = rows[:, None] * cols[None, :]
-    sums, counts = (sums / size).to(image.dtype), (counts / size).to(image.dtype)
-    out = []
-    for k in (1, 0):
-        total = _neighbourhood(sums[k]) / 36.0
-        count = _neighbourhood(counts[k])
-        out.append((torch.where(count > 0, total / count.clamp_min(1e-30), torch.zeros((), dtype=total.dtype)), count))
-    return out[0], out[1]
+    means, count_means = (sums / size).to(image.dtype), (counts / size).to(image.dtype)
+    return _energy(means[1], count_means[1]), _energy(means[0], count_means[0])
 
 
 def match_realism(
