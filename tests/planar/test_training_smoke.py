@@ -69,19 +69,27 @@ def test_validation_split_selects_a_checkpoint(tmp_path):
     assert all(torch.equal(best["model"][k], saved[k]) for k in saved)
 
 
-def test_ensemble_export_loads_and_averages_on_the_circle(tmp_path):
+def _export_two_step_ensemble(tmp_path, presets, **train_options):
+    """Train each preset for two steps (batch 8) and export them as one ensemble; returns the runs and the loaded
+    ensemble."""
     from viewshift.planar.api import load_model
-    from viewshift.planar.models import AngleEnsemble
     from viewshift.planar.train import export_weights
 
     mosaic = require_shared_data("digits", "digits_train.png")
     runs = []
-    for i, preset in enumerate(("rot-bins-3-aug", "rot-bins-3-mix")):
+    for i, preset in enumerate(presets):
         run = tmp_path / f"run{i}"
-        train(dataclasses.replace(PRESETS[preset], batch_size=8), run, data_path=str(mosaic), max_steps=2)
+        config = dataclasses.replace(PRESETS[preset], batch_size=8)
+        train(config, run, data_path=str(mosaic), max_steps=2, **train_options)
         runs.append(run)
     export_weights(runs, "ens", tmp_path / "w")
-    ensemble = load_model("ens", str(tmp_path / "w"))
+    return runs, load_model("ens", str(tmp_path / "w"))
+
+
+def test_ensemble_export_loads_and_averages_on_the_circle(tmp_path):
+    from viewshift.planar.models import AngleEnsemble
+
+    runs, ensemble = _export_two_step_ensemble(tmp_path, ("rot-bins-3-aug", "rot-bins-3-mix"))
     assert isinstance(ensemble, AngleEnsemble) and len(ensemble.members) == 2
     x = torch.rand(5, 1, 28, 28)
     with torch.no_grad():
@@ -95,19 +103,9 @@ def test_ensemble_export_loads_and_averages_on_the_circle(tmp_path):
 
 
 def test_align_ensemble_export_loads_and_averages_probabilities(tmp_path):
-    from viewshift.planar.api import load_model
     from viewshift.planar.models import AlignEnsemble
-    from viewshift.planar.train import export_weights
 
-    mosaic = require_shared_data("digits", "digits_train.png")
-    runs = []
-    for i, preset in enumerate(("icstn-4-deep", "icstn-4-deep-s1")):
-        run = tmp_path / f"run{i}"
-        config = dataclasses.replace(PRESETS[preset], batch_size=8)
-        train(config, run, data_path=str(mosaic), max_steps=2, validate_from=2.0)
-        runs.append(run)
-    export_weights(runs, "ens", tmp_path / "w")
-    ensemble = load_model("ens", str(tmp_path / "w"))
+    runs, ensemble = _export_two_step_ensemble(tmp_path, ("icstn-4-deep", "icstn-4-deep-s1"), validate_from=2.0)
     assert isinstance(ensemble, AlignEnsemble) and len(ensemble.members) == 2
     x = torch.rand(6, 1, 28, 28)
     with torch.no_grad():
