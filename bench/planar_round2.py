@@ -87,11 +87,7 @@ def _stage_val(root: Path, docs: Path) -> None:
         picks["roll"] = min(roll, key=roll.get)
     lines = ["| task | candidate | validation score |", "|---|---|---|"]
     lines += [f"| {task} | {name}{' **(pick)**' if name in picks.values() else ''} | {s} |" for task, name, s in rows]
-    table = "\n".join(lines)
-    print(table)
-    (docs / "round2_val.md").write_text(table + "\n")
-    data = {"rotation": rot, "align": align, "roll": roll, "picks": picks}
-    (docs / "round2_val.json").write_text(json.dumps(data, indent=1) + "\n")
+    write_tables(docs, "round2_val", lines, {"rotation": rot, "align": align, "roll": roll, "picks": picks})
 
 
 def _stage_test(root: Path, docs: Path) -> None:
@@ -137,10 +133,7 @@ def _stage_test(root: Path, docs: Path) -> None:
         )
         lines += ["", "| held-out photo | mean abs error ° |", "|---|---|"]
         lines += [f"| {p} | {e:.2f} |" for p, e in r["per_photo"].items()]
-    table = "\n".join(lines)
-    print(table)
-    (docs / "round2_test.md").write_text(table + "\n")
-    (docs / "round2_test.json").write_text(json.dumps(out, indent=1) + "\n")
+    write_tables(docs, "round2_test", lines, out)
 
 
 def error_histogram(err: np.ndarray, title: str, path: Path, stat: str = "mean") -> None:
@@ -160,6 +153,14 @@ def error_histogram(err: np.ndarray, title: str, path: Path, stat: str = "mean")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     print(f"wrote {path}")
+
+
+def write_tables(docs: Path, stem: str, lines: list[str], data: dict) -> None:
+    """Print a markdown table and write it to ``docs/<stem>.md``, with ``data`` as ``docs/<stem>.json``."""
+    table = "\n".join(lines)
+    print(table)
+    (docs / f"{stem}.md").write_text(table + "\n")
+    (docs / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
 
 
 def run_stages(doc: str, stage_val, stage_test) -> None:

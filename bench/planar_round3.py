@@ -35,7 +35,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from planar_icstn import mean_var_figure  # noqa: E402
-from planar_round2 import error_histogram, run_stages  # noqa: E402
+from planar_round2 import error_histogram, run_stages, write_tables  # noqa: E402
 
 from viewshift.planar import angles as A
 from viewshift.planar.configs import AlignConfig, AlignEnsembleConfig, EnsembleConfig, scored_classes
@@ -111,16 +111,9 @@ def _stage_val(root: Path, docs: Path) -> None:
         picks["roll"] = min(data["roll"], key=data["roll"].get)
     lines = ["| task | candidate | validation score |", "|---|---|---|"]
     lines += [f"| {task} | {name}{' **(pick)**' if name in picks.values() else ''} | {s} |" for task, name, s in rows]
-    if data["roll_per_photo"]:
-        names = list(data["roll_per_photo"])
-        lines += ["", "| validation photo | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-        for photo in data["roll_per_photo"][names[0]]:
-            lines.append(f"| {photo} | " + " | ".join(f"{data['roll_per_photo'][n][photo]:.2f}" for n in names) + " |")
-    table = "\n".join(lines)
-    print(table)
-    (docs / "round3_val.md").write_text(table + "\n")
+    lines += roll_val_table(data["roll_per_photo"])
     data["picks"] = picks
-    (docs / "round3_val.json").write_text(json.dumps(data, indent=1) + "\n")
+    write_tables(docs, "round3_val", lines, data)
 
 
 def _params(model: torch.nn.Module) -> int:
@@ -167,22 +160,35 @@ def _stage_test(root: Path, docs: Path) -> None:
     if "roll" in picks:
         name, crops = picks["roll"].split(" crops=")
         model, _ = _load(root, name)
-        r = evaluate_roll(model, crops=int(crops))
+        r, summary, per_photo = roll_test(model, picks["roll"], docs / "round3_roll_photos.png", int(crops))
         out["roll"] = r
-        lines.append(
-            f"| photo roll (160 cases) | {picks['roll']} (pick) | mean {r['mean']:.2f}°, median {r['median']:.2f}°, "
-            f"≤2° {100 * r['within_2']:.0f} % |"
-        )
-        lines += ["", "| held-out photo | mean abs error ° |", "|---|---|"]
-        lines += [f"| {p} | {e:.2f} |" for p, e in r["per_photo"].items()]
-        _roll_figure(r, picks["roll"], docs)
-    table = "\n".join(lines)
-    print(table)
-    (docs / "round3_test.md").write_text(table + "\n")
-    (docs / "round3_test.json").write_text(json.dumps(out, indent=1) + "\n")
+        lines += [f"| photo roll (160 cases) | {picks['roll']} (pick) | {summary} |"] + per_photo
+    write_tables(docs, "round3_test", lines, out)
 
 
-def _roll_figure(result: dict, name: str, docs: Path) -> None:
+def roll_val_table(per_photo: dict[str, dict[str, float]]) -> list[str]:
+    """Markdown lines (after a blank line) of validation errors per photo (rows) and candidate (columns)."""
+    if not per_photo:
+        return []
+    names = list(per_photo)
+    lines = ["", "| validation photo | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for photo in per_photo[names[0]]:
+        lines.append(f"| {photo} | " + " | ".join(f"{per_photo[n][photo]:.2f}" for n in names) + " |")
+    return lines
+
+
+def roll_test(model, name: str, figure: Path, crops: int = 1) -> tuple[dict, str, list[str]]:
+    """Score a roll model on the held-out photos: the result, a one-line summary and per-photo table lines;
+    writes the per-photo figure."""
+    r = evaluate_roll(model, crops=crops)
+    summary = f"mean {r['mean']:.2f}°, median {r['median']:.2f}°, ≤2° {100 * r['within_2']:.0f} %"
+    per_photo = ["", "| held-out photo | mean abs error ° |", "|---|---|"]
+    per_photo += [f"| {p} | {e:.2f} |" for p, e in r["per_photo"].items()]
+    _roll_figure(r, name, figure)
+    return r, summary, per_photo
+
+
+def _roll_figure(result: dict, name: str, path: Path) -> None:
     """Per held-out photo: the true rolls against the absolute errors, one dot per rolled copy."""
     import matplotlib
 
@@ -203,8 +209,8 @@ def _roll_figure(result: dict, name: str, docs: Path) -> None:
     ax.set_title(f"{name}: held-out photos, 10 rolls each (red: mean)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(docs / "round3_roll_photos.png", dpi=90)
-    print(f"wrote {docs / 'round3_roll_photos.png'}")
+    fig.savefig(path, dpi=90)
+    print(f"wrote {path}")
 
 
 def main() -> None:

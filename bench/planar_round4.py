@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from planar_icstn import mean_var_figure  # noqa: E402
-from planar_round2 import run_stages  # noqa: E402
+from planar_round2 import run_stages, write_tables  # noqa: E402
 from planar_round3 import _load, _params, _present  # noqa: E402
 
 from viewshift.planar.configs import AlignConfig, AlignEnsembleConfig
@@ -41,10 +41,7 @@ def _stage_val(root: Path, docs: Path) -> None:
     pick = min(scores, key=scores.get)
     lines = ["| candidate | validation error (400 digits × 10 perturbations) |", "|---|---|"]
     lines += [f"| {n}{' **(pick)**' if n == pick else ''} | {100 * e:.2f} % |" for n, e in scores.items()]
-    table = "\n".join(lines)
-    print(table)
-    (docs / "round4_val.md").write_text(table + "\n")
-    (docs / "round4_val.json").write_text(json.dumps({"align": scores, "picks": {"align": pick}}, indent=1) + "\n")
+    write_tables(docs, "round4_val", lines, {"align": scores, "picks": {"align": pick}})
 
 
 def _stage_test(root: Path, docs: Path) -> None:
@@ -64,10 +61,7 @@ def _stage_test(root: Path, docs: Path) -> None:
         figure[name] = r
         out[name] = {k: v for k, v in r.items() if not k.endswith("images")} | {"val_error": val}
     mean_var_figure(figure, docs / "round4_icstn_mean_var.png")
-    table = "\n".join(lines)
-    print(table)
-    (docs / "round4_test.md").write_text(table + "\n")
-    (docs / "round4_test.json").write_text(json.dumps(out, indent=1) + "\n")
+    write_tables(docs, "round4_test", lines, out)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""Roll features: the line-segment channel shifts with the roll like the gradient channels."""
+"""Roll features: the line-segment and vanishing-direction channels shift with the roll like the gradient
+channels; the vanishing direction of converging verticals (a pitched camera) is the roll itself."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import numpy as np
 import pytest
 
 from viewshift.errors import InputError
-from viewshift.planar.roll import ROLL_FEATURES, line_histogram, photo_features, rotate_photo
+from viewshift.planar.roll import (
+    ROLL_FEATURES,
+    line_histogram,
+    photo_features,
+    random_rolled_crop,
+    rotate_photo,
+    vanishing_histogram,
+)
 
 
 def _grid(height: int = 240, width: int = 320) -> np.ndarray:
@@ -50,5 +58,57 @@ def test_photo_features_channels_and_kinds():
     assert np.array_equal(plain.numpy(), lines[:2].numpy())
     # The gradient channel and the line channel agree on where the horizontal structure is.
     assert abs(_circular_peak(lines[0].numpy(), 95.0)) <= 1 and abs(_circular_peak(lines[2].numpy(), 95.0)) <= 1
+    vanishing = photo_features(photo, kind="gradient+vanishing")
+    assert vanishing.shape == (ROLL_FEATURES["gradient+vanishing"], 180)
+    assert np.array_equal(plain.numpy(), vanishing[:2].numpy())
+    # The grid's parallel lines meet at infinity in their own directions: peaks where the segments' normals are.
+    assert abs(_circular_peak(vanishing[2].numpy(), 95.0)) <= 1 and abs(_circular_peak(vanishing[2].numpy(), 5.0)) <= 1
     with pytest.raises(InputError):
         photo_features(photo, kind="pixels")
+
+
+def _converging_verticals(size: int = 256) -> np.ndarray:
+    """Nine world verticals seen by a camera pitched upwards: segments towards a vanishing point straight above
+    the centre, 600 px over the top edge. Each segment leans by up to 10°, the vanishing direction is vertical."""
+    img = np.zeros((size, size), np.uint8)
+    vx, vy = (size - 1) / 2.0, -600.0
+    for x in range(20, size - 15, 25):
+        top = (round(x + (vx - x) * 0.35), round(size - 6 + (vy - size + 6) * 0.35))
+        cv2.line(img, (x, size - 6), top, 255, 2)
+    return img
+
+
+@pytest.mark.parametrize("roll", [0.0, 7.0, -12.0])
+def test_vanishing_histogram_finds_the_roll_of_converging_verticals(roll):
+    gray = rotate_photo(np.dstack([_converging_verticals()] * 3), roll, crop=False)[:, :, 0]
+    hist = vanishing_histogram(gray)
+    assert hist.shape == (180,) and hist.dtype == np.float32
+    assert hist.mean() == pytest.approx(1.0, abs=1e-5)
+    # Vertical lines have their normal at 0°: the vanishing direction's bin is the roll, to within a degree.
+    assert abs(_circular_peak(hist, roll % 180.0)) <= 1
+    # The segments' own orientations spread over ±10°: the line histogram's peak is not pinned to the roll.
+    lines = line_histogram(gray)
+    offsets = (np.round(roll).astype(int) + np.arange(-12, 13)) % 180
+    assert hist[offsets].max() > 3 * lines[offsets].max()
+
+
+def test_vanishing_histogram_of_a_flat_image_is_uniform():
+    assert np.array_equal(vanishing_histogram(np.full((64, 64), 128, np.uint8)), np.ones(180, np.float32))
+
+
+@pytest.mark.parametrize("centred", [True, False])
+def test_centred_training_crops_keep_the_centre(centred):
+    # Channel 0 is the row, channel 1 the distance from the middle column (unchanged by the random mirror).
+    h, w = 201, 251
+    rows, cols = np.mgrid[0:h, 0:w]
+    photo = np.dstack([rows, np.abs(cols - w // 2), np.zeros_like(rows)]).astype(np.uint8)
+    rng = np.random.default_rng(0)
+    offsets = []
+    for _ in range(8):
+        crop = random_rolled_crop(photo, 0.0, rng, centred=centred)
+        ch, cw = crop.shape[:2]
+        offsets.append(abs(int(crop[ch // 2, cw // 2, 0]) - h // 2) + int(crop[ch // 2, cw // 2, 1]))
+    if centred:
+        assert max(offsets) <= 2
+    else:
+        assert max(offsets) > 10

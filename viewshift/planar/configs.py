@@ -106,7 +106,8 @@ class RollConfig:
     seed: int = 0
     kind: str = "roll"
     holdout: list[str] = field(default_factory=list)  # training photos (relative paths) left out of training
-    features: str = "gradient"  # gradient | gradient+lines (viewshift.planar.roll.photo_features)
+    features: str = "gradient"  # gradient | gradient+lines | gradient+vanishing (viewshift.planar.roll.photo_features)
+    centred_crops: bool = False  # training sub-crops keep the photo's centre (viewshift.planar.roll.random_rolled_crop)
 
 
 @dataclass
@@ -301,8 +302,19 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
 for _name in ("cnn-deep", "stn-deep", "icstn-4-deep"):
     for _seed in (1, 2):
         PRESETS[f"{_name}-s{_seed}"] = dataclasses.replace(PRESETS[_name], preset=f"{_name}-s{_seed}", seed=_seed)
+# Round 5. The round-2 IC-STN family trained 20 000 steps instead of 6000 (two seeds each, equal budgets).
+for _name in ("cnn-deep", "stn-deep", "icstn-4-deep"):
+    for _seed in (0, 1):
+        _long = f"{_name}-long" + (f"-s{_seed}" if _seed else "")
+        PRESETS[_long] = dataclasses.replace(PRESETS[_name], preset=_long, seed=_seed, steps=20_000)
 # roll-val-clean with a third input channel: length-weighted orientations of straight line segments (LSD).
 PRESETS["roll-lines"] = dataclasses.replace(PRESETS["roll-val-clean"], preset="roll-lines", features="gradient+lines")
+# Round 5. roll-val-clean with a vanishing-direction channel (pairs of segments intersected, the direction from
+# the centre to each vanishing point binned); sub-crops stay centred because the channel assumes the principal
+# point at the centre.
+PRESETS["roll-vanishing"] = dataclasses.replace(
+    PRESETS["roll-val-clean"], preset="roll-vanishing", features="gradient+vanishing", centred_crops=True
+)
 
 
 def config_from_dict(

@@ -29,9 +29,14 @@ from viewshift.planar.warps import largest_rotated_rect
 FEATURE_LONG_SIDE = 256
 NUM_BINS = 180
 # Input channels of each kind of roll feature (photo_features).
-ROLL_FEATURES = {"gradient": 2, "gradient+lines": 3}
+ROLL_FEATURES = {"gradient": 2, "gradient+lines": 3, "gradient+vanishing": 3}
 # Line segments shorter than this (pixels, in the 256-px image) are ignored by line_histogram.
 MIN_SEGMENT_LENGTH = 10.0
+# vanishing_histogram: the longest segments used, the largest angle between two segments of one pair, and
+# how far from the centre (in half long sides) their intersection must lie to count as a vanishing point.
+VANISHING_SEGMENTS = 100
+VANISHING_MAX_ANGLE = 15.0
+VANISHING_MIN_DISTANCE = 1.0
 
 # Upright photos under ../shared/data, relative paths. Held-out photos are never used in training; their
 # near-duplicates (other view of the same stereo pair or sequence) are excluded from training too.
@@ -179,6 +184,79 @@ def orientation_histogram(gray: np.ndarray, num_bins: int = NUM_BINS) -> np.ndar
     return (hist / mean if mean > 1e-8 else np.ones(num_bins)).astype(np.float32)
 
 
+def _segments(gray: np.ndarray, min_length: float) -> tuple[np.ndarray, np.ndarray]:
+    """LSD segments of a uint8 grey image: ``(K, 4)`` float64 ``x1, y1, x2, y2`` (pixels, y down) and lengths."""
+    lines = cv2.createLineSegmentDetector().detect(gray)[0]
+    if lines is None:
+        return np.zeros((0, 4)), np.zeros(0)
+    seg = lines.reshape(-1, 4).astype(np.float64)
+    length = np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1])
+    keep = length >= min_length
+    return seg[keep], length[keep]
+
+
+def _binned(theta: np.ndarray, weight: np.ndarray, num_bins: int) -> np.ndarray:
+    """Histogram of angles ``theta`` (degrees, modulo 180) with linear interpolation, divided by its mean."""
+    pos = (theta % 180.0) / (180.0 / num_bins)
+    lo = np.floor(pos).astype(np.int64)
+    frac = pos - lo
+    hist = np.bincount(lo % num_bins, weight * (1 - frac), num_bins)
+    hist += np.bincount((lo + 1) % num_bins, weight * frac, num_bins)
+    mean = hist.mean()
+    return (hist / mean if mean > 1e-8 else np.ones(num_bins)).astype(np.float32)
+
+
+def vanishing_histogram(
+    gray: np.ndarray,
+    num_bins: int = NUM_BINS,
+    min_length: float = MIN_SEGMENT_LENGTH,
+    max_segments: int = VANISHING_SEGMENTS,
+    max_angle: float = VANISHING_MAX_ANGLE,
+    min_distance: float = VANISHING_MIN_DISTANCE,
+) -> np.ndarray:
+    """Histogram of the directions from the image centre to the vanishing points of pairs of line segments.
+
+    Under camera pitch, world verticals converge to a vanishing point on the image line through the principal
+    point (taken as the centre) at the roll angle from the image vertical; each segment's own orientation is off
+    by its position, which an orientation histogram counts as roll. Here every pair of the ``max_segments``
+    longest LSD segments whose orientations differ by less than ``max_angle`` is intersected (homogeneous
+    coordinates, so parallel segments meet at infinity in their own direction); intersections closer to the
+    centre than ``min_distance`` half long sides are dropped (not vanishing points). The direction of each
+    intersection, weighted by the product of the two lengths, is binned by its normal like
+    :func:`line_histogram`, so a roll of θ about the centre shifts this histogram by +θ as well.
+
+    Args:
+        gray: ``H×W`` uint8 grey image.
+        num_bins: number of bins over [0°, 180°).
+        min_length: shorter segments (pixels) are ignored.
+        max_segments: the longest this many segments are paired.
+        max_angle: largest orientation difference (degrees) of a pair.
+        min_distance: smallest distance of a kept intersection from the centre, in half long sides.
+
+    Returns:
+        ``(num_bins,)`` float32 histogram divided by its mean (all ones when no pair qualifies).
+    """
+    seg, length = _segments(gray, min_length)
+    order = np.argsort(-length)[:max_segments]
+    seg, length = seg[order], length[order]
+    if len(length) < 2:
+        return np.ones(num_bins, np.float32)
+    h, w = gray.shape
+    half = max(h, w) / 2.0
+    # Centred coordinates, y up, in half long sides.
+    x = (seg[:, 0::2] - (w - 1) / 2.0) / half
+    y = -(seg[:, 1::2] - (h - 1) / 2.0) / half
+    ones = np.ones(len(length))
+    lines = np.cross(np.stack([x[:, 0], y[:, 0], ones], 1), np.stack([x[:, 1], y[:, 1], ones], 1))
+    direction = np.degrees(np.arctan2(y[:, 1] - y[:, 0], x[:, 1] - x[:, 0]))
+    i, j = np.triu_indices(len(length), 1)
+    apart = np.abs((direction[i] - direction[j] + 90.0) % 180.0 - 90.0)
+    point = np.cross(lines[i], lines[j])
+    far = np.hypot(point[:, 0], point[:, 1]) > min_distance * np.abs(point[:, 2])
+    weight = length[i] * length[j] * ((apart < max_angle) & far)
+    return _binned(np.degrees(np.arctan2(point[:, 1], point[:, 0])) + 90.0, weight, num_bins)
+
+
 def line_histogram(gray: np.ndarray, num_bins: int = NUM_BINS, min_length: float = MIN_SEGMENT_LENGTH) -> np.ndarray:
     """Length-weighted histogram of the normals of straight line segments over [0°, 180°).
 
@@ -194,20 +272,9 @@ def line_histogram(gray: np.ndarray, num_bins: int = NUM_BINS, min_length: float
     Returns:
         ``(num_bins,)`` float32 histogram divided by its mean (all ones when no segment is found).
     """
-    lines = cv2.createLineSegmentDetector().detect(gray)[0]
-    if lines is None:
-        return np.ones(num_bins, np.float32)
-    x1, y1, x2, y2 = lines.reshape(-1, 4).astype(np.float64).T
-    length = np.hypot(x2 - x1, y2 - y1)
-    keep = length >= min_length
-    theta = (np.degrees(np.arctan2(-(y2 - y1), x2 - x1)) + 90.0)[keep] % 180.0
-    pos = theta / (180.0 / num_bins)
-    lo = np.floor(pos).astype(np.int64)
-    frac = pos - lo
-    hist = np.bincount(lo % num_bins, length[keep] * (1 - frac), num_bins)
-    hist += np.bincount((lo + 1) % num_bins, length[keep] * frac, num_bins)
-    mean = hist.mean()
-    return (hist / mean if mean > 1e-8 else np.ones(num_bins)).astype(np.float32)
+    seg, length = _segments(gray, min_length)
+    x1, y1, x2, y2 = seg.T
+    return _binned(np.degrees(np.arctan2(-(y2 - y1), x2 - x1)) + 90.0, length, num_bins)
 
 
 def photo_features(photo: np.ndarray, num_bins: int = NUM_BINS, kind: str = "gradient") -> torch.Tensor:
@@ -216,11 +283,12 @@ def photo_features(photo: np.ndarray, num_bins: int = NUM_BINS, kind: str = "gra
     Args:
         photo: ``H×W×3`` uint8 RGB.
         num_bins: histogram bins over 180°.
-        kind: ``"gradient"`` or ``"gradient+lines"`` (:data:`ROLL_FEATURES`).
+        kind: ``"gradient"``, ``"gradient+lines"`` or ``"gradient+vanishing"`` (:data:`ROLL_FEATURES`).
 
     Returns:
         ``(C, num_bins)`` float32: gradient histograms at long side 256 and 128 pixels, and with
-        ``"gradient+lines"`` the line-segment histogram (:func:`line_histogram`) of the 256-px image.
+        ``"gradient+lines"`` the line-segment histogram (:func:`line_histogram`) of the 256-px image, with
+        ``"gradient+vanishing"`` the vanishing-direction histogram (:func:`vanishing_histogram`) instead.
     """
     if kind not in ROLL_FEATURES:
         raise InputError(f"unknown roll features {kind!r}; use one of {', '.join(ROLL_FEATURES)}")
@@ -232,6 +300,8 @@ def photo_features(photo: np.ndarray, num_bins: int = NUM_BINS, kind: str = "gra
     channels = [orientation_histogram(gray, num_bins), orientation_histogram(half, num_bins)]
     if kind == "gradient+lines":
         channels.append(line_histogram(gray8, num_bins))
+    elif kind == "gradient+vanishing":
+        channels.append(vanishing_histogram(gray8, num_bins))
     return torch.from_numpy(np.stack(channels))
 
 
@@ -267,11 +337,12 @@ def rotate_photo(photo: np.ndarray, angle_deg: float, *, crop: bool = True, fill
     return out[y0 : y0 + ch, x0 : x0 + cw]
 
 
-def random_rolled_crop(photo: np.ndarray, roll: float, rng: np.random.Generator) -> np.ndarray:
+def random_rolled_crop(photo: np.ndarray, roll: float, rng: np.random.Generator, centred: bool = False) -> np.ndarray:
     """A training sample: the photo rolled by ``roll``, cropped to its valid rectangle, then a random sub-crop.
 
     The sub-crop keeps the aspect ratio of the valid rectangle, covers 50–100 % of its side, and the photo is
-    mirrored left-right half the time (a mirrored upright photo is still upright).
+    mirrored left-right half the time (a mirrored upright photo is still upright). ``centred`` keeps the
+    sub-crop's centre at the photo's centre (the principal point :func:`vanishing_histogram` assumes).
     """
     if rng.random() < 0.5:
         photo = photo[:, ::-1].copy()
@@ -279,8 +350,10 @@ def random_rolled_crop(photo: np.ndarray, roll: float, rng: np.random.Generator)
     h, w = rotated.shape[:2]
     s = rng.uniform(0.5, 1.0)
     ch, cw = max(16, int(h * s)), max(16, int(w * s))
-    y0 = int(rng.integers(0, h - ch + 1))
-    x0 = int(rng.integers(0, w - cw + 1))
+    if centred:
+        y0, x0 = (h - ch) // 2, (w - cw) // 2
+    else:
+        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
     return rotated[y0 : y0 + ch, x0 : x0 + cw]
 
 
@@ -313,7 +386,7 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
         photo = resize_long_side(load_rgb(path), 2 * config.long_side)
         for _ in range(config.samples_per_photo):
             roll = float(rng.uniform(-config.max_roll, config.max_roll))
-            crop = random_rolled_crop(photo, roll, rng)
+            crop = random_rolled_crop(photo, roll, rng, getattr(config, "centred_crops", False))
             feats.append(photo_features(crop, config.num_bins, getattr(config, "features", "gradient")))
             rolls.append(roll)
     return torch.stack(feats), torch.tensor(rolls, dtype=torch.float32)
