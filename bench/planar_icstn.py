@@ -81,7 +81,8 @@ def mean_var_figure(results: dict, path: Path) -> None:
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if c == 0:
-                    ax.set_ylabel(f"{name}\n{what}", fontsize=7)
+                    # Ensemble names ("a+b") get a line per member so that the labels of adjacent rows stay apart.
+                    ax.set_ylabel(name.replace("+", " +\n") + f"\n{what}", fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     print(f"wrote {path}")

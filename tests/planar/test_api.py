@@ -63,8 +63,9 @@ def test_shipped_icstn_on_held_out_subset():
 
     _, _, perturbed, labels = align_test_set(per_image=1)  # 800 held-out digits, one perturbation each
     pred = classify(_to_uint8(perturbed[:400]))
-    # The shipped two-seed ensemble: measured 1.5 % on these 400 (6 errors); stated bound 2.5 %.
-    assert (pred != labels[:400].numpy()).mean() <= 0.025
+    # The shipped two-seed ensemble of 20 000-step members: measured 1.0 % on these 400 (4 errors); stated bound
+    # 2 % (the target; the 6000-step ensemble shipped before made 6 errors here).
+    assert (pred != labels[:400].numpy()).mean() <= 0.02
 
 
 def test_shipped_roll_on_held_out_photos():
