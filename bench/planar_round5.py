@@ -11,7 +11,9 @@ Candidates (lowest validation score wins):
 
 * alignment: the shipped two-seed IC-STN-4 ensemble of 6000-step members (round 3) and the two-seed ensemble
   of 20 000-step members (``icstn-4-deep-long``, ``-s1``); the single long members are scored as diagnostics;
-* photo roll: the shipped ``roll-val-clean`` and ``roll-vanishing`` (one view each).
+* photo roll: the shipped ``roll-val-clean``, ``roll-vanishing`` (a vanishing-direction channel) and both with
+  training photos also seen by a camera turned by random pitch and yaw (``roll-tilt``, ``roll-vanishing-tilt``),
+  one view each.
 
 ``--stage test`` scores the picks and, as baselines trained with the same 20 000-step budget, the CNN and STN
 (single seed-0 runs and two-seed ensembles; their validation errors are printed beside, they were not
@@ -38,7 +40,7 @@ PAIR = "{0}+{0}-s1"
 ALIGN = (PAIR.format("icstn-4-deep"), PAIR.format("icstn-4-deep-long"))
 ALIGN_DIAGNOSTIC = ("icstn-4-deep-long", "icstn-4-deep-long-s1")
 BASELINES = tuple(n for b in ("cnn-deep-long", "stn-deep-long") for n in (b, PAIR.format(b)))
-ROLL = ("roll-val-clean", "roll-vanishing")
+ROLL = ("roll-val-clean", "roll-vanishing", "roll-tilt", "roll-vanishing-tilt")
 
 
 def _steps(config) -> str:

@@ -14,6 +14,8 @@ from viewshift.planar.roll import (
     photo_features,
     random_rolled_crop,
     rotate_photo,
+    tilt_homography,
+    tilt_photo,
     vanishing_histogram,
 )
 
@@ -112,3 +114,34 @@ def test_centred_training_crops_keep_the_centre(centred):
         assert max(offsets) <= 2
     else:
         assert max(offsets) > 10
+
+
+@pytest.mark.parametrize(("pitch", "yaw"), [(10.0, 0.0), (-8.0, 10.0), (6.0, -10.0), (0.0, 12.0)])
+def test_tilting_the_camera_keeps_the_roll_at_zero(pitch, yaw):
+    w, h = 320, 240
+    hom = tilt_homography(w, h, pitch, yaw)
+    # Two world verticals (image columns of the upright photo) meet, after the turn, on the vertical centre line.
+    ends = np.array([[[60.0, 0.0]], [[60.0, 239.0]], [[250.0, 0.0]], [[250.0, 239.0]]])
+    p = cv2.perspectiveTransform(ends, hom).reshape(4, 2)
+    lines = [np.cross([*p[0], 1.0], [*p[1], 1.0]), np.cross([*p[2], 1.0], [*p[3], 1.0])]
+    vp = np.cross(*lines)
+    # The vanishing point's direction from the centre is vertical: its x equals the centre's (or it is at
+    # infinity straight up or down, when the pitch is zero).
+    assert abs(vp[0] - (w - 1) / 2.0 * vp[2]) <= 1e-6 * np.abs(vp).max()
+    # The segments themselves lean (pitch) or stay parallel and vertical (no pitch): they are not all vertical.
+    lean = np.degrees(np.arctan2(p[1, 0] - p[0, 0], p[1, 1] - p[0, 1]))
+    assert (abs(lean) > 0.5) == (pitch != 0.0)
+    # The crop holds only valid pixels.
+    out = tilt_photo(np.full((h, w, 3), 200, np.uint8), pitch, yaw)
+    assert out.shape[0] >= 16 and out.min() == 200
+
+
+@pytest.mark.parametrize("centred", [True, False])
+def test_tilted_training_crops_of_a_wide_photo(centred):
+    # A KITTI-like 512×155 photo has a 17° vertical field of view: the turn is halved until the crop keeps half
+    # of the short side, and every crop holds valid pixels only.
+    photo = np.full((155, 512, 3), 200, np.uint8)
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        crop = random_rolled_crop(photo, float(rng.uniform(-20, 20)), rng, centred=centred, tilt=10.0)
+        assert min(crop.shape[:2]) >= 16 and crop.min() == 200

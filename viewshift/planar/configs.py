@@ -108,6 +108,7 @@ class RollConfig:
     holdout: list[str] = field(default_factory=list)  # training photos (relative paths) left out of training
     features: str = "gradient"  # gradient | gradient+lines | gradient+vanishing (viewshift.planar.roll.photo_features)
     centred_crops: bool = False  # training sub-crops keep the photo's centre (viewshift.planar.roll.random_rolled_crop)
+    tilt: float = 0.0  # training photos are first turned by random pitch and yaw in ±tilt degrees (roll.tilt_photo)
 
 
 @dataclass
@@ -315,6 +316,10 @@ PRESETS["roll-lines"] = dataclasses.replace(PRESETS["roll-val-clean"], preset="r
 PRESETS["roll-vanishing"] = dataclasses.replace(
     PRESETS["roll-val-clean"], preset="roll-vanishing", features="gradient+vanishing", centred_crops=True
 )
+# Round 5. Training photos also seen by a camera turned by random pitch and yaw (±10°): converging verticals and
+# slanted horizontals with an exact roll label, like the held-out photos taken looking up or sideways.
+PRESETS["roll-tilt"] = dataclasses.replace(PRESETS["roll-val-clean"], preset="roll-tilt", tilt=10.0)
+PRESETS["roll-vanishing-tilt"] = dataclasses.replace(PRESETS["roll-vanishing"], preset="roll-vanishing-tilt", tilt=10.0)
 
 
 def config_from_dict(

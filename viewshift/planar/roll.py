@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from viewshift.errors import InputError, ShapeError
+from viewshift.geometry.poses import euler_to_matrix
 from viewshift.planar.warps import largest_rotated_rect
 
 FEATURE_LONG_SIDE = 256
@@ -337,19 +338,84 @@ def rotate_photo(photo: np.ndarray, angle_deg: float, *, crop: bool = True, fill
     return out[y0 : y0 + ch, x0 : x0 + cw]
 
 
-def random_rolled_crop(photo: np.ndarray, roll: float, rng: np.random.Generator, centred: bool = False) -> np.ndarray:
+def tilt_homography(width: int, height: int, pitch_deg: float, yaw_deg: float) -> np.ndarray:
+    """``3×3`` pixel homography ``K Rx(pitch) Ry(yaw) K⁻¹`` of :func:`tilt_photo` (focal length = long side,
+    principal point at the centre), mapping the upright photo's pixels to the turned camera's."""
+    f = float(max(width, height))
+    k = np.array([[f, 0, (width - 1) / 2.0], [0, f, (height - 1) / 2.0], [0, 0, 1]])
+    angles = torch.tensor([[np.radians(pitch_deg), np.radians(yaw_deg), 0.0]], dtype=torch.float64)
+    return k @ euler_to_matrix(angles)[0].numpy() @ np.linalg.inv(k)
+
+
+def tilt_photo(photo: np.ndarray, pitch_deg: float, yaw_deg: float) -> np.ndarray:
+    """The photo as the same camera would see it after turning by ``yaw_deg`` about the world vertical and then
+    by ``pitch_deg`` about its own horizontal axis, cropped to the largest centred rectangle of valid pixels with
+    the photo's aspect ratio.
+
+    The camera has focal length = the long side (a 53° field of view across it) and its principal point at the
+    centre; the image maps by the homography ``K R K⁻¹`` with ``R = Rx(pitch) Ry(yaw)``
+    (:func:`viewshift.geometry.poses.euler_to_matrix`). Neither turn rolls the camera: world verticals still meet
+    at a vanishing point on the image's vertical centre line, so an upright photo stays upright (roll 0) while its
+    verticals converge and its horizontals slant, as in photos taken looking up or sideways.
+
+    Args:
+        photo: ``H×W×C`` uint8 image.
+        pitch_deg: turn about the camera's horizontal axis, degrees.
+        yaw_deg: turn about the world vertical, degrees.
+
+    Returns:
+        The turned and cropped photo (same dtype and channels, centred on the principal point).
+    """
+    h, w = photo.shape[:2]
+    homography = tilt_homography(w, h, pitch_deg, yaw_deg)
+    out = cv2.warpPerspective(photo, homography, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    corners = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float64).reshape(-1, 1, 2)
+    quad = cv2.perspectiveTransform(corners, homography).reshape(-1, 2).astype(np.float32)
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+
+    def inside(scale: float) -> bool:
+        dx, dy = scale * (w - 1) / 2.0 + 1, scale * (h - 1) / 2.0 + 1  # one pixel of margin
+        return all(
+            cv2.pointPolygonTest(quad, (cx + sx * dx, cy + sy * dy), False) >= 0 for sx in (-1, 1) for sy in (-1, 1)
+        )
+
+    lo, hi = 0.0, 1.0
+    for _ in range(20):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if inside(mid) else (lo, mid)
+    ch, cw = max(16, int(lo * h)), max(16, int(lo * w))
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    return out[y0 : y0 + ch, x0 : x0 + cw]
+
+
+def random_rolled_crop(
+    photo: np.ndarray, roll: float, rng: np.random.Generator, centred: bool = False, tilt: float = 0.0
+) -> np.ndarray:
     """A training sample: the photo rolled by ``roll``, cropped to its valid rectangle, then a random sub-crop.
 
     The sub-crop keeps the aspect ratio of the valid rectangle, covers 50–100 % of its side, and the photo is
     mirrored left-right half the time (a mirrored upright photo is still upright). ``centred`` keeps the
     sub-crop's centre at the photo's centre (the principal point :func:`vanishing_histogram` assumes).
+    ``tilt`` > 0 first turns the camera by a random pitch and yaw, each uniform in ``±tilt`` degrees and halved
+    while the valid crop would lose more than half of the short side (:func:`tilt_photo`; the roll label stays
+    exact).
     """
+    if tilt > 0:
+        pitch, yaw = rng.uniform(-tilt, tilt, 2)
+        # A wide, short photo (KITTI) has little vertical field of view: halve the turn until the valid crop keeps
+        # at least half of the short side.
+        for _ in range(5):
+            tilted = tilt_photo(photo, float(pitch), float(yaw))
+            if 2 * min(tilted.shape[:2]) >= min(photo.shape[:2]):
+                break
+            pitch, yaw = pitch / 2, yaw / 2
+        photo = tilted
     if rng.random() < 0.5:
         photo = photo[:, ::-1].copy()
     rotated = rotate_photo(photo, roll, crop=True)
     h, w = rotated.shape[:2]
     s = rng.uniform(0.5, 1.0)
-    ch, cw = max(16, int(h * s)), max(16, int(w * s))
+    ch, cw = min(h, max(16, int(h * s))), min(w, max(16, int(w * s)))
     if centred:
         y0, x0 = (h - ch) // 2, (w - cw) // 2
     else:
@@ -386,7 +452,9 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
         photo = resize_long_side(load_rgb(path), 2 * config.long_side)
         for _ in range(config.samples_per_photo):
             roll = float(rng.uniform(-config.max_roll, config.max_roll))
-            crop = random_rolled_crop(photo, roll, rng, getattr(config, "centred_crops", False))
+            crop = random_rolled_crop(
+                photo, roll, rng, getattr(config, "centred_crops", False), getattr(config, "tilt", 0.0)
+            )
             feats.append(photo_features(crop, config.num_bins, getattr(config, "features", "gradient")))
             rolls.append(roll)
     return torch.stack(feats), torch.tensor(rolls, dtype=torch.float32)
