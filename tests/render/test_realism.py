@@ -140,7 +140,14 @@ def test_match_realism_with_a_known_noise_level_equals_estimating_it_from_the_so
 def test_tile_statistics_near_holes_equal_the_whole_image_pooling(height, width, stride, cell):
     # The compiled per-tile sums (computed only next to holes) against the torch pooling over the whole image,
     # on tiles clipped at the grid's end too (odd sizes), at every tile a hole pixel reads.
-    from viewshift.render.realism import _highpass, _local_detail, _tile_detail, _tile_grid, _window_all
+    from viewshift.render.realism import (
+        _highpass,
+        _local_detail,
+        _pixel_tiles,
+        _tile_detail,
+        _tile_grid,
+        _window_all,
+    )
 
     image = add_noise(smooth_scene(2, height, width), 0.03, seed=5).clamp(0, 1)
     holes = torch.zeros(2, 1, height, width, dtype=torch.bool)
@@ -151,7 +158,7 @@ def test_tile_statistics_near_holes_equal_the_whole_image_pooling(height, width,
     expected_fill = _local_detail(squared, holes[..., 1 : height - 1 : stride, 1 : width - 1 : stride], cell)
     _, _, th, tw = _tile_grid(height, width, stride, cell)
     b, y, x = torch.nonzero(holes[:, 0], as_tuple=True)
-    tile = ((y.clamp(1, height - 2) - 1) // stride // cell) * tw + (x.clamp(1, width - 2) - 1) // stride // cell
+    tile = _pixel_tiles(y, x, height, width, stride, cell)
     surround, fill = _tile_detail(image, holes, b * (th * tw) + tile, stride, cell)
     read = torch.zeros(2 * th * tw, dtype=torch.bool)
     read[b * (th * tw) + tile] = True

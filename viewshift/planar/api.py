@@ -205,9 +205,9 @@ def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int
         h, w = a.shape[:2]
         ch, cw = max(16, int(h * ROLL_CROP_FRACTION)), max(16, int(w * ROLL_CROP_FRACTION))
         views += [a[y : y + ch, x : x + cw] for y in (0, h - ch) for x in (0, w - cw)]
+    kind = getattr(net, "feature_kind", "gradient")
     feats = []
     for v in views:
-        kind = getattr(net, "feature_kind", "gradient")
         feats += [photo_features(v, net.num_bins, kind), photo_features(v[:, ::-1].copy(), net.num_bins, kind)]
     out = net(torch.stack(feats)).view(-1, 2)
     estimates = 0.5 * (out[:, 0] - out[:, 1])

@@ -369,6 +369,17 @@ def tilt_photo(photo: np.ndarray, pitch_deg: float, yaw_deg: float) -> np.ndarra
     h, w = photo.shape[:2]
     homography = tilt_homography(w, h, pitch_deg, yaw_deg)
     out = cv2.warpPerspective(photo, homography, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    ch, cw = tilted_size(w, h, pitch_deg, yaw_deg)
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    return out[y0 : y0 + ch, x0 : x0 + cw]
+
+
+def tilted_size(width: int, height: int, pitch_deg: float, yaw_deg: float) -> tuple[int, int]:
+    """``(height, width)`` of :func:`tilt_photo`'s output for a ``width × height`` photo, without warping it:
+    the largest centred rectangle with the photo's aspect ratio (at least 16 px a side) inside the turned image's
+    valid quadrilateral, found by bisection on its scale."""
+    w, h = width, height
+    homography = tilt_homography(w, h, pitch_deg, yaw_deg)
     corners = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float64).reshape(-1, 1, 2)
     quad = cv2.perspectiveTransform(corners, homography).reshape(-1, 2).astype(np.float32)
     cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
@@ -383,9 +394,7 @@ def tilt_photo(photo: np.ndarray, pitch_deg: float, yaw_deg: float) -> np.ndarra
     for _ in range(20):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if inside(mid) else (lo, mid)
-    ch, cw = max(16, int(lo * h)), max(16, int(lo * w))
-    y0, x0 = (h - ch) // 2, (w - cw) // 2
-    return out[y0 : y0 + ch, x0 : x0 + cw]
+    return max(16, int(lo * h)), max(16, int(lo * w))
 
 
 def random_rolled_crop(
@@ -404,12 +413,13 @@ def random_rolled_crop(
         pitch, yaw = rng.uniform(-tilt, tilt, 2)
         # A wide, short photo (KITTI) has little vertical field of view: halve the turn until the valid crop keeps
         # at least half of the short side.
+        h, w = photo.shape[:2]
         for _ in range(5):
-            tilted = tilt_photo(photo, float(pitch), float(yaw))
-            if 2 * min(tilted.shape[:2]) >= min(photo.shape[:2]):
+            turn = float(pitch), float(yaw)
+            if 2 * min(tilted_size(w, h, *turn)) >= min(h, w):
                 break
             pitch, yaw = pitch / 2, yaw / 2
-        photo = tilted
+        photo = tilt_photo(photo, *turn)  # warped once, with the turn that keeps enough
     if rng.random() < 0.5:
         photo = photo[:, ::-1].copy()
     rotated = rotate_photo(photo, roll, crop=True)

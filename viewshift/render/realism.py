@@ -190,6 +190,13 @@ def _tile_grid(height: int, width: int, stride: int, cell: int) -> tuple[int, in
     return rh, rw, -(-rh // cell), -(-rw // cell)
 
 
+def _pixel_tiles(y: torch.Tensor, x: torch.Tensor, height: int, width: int, stride: int, cell: int) -> torch.Tensor:
+    """Flat index into the ``(T_h, T_w)`` tile grid of :func:`_tile_grid` of the tile whose statistics pixels
+    ``(y, x)`` (``(n,)`` each) read: the tile of their response, border pixels taking the nearest response."""
+    tw = _tile_grid(height, width, stride, cell)[3]
+    return ((y.clamp(1, height - 2) - 1) // stride // cell) * tw + (x.clamp(1, width - 2) - 1) // stride // cell
+
+
 def _tile_detail(
     image: torch.Tensor, holes: torch.Tensor, hole_tiles: torch.Tensor, stride: int, cell: int
 ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
@@ -337,7 +344,7 @@ def match_realism(
         # Channel-major (C, n) indices: nearly sorted, so the gathers stay cache-friendly.
         at = (batch_of * (c * plane) + pixel) + channels * plane
         th, tw = _tile_grid(h, w, stride, cell)[2:]
-        tile = ((y.clamp(1, h - 2) - 1) // stride // cell) * tw + (x.clamp(1, w - 2) - 1) // stride // cell
+        tile = _pixel_tiles(y, x, h, w, stride, cell)
         tiles = ((batch_of * (c * th * tw) + tile) + channels * (th * tw)).reshape(-1)
         hole_tiles = batch_of * (th * tw) + tile
         (surround, surround_count), (fill, fill_count) = _tile_detail(image, holes, hole_tiles, stride, cell)
