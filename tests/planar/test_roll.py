@@ -1,22 +1,33 @@
 """Roll features: the line-segment and vanishing-direction channels shift with the roll like the gradient
-channels; the vanishing direction of converging verticals (a pitched camera) is the roll itself."""
+channels; the vanishing direction of converging verticals (a pitched camera) is the roll itself, which the
+vertical-vanishing-point estimator and the reference rolls of the held-out photos rely on."""
 
 from __future__ import annotations
+
+import json
 
 import cv2
 import numpy as np
 import pytest
 
-from viewshift.errors import InputError
+from tests.helpers import require_shared_data
+from viewshift.errors import InputError, ShapeError
 from viewshift.planar.roll import (
+    REFERENCES_FILE,
     ROLL_FEATURES,
+    ROLL_TEST_PHOTOS,
+    ROLL_VAL_PHOTOS,
     line_histogram,
     photo_features,
     random_rolled_crop,
+    reference_roll,
+    roll_from_segments,
+    roll_test_set,
     rotate_photo,
     tilt_homography,
     tilt_photo,
     vanishing_histogram,
+    vertical_vanishing_roll,
 )
 
 
@@ -145,3 +156,91 @@ def test_tilted_training_crops_of_a_wide_photo(centred):
     for _ in range(10):
         crop = random_rolled_crop(photo, float(rng.uniform(-20, 20)), rng, centred=centred, tilt=10.0)
         assert min(crop.shape[:2]) >= 16 and crop.min() == 200
+
+
+def _camera_turn(width: int, height: int, pitch: float, yaw: float, roll: float) -> np.ndarray:
+    """``3×3`` pixel map of an upright photo to the camera turned by yaw and pitch (tilt_homography), then rolled
+    counter-clockwise about the centre (a camera roll about its optical axis)."""
+    rot = np.vstack([cv2.getRotationMatrix2D(((width - 1) / 2.0, (height - 1) / 2.0), roll, 1.0), [0, 0, 1]])
+    return rot @ tilt_homography(width, height, pitch, yaw)
+
+
+@pytest.mark.parametrize(("pitch", "yaw", "roll"), [(0.0, 0.0, 6.0), (12.0, 5.0, -9.0), (-8.0, -10.0, 15.0)])
+def test_roll_from_segments_is_the_roll_under_any_pitch_and_yaw(pitch, yaw, roll):
+    w, h = 400, 300
+    # World verticals are image columns of the upright photo; after the turn they lean by their position.
+    ends = np.array(
+        [[[x, 20.0]] for x in (30.0, 150.0, 290.0, 370.0)] + [[[x, 280.0]] for x in (30.0, 150.0, 290.0, 370.0)]
+    )
+    p = cv2.perspectiveTransform(ends, _camera_turn(w, h, pitch, yaw, roll)).reshape(2, 4, 2)
+    segments = np.concatenate([p[0], p[1]], axis=1)
+    assert roll_from_segments(segments, w, h) == pytest.approx(roll, abs=1e-6)
+    lean = np.degrees(np.arctan2(segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1]))
+    assert (np.ptp(lean) > 1.0) == (pitch != 0.0)  # the segments themselves do not all lean by the roll
+
+
+def _facade(width: int = 480, height: int = 360) -> np.ndarray:
+    """An upright synthetic facade: window columns (world verticals) and floors (horizontals)."""
+    img = np.full((height, width, 3), 120, np.uint8)
+    for y in range(30, height - 30, 50):
+        for x in range(30, width - 40, 55):
+            cv2.rectangle(img, (x, y), (x + 30, y + 32), (40, 50, 60), -1)
+    return img
+
+
+@pytest.mark.parametrize(("pitch", "yaw", "roll"), [(0.0, 0.0, -7.0), (10.0, 6.0, 11.0), (-9.0, -8.0, -16.0)])
+def test_vertical_vanishing_roll_of_a_turned_synthetic_facade(pitch, yaw, roll):
+    upright = _facade()
+    h, w = upright.shape[:2]
+    seen = cv2.warpPerspective(upright, _camera_turn(w, h, pitch, yaw, roll), (w, h), flags=cv2.INTER_LINEAR)
+    found = vertical_vanishing_roll(seen)
+    assert found.roll == pytest.approx(roll, abs=0.5)
+    assert found.support > 4.0 and found.ambiguity < 0.7
+
+
+def test_vertical_vanishing_roll_without_lines():
+    found = vertical_vanishing_roll(np.full((64, 96, 3), 128, np.uint8))
+    assert found.roll is None and found.support == 0.0 and found.ambiguity == 1.0
+    with pytest.raises(ShapeError):
+        vertical_vanishing_roll(np.zeros((64, 96), np.uint8))
+
+
+def test_reference_rolls_are_fitted_from_the_marked_segments():
+    refs = json.loads(REFERENCES_FILE.read_text())
+    # Only held-out and validation photos carry references, each with enough marked verticals to fit.
+    assert refs and set(refs) <= set(ROLL_TEST_PHOTOS) | set(ROLL_VAL_PHOTOS)
+    for name, entry in refs.items():
+        seg = np.array(entry["segments"])
+        assert seg.shape[1] == 4 and len(seg) >= 8
+        assert reference_roll(name) == pytest.approx(roll_from_segments(seg, *entry["size"]))
+        assert abs(reference_roll(name)) < 10.0
+    assert reference_roll("photos/fruits.jpg") == 0.0  # no marked verticals: assumed level
+    # The ETH3D facade was taken rolled by about 7° clockwise.
+    assert reference_roll("stereo/eth3d-twoview/image_0/facade_1s.png") == pytest.approx(-7.3, abs=0.2)
+
+
+def test_roll_test_labels_add_the_photos_own_roll():
+    require_shared_data("photos")
+    with_refs = roll_test_set(per_photo=2, split="test", references=True)
+    without = roll_test_set(per_photo=2, split="test", references=False)
+    for (name, label, image), (name0, applied, image0) in zip(with_refs, without, strict=True):
+        assert name == name0 and np.array_equal(image, image0)
+        assert label == pytest.approx(applied + reference_roll(name))
+
+
+def test_roll_with_network_uses_the_vanishing_point_only_through_its_gate():
+    from viewshift.planar.api import roll_with_network
+    from viewshift.planar.models import RollMatchNet
+
+    upright = _facade()
+    h, w = upright.shape[:2]
+    seen = cv2.warpPerspective(upright, _camera_turn(w, h, 8.0, 0.0, 9.0), (w, h), flags=cv2.INTER_LINEAR)
+    found = vertical_vanishing_roll(seen)
+    blind = RollMatchNet(width=4).eval()  # zero templates: every shift scores the same, the soft-argmax says 0°
+    assert roll_with_network(blind, seen) == pytest.approx(0.0, abs=1e-4)
+    blind.vanishing_gate = (found.support / 2, 1.0)
+    assert roll_with_network(blind, seen) == pytest.approx(found.roll) and abs(found.roll - 9.0) < 0.5
+    blind.vanishing_gate = (found.support * 2, 1.0)  # support too low for this gate: the network answers
+    assert roll_with_network(blind, seen) == pytest.approx(0.0, abs=1e-4)
+    blind.vanishing_gate = (0.0, found.ambiguity / 2)  # too ambiguous for this gate
+    assert roll_with_network(blind, seen) == pytest.approx(0.0, abs=1e-4)

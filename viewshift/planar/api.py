@@ -33,7 +33,7 @@ from viewshift.planar.models import (
     RollNet,
     predict_angles_rot90,
 )
-from viewshift.planar.roll import photo_features, rotate_photo
+from viewshift.planar.roll import photo_features, rotate_photo, vertical_vanishing_roll
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ANGLE_MODELS = ("digits", "digits-3")
@@ -196,10 +196,19 @@ def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int
         photo: ``H×W×3`` uint8 (or uint16) photo.
         crops: 1: the whole photo; 5: also its four corner crops of :data:`ROLL_CROP_FRACTION` of each side, and
             the median of the five estimates (cropping keeps the roll). Each view is averaged with its mirror.
+
+    A network with a ``vanishing_gate`` (:class:`viewshift.planar.models.RollMatchNet`) first looks for the
+    photo's vertical vanishing point (:func:`viewshift.planar.roll.vertical_vanishing_roll`) and returns its roll
+    when the support is at least ``gate[0]`` and the ambiguity at most ``gate[1]``.
     """
     if crops not in (1, 5):
         raise InputError(f"crops must be 1 or 5, got {crops}")
     a = _photo_uint8(photo)
+    gate = getattr(net, "vanishing_gate", None)
+    if gate is not None:
+        found = vertical_vanishing_roll(a)
+        if found.roll is not None and found.support >= gate[0] and found.ambiguity <= gate[1]:
+            return found.roll
     views = [a]
     if crops == 5:
         h, w = a.shape[:2]

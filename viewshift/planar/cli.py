@@ -2,7 +2,8 @@
 
 * ``viewshift planar train --preset NAME --out RUN`` trains one preset (resumable).
 * ``viewshift planar eval (--run RUN | --model NAME) [--json OUT]`` evaluates on the fixed held-out test set.
-* ``viewshift planar export --run RUN --name NAME --weights DIR`` writes float16 weights + config.
+* ``viewshift planar export --run RUN --name NAME --weights DIR [--vanishing-gate S A]`` writes float16 weights +
+  config.
 * ``viewshift planar presets`` lists the presets.
 * ``viewshift straighten PHOTO -o OUT`` levels a tilted photo.
 """
@@ -51,6 +52,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p_export.add_argument("--name", required=True, help="model name, e.g. digits-icstn")
     p_export.add_argument("--weights", required=True, help="destination folder, e.g. viewshift/planar/weights")
+    p_export.add_argument(
+        "--vanishing-gate",
+        nargs=2,
+        type=float,
+        metavar=("SUPPORT", "AMBIGUITY"),
+        default=None,
+        help="roll runs: level photos whose vertical vanishing point passes these thresholds by it",
+    )
     p_export.set_defaults(func=_export)
 
     p_presets = sub.add_parser("presets", help="list the training presets")
@@ -171,7 +180,8 @@ def _eval(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from viewshift.planar.train import export_weights
 
-    print(f"wrote {export_weights(args.run, args.name, args.weights)}")
+    gate = tuple(args.vanishing_gate) if args.vanishing_gate else None
+    print(f"wrote {export_weights(args.run, args.name, args.weights, gate)}")
     return 0
 
 

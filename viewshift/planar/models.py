@@ -367,6 +367,9 @@ class RollMatchNet(nn.Module):
         window: decode with a soft-argmax over ``±window`` shifts around the best one; over all shifts when None.
         feature_kind: which photo features the network reads (``kind`` of
             :func:`viewshift.planar.roll.photo_features`); recorded here so inference computes the right input.
+        vanishing_gate: ``(support, ambiguity)``: inference (:func:`viewshift.planar.api.roll_with_network`) uses
+            the photo's vertical vanishing point instead of the network when it passes these thresholds (see
+            :class:`viewshift.planar.roll.VerticalVanishing`); None: the network always. Recorded only.
     """
 
     def __init__(
@@ -377,9 +380,11 @@ class RollMatchNet(nn.Module):
         max_shift: int = 25,
         window: int | None = None,
         feature_kind: str = "gradient",
+        vanishing_gate: tuple[float, float] | None = None,
     ) -> None:
         super().__init__()
         self.feature_kind = feature_kind
+        self.vanishing_gate = vanishing_gate
         self.window = window
         self.num_bins = num_bins
         self.channels = channels

@@ -16,7 +16,10 @@ normal (so a horizontal segment lands at 90°, where a horizontal edge's gradien
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -38,6 +41,18 @@ MIN_SEGMENT_LENGTH = 10.0
 VANISHING_SEGMENTS = 100
 VANISHING_MAX_ANGLE = 15.0
 VANISHING_MIN_DISTANCE = 1.0
+# vertical_vanishing_roll: working long side (pixels), shortest segment (fraction of the long side), largest lean
+# of a segment from the image vertical (degrees), inlier angle (degrees), the longest segments paired into
+# hypotheses, and the largest angle of the vanishing direction from the image vertical (degrees).
+VERTICAL_LONG_SIDE = 512
+VERTICAL_MIN_LENGTH = 0.04
+VERTICAL_MAX_LEAN = 35.0
+VERTICAL_INLIER_ANGLE = 1.5
+VERTICAL_HYPOTHESES = 120
+VERTICAL_WINDOW = 25.0
+# Hand-marked world-vertical segments of some held-out and validation photos (their own roll; see
+# reference_roll).
+REFERENCES_FILE = Path(__file__).with_name("data") / "roll_references.json"
 
 # Upright photos under ../shared/data, relative paths. Held-out photos are never used in training; their
 # near-duplicates (other view of the same stereo pair or sequence) are excluded from training too.
@@ -258,6 +273,146 @@ def vanishing_histogram(
     return _binned(np.degrees(np.arctan2(point[:, 1], point[:, 0])) + 90.0, weight, num_bins)
 
 
+def _centred_lines(seg: np.ndarray, width: int, height: int) -> dict[str, np.ndarray]:
+    """Segments ``(K, 4)`` (pixels ``x1, y1, x2, y2``, y down) in centred coordinates (y up, in half long sides):
+    ``lines (K, 3)`` homogeneous with unit normals, ``length (K,)``, unit ``direction (K, 2)``, ``mid (K, 2)``."""
+    half = max(width, height) / 2.0
+    x = (seg[:, 0::2] - (width - 1) / 2.0) / half
+    y = -(seg[:, 1::2] - (height - 1) / 2.0) / half
+    ones = np.ones(len(seg))
+    lines = np.cross(np.stack([x[:, 0], y[:, 0], ones], 1), np.stack([x[:, 1], y[:, 1], ones], 1))
+    lines /= np.maximum(np.hypot(lines[:, 0], lines[:, 1]), 1e-12)[:, None]
+    d = np.stack([x[:, 1] - x[:, 0], y[:, 1] - y[:, 0]], 1)
+    length = np.hypot(d[:, 0], d[:, 1])
+    return {
+        "lines": lines,
+        "length": length,
+        "direction": d / np.maximum(length, 1e-12)[:, None],
+        "mid": np.stack([x.mean(1), y.mean(1)], 1),
+    }
+
+
+def _vanishing_roll(point: np.ndarray) -> float:
+    """Roll (degrees, in [-90, 90)) of a vertical vanishing point ``(3,)`` in centred y-up coordinates: the angle
+    of its direction from the principal point, counter-clockwise from the image vertical. With the camera turned
+    by any pitch and yaw this is exactly the roll (``K Rz(roll) Rx(pitch) e_y`` points there)."""
+    roll = float(np.degrees(np.arctan2(-point[0], point[1])))
+    return (roll + 90.0) % 180.0 - 90.0
+
+
+def _vanishing_residuals(points: np.ndarray, lines: dict[str, np.ndarray]) -> np.ndarray:
+    """``(P, K)`` angles (degrees) between each segment and the direction from its midpoint to each point ``(P, 3)``."""
+    tx = points[:, None, 0] - points[:, None, 2] * lines["mid"][None, :, 0]
+    ty = points[:, None, 1] - points[:, None, 2] * lines["mid"][None, :, 1]
+    ux, uy = lines["direction"][:, 0], lines["direction"][:, 1]
+    sin = np.abs(tx * uy[None] - ty * ux[None]) / np.maximum(np.hypot(tx, ty), 1e-12)
+    return np.degrees(np.arcsin(np.clip(sin, 0.0, 1.0)))
+
+
+def _least_squares_point(lines: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The unit ``(3,)`` point minimising ``Σ w (l · v)²`` over homogeneous lines ``(K, 3)`` (may lie at infinity)."""
+    return np.linalg.eigh((lines * weights[:, None]).T @ lines)[1][:, 0]
+
+
+def roll_from_segments(segments: np.ndarray, width: int, height: int) -> float:
+    """Roll of a photo from segments that are vertical in the world: the direction of their least-squares vanishing
+    point (length-weighted) from the image centre.
+
+    Args:
+        segments: ``(K, 4)`` pixel ``x1, y1, x2, y2`` (y down), K ≥ 2.
+        width, height: the photo's size in pixels.
+
+    Returns:
+        Roll in degrees, counter-clockwise as displayed.
+    """
+    lines = _centred_lines(np.asarray(segments, np.float64), width, height)
+    return _vanishing_roll(_least_squares_point(lines["lines"], lines["length"]))
+
+
+@cache
+def _references() -> dict:
+    return json.loads(REFERENCES_FILE.read_text())
+
+
+def reference_roll(photo: str) -> float:
+    """A photo's own roll (degrees), measured from its hand-marked world-vertical segments
+    (:data:`REFERENCES_FILE`, fitted by :func:`roll_from_segments`), or 0 for photos without marked verticals
+    (assumed level).
+
+    Args:
+        photo: path relative to the shared data folder, as in :data:`ROLL_TEST_PHOTOS`.
+    """
+    entry = _references().get(photo)
+    return roll_from_segments(np.array(entry["segments"]), *entry["size"]) if entry else 0.0
+
+
+@dataclass(frozen=True)
+class VerticalVanishing:
+    """What :func:`vertical_vanishing_roll` found: the roll (None without near-vertical segments), the summed
+    length of its inlier segments (in half long sides) and the ambiguity (score of the best hypothesis more than
+    3° away divided by the best score; 1 = no preference)."""
+
+    roll: float | None
+    support: float
+    ambiguity: float
+
+
+def vertical_vanishing_roll(photo: np.ndarray) -> VerticalVanishing:
+    """Roll of a photo from the vanishing point of its world verticals, found by consensus over line segments.
+
+    LSD segments (at a long side of :data:`VERTICAL_LONG_SIDE`, at least :data:`VERTICAL_MIN_LENGTH` of it) leaning
+    less than :data:`VERTICAL_MAX_LEAN` from the image vertical are candidates. Hypotheses are the intersections of
+    pairs of the :data:`VERTICAL_HYPOTHESES` longest ones and each one's own direction (a point at infinity), kept
+    when their direction from the centre is within :data:`VERTICAL_WINDOW` of the vertical and they lie outside
+    the image's half long side. Each hypothesis scores ``Σ length · max(0, 1 − (a / a₀)²)`` over the candidates,
+    ``a`` the angle between a segment and the direction from its midpoint to the point, ``a₀`` =
+    :data:`VERTICAL_INLIER_ANGLE`; the best is refined by length-weighted least squares on its inliers (three
+    rounds) and its direction from the centre (the principal point) is the roll (:func:`_vanishing_roll`).
+
+    Args:
+        photo: ``H×W×3`` uint8 RGB.
+    """
+    _check_photo(photo)
+    small = resize_long_side(photo, VERTICAL_LONG_SIDE)
+    h, w = small.shape[:2]
+    seg, _ = _segments(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), VERTICAL_MIN_LENGTH * max(h, w))
+    lines = _centred_lines(seg, w, h)
+    lean = np.degrees(np.arctan2(-lines["direction"][:, 0], lines["direction"][:, 1]))
+    keep = np.abs((lean + 90.0) % 180.0 - 90.0) < VERTICAL_MAX_LEAN
+    lines = {k: v[keep] for k, v in lines.items()}
+    if len(lines["length"]) < 2:
+        return VerticalVanishing(None, 0.0, 1.0)
+    order = np.argsort(-lines["length"])[:VERTICAL_HYPOTHESES]
+    i, j = np.triu_indices(len(order), 1)
+    at_infinity = np.concatenate([lines["direction"][order], np.zeros((len(order), 1))], 1)
+    points = np.concatenate([np.cross(lines["lines"][order[i]], lines["lines"][order[j]]), at_infinity])
+    points = points[np.linalg.norm(points, axis=1) > 1e-12]
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    rolls = np.array([_vanishing_roll(p) for p in points])
+    far = np.hypot(points[:, 0], points[:, 1]) > np.abs(points[:, 2])
+    ok = far & (np.abs(rolls) < VERTICAL_WINDOW)
+    points, rolls = points[ok], rolls[ok]
+    if len(points) == 0:
+        return VerticalVanishing(None, 0.0, 1.0)
+
+    def scores(p: np.ndarray) -> np.ndarray:
+        a = _vanishing_residuals(p, lines) / VERTICAL_INLIER_ANGLE
+        return np.clip(1.0 - a**2, 0.0, None) * lines["length"][None]
+
+    total = np.concatenate([scores(points[k : k + 2048]).sum(1) for k in range(0, len(points), 2048)])
+    best = int(np.argmax(total))
+    far_off = np.abs(rolls - rolls[best]) > 3.0
+    ambiguity = float(total[far_off].max() / total[best]) if far_off.any() and total[best] > 0 else 1.0
+    point = points[best]
+    for _ in range(3):
+        weight = scores(point[None])[0]
+        if weight.sum() <= 0:
+            break
+        point = _least_squares_point(lines["lines"], weight)
+    support = float(lines["length"][scores(point[None])[0] > 0].sum())
+    return VerticalVanishing(_vanishing_roll(point), support, ambiguity)
+
+
 def line_histogram(gray: np.ndarray, num_bins: int = NUM_BINS, min_length: float = MIN_SEGMENT_LENGTH) -> np.ndarray:
     """Length-weighted histogram of the normals of straight line segments over [0°, 180°).
 
@@ -451,7 +606,8 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
         split: which photos.
 
     Returns:
-        ``(features (N, C, num_bins), rolls (N,))`` with rolls uniform in ``[-max_roll, max_roll]``.
+        ``(features (N, C, num_bins), rolls (N,))``: the applied rolls, uniform in ``[-max_roll, max_roll]``, plus
+        the photo's own roll (:func:`reference_roll`; 0 for photos without marked verticals).
     """
     rng = np.random.default_rng(config.seed)
     paths = training_photo_paths(config, split)
@@ -460,22 +616,25 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
     feats, rolls = [], []
     for path in paths:
         photo = resize_long_side(load_rgb(path), 2 * config.long_side)
+        own = reference_roll(str(path.relative_to(shared_data_root())))  # 0 unless the photo has marked verticals
         for _ in range(config.samples_per_photo):
             roll = float(rng.uniform(-config.max_roll, config.max_roll))
             crop = random_rolled_crop(
                 photo, roll, rng, getattr(config, "centred_crops", False), getattr(config, "tilt", 0.0)
             )
             feats.append(photo_features(crop, config.num_bins, getattr(config, "features", "gradient")))
-            rolls.append(roll)
+            rolls.append(roll + own)
     return torch.stack(feats), torch.tensor(rolls, dtype=torch.float32)
 
 
 def roll_test_set(
-    per_photo: int = 10, max_roll: float = 20.0, seed: int = 1234, split: str = "test"
+    per_photo: int = 10, max_roll: float = 20.0, seed: int = 1234, split: str = "test", references: bool = True
 ) -> list[tuple[str, float, np.ndarray]]:
     """Held-out photos, each rolled by ``per_photo`` fixed seeded angles and cropped to the valid rectangle.
 
-    ``split="val"`` uses the validation photos (:data:`ROLL_VAL_PHOTOS`) instead of the test photos.
+    ``split="val"`` uses the validation photos (:data:`ROLL_VAL_PHOTOS`) instead of the test photos. The label is
+    the applied roll plus the photo's own roll (:func:`reference_roll`; rolls about the centre add), or the
+    applied roll alone with ``references=False`` (every photo assumed level, as before round 6).
 
     Returns:
         ``(relative path, roll in degrees, H×W×3 uint8 rolled photo)`` triples.
@@ -487,7 +646,9 @@ def roll_test_set(
         photo = load_rgb(path)
         for _ in range(per_photo):
             roll = float(rng.uniform(-max_roll, max_roll))
-            out.append((str(path.relative_to(root)), roll, rotate_photo(photo, roll, crop=True)))
+            name = str(path.relative_to(root))
+            label = roll + (reference_roll(name) if references else 0.0)
+            out.append((name, label, rotate_photo(photo, roll, crop=True)))
     return out
 
 

@@ -437,18 +437,22 @@ def evaluate_align(
     return result
 
 
-def evaluate_roll(model: torch.nn.Module, per_photo: int = 10, split: str = "test", crops: int = 1) -> dict:
+def evaluate_roll(
+    model: torch.nn.Module, per_photo: int = 10, split: str = "test", crops: int = 1, references: bool = True
+) -> dict:
     """Mean/median absolute roll error on the held-out photos (:data:`viewshift.planar.roll.ROLL_TEST_PHOTOS`,
     or :data:`~viewshift.planar.roll.ROLL_VAL_PHOTOS` with ``split="val"``), each rolled by ``per_photo`` fixed
     seeded angles in ±20° and cropped to its valid rectangle; estimated exactly as
     :func:`viewshift.planar.estimate_roll` does (with the mirrored-photo average; ``crops`` as in
-    :func:`viewshift.planar.api.roll_with_network`).
+    :func:`viewshift.planar.api.roll_with_network`). The true roll includes each photo's measured own roll
+    unless ``references`` is False (:func:`viewshift.planar.roll.roll_test_set`).
     """
     from viewshift.planar.api import roll_with_network
     from viewshift.planar.roll import roll_test_set
 
     rows = []
-    for name, roll, photo in roll_test_set(per_photo, seed=1234 if split == "test" else VAL_SEED, split=split):
+    seed = EVAL_SEED if split == "test" else VAL_SEED
+    for name, roll, photo in roll_test_set(per_photo, seed=seed, split=split, references=references):
         pred = roll_with_network(model, photo, crops)
         rows.append({"photo": name, "roll": roll, "pred": pred, "error": abs(pred - roll)})
     errors = np.array([r["error"] for r in rows])
@@ -500,17 +504,28 @@ def load_ensemble(
     return ensemble, config
 
 
-def export_weights(run_dir: str | Path | list[str | Path], name: str, weights_dir: str | Path) -> Path:
+def export_weights(
+    run_dir: str | Path | list[str | Path],
+    name: str,
+    weights_dir: str | Path,
+    vanishing_gate: tuple[float, float] | None = None,
+) -> Path:
     """Write a run's final weights as float16 ``<name>.pt`` + ``<name>.json`` into ``weights_dir``.
 
     Several rotation runs are written as one :class:`AngleEnsemble`, several alignment runs as one
-    :class:`AlignEnsemble`.
+    :class:`AlignEnsemble`. ``vanishing_gate`` ``(support, ambiguity)`` (roll runs only) is written into the
+    config: inference then levels photos with a clear vertical vanishing point by it
+    (:func:`viewshift.planar.api.roll_with_network`).
     """
     runs = run_dir if isinstance(run_dir, list) else [run_dir]
     if len(runs) > 1:
         model, config = load_ensemble(runs, name)
     else:
         model, config = load_run(runs[0])
+    if vanishing_gate is not None:
+        if not isinstance(config, RollConfig):
+            raise InputError("--vanishing-gate applies to photo-roll runs only")
+        config = dataclasses.replace(config, vanishing_support=vanishing_gate[0], vanishing_ambiguity=vanishing_gate[1])
     out = Path(weights_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}

@@ -1,0 +1,140 @@
+"""Round 6 of the planar study: photo roll against measured references, and a vertical-vanishing-point gate,
+picked on validation, tested once.
+
+Usage (RUNS holds ``roll-tilt``, the round-5 pick, and ``roll-tilt-clean``; see docs/planar.md, section 9):
+
+    python bench/planar_round6.py --runs RUNS --docs docs/planar --stage val    # gate on training photos, picks
+    python bench/planar_round6.py --runs RUNS --docs docs/planar --stage test   # test, once, for the pick
+
+Labels: every rolled copy is labelled with the applied roll plus the photo's own roll, measured from its
+hand-marked world verticals (:func:`viewshift.planar.roll.reference_roll`; photos without marked verticals count
+as level, as all photos did before).
+
+``--stage val`` first fixes the vanishing-point gate on the training photos of ``roll-tilt-clean`` (4 seeded rolls
+each): among supports × ambiguities, the gate that accepts the most cases while their mean error stays ≤ 2°. Then
+the candidates are scored on the validation photos: ``roll-tilt`` and ``roll-tilt-clean`` with the network alone
+and with the gate (``+vp``). ``--stage test`` scores the pick and, for comparison, ``roll-tilt`` (shipped until
+now) with and without the references. Writes ``round6_gate``, ``round6_val``, ``round6_test`` (``.md`` /
+``.json``) and ``round6_roll_photos.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from planar_round2 import run_stages, write_tables  # noqa: E402
+from planar_round3 import _params, roll_test, roll_val_table  # noqa: E402
+
+from viewshift.planar.configs import PRESETS, build_model
+from viewshift.planar.roll import (
+    load_rgb,
+    rotate_photo,
+    training_photo_paths,
+    vertical_vanishing_roll,
+)
+from viewshift.planar.train import evaluate_roll, load_run
+
+NETWORKS = ("roll-tilt", "roll-tilt-clean")
+SUPPORTS = (1.0, 2.0, 3.0, 4.0, 6.0)
+AMBIGUITIES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+GATE_ROLLS_PER_PHOTO = 4
+GATE_MAX_MEAN = 2.0
+
+
+def _gate(docs: Path) -> tuple[float, float]:
+    """Fix the gate on the training photos; writes ``round6_gate``."""
+    rng = np.random.default_rng(7)
+    found, errors = [], []
+    for path in training_photo_paths(PRESETS["roll-tilt-clean"]):
+        photo = load_rgb(path)
+        for _ in range(GATE_ROLLS_PER_PHOTO):
+            roll = float(rng.uniform(-20, 20))
+            v = vertical_vanishing_roll(rotate_photo(photo, roll, crop=True))
+            found.append((v.support, v.ambiguity))
+            errors.append(abs(v.roll - roll) if v.roll is not None else np.inf)
+    support, ambiguity = np.array(found).T
+    err = np.array(errors)
+    grid, best = {}, None
+    lines = ["| support ≥ | " + " | ".join(f"ambiguity ≤ {q}" for q in AMBIGUITIES) + " |"]
+    lines.append("|---" * (len(AMBIGUITIES) + 1) + "|")
+    for s in SUPPORTS:
+        cells = []
+        for q in AMBIGUITIES:
+            accepted = (support >= s) & (ambiguity <= q)
+            n, mean = int(accepted.sum()), float(err[accepted].mean()) if accepted.any() else float("nan")
+            grid[f"{s}/{q}"] = {"accepted": n, "mean": mean}
+            cells.append(f"{n} cases, {mean:.2f}°")
+            if mean <= GATE_MAX_MEAN and (best is None or n > grid[f"{best[0]}/{best[1]}"]["accepted"]):
+                best = (s, q)
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    if best is None:
+        raise SystemExit(f"no gate keeps the accepted training cases within {GATE_MAX_MEAN}°")
+    photos = len(err) // GATE_ROLLS_PER_PHOTO
+    lines.append(f"\n{len(err)} cases ({photos} training photos); gate: support ≥ {best[0]}, ambiguity ≤ {best[1]}")
+    write_tables(docs, "round6_gate", lines, {"grid": grid, "gate": best, "cases": len(err)})
+    return best
+
+
+def _candidate(root: Path, name: str, gate: tuple[float, float] | None) -> tuple[torch.nn.Module, object]:
+    """A run's network, with the vanishing-point gate when ``gate`` is given (``name+vp``)."""
+    model, config = load_run(root / name)
+    if gate is None:
+        return model, config
+    config = dataclasses.replace(config, vanishing_support=gate[0], vanishing_ambiguity=gate[1])
+    gated = build_model(config)
+    gated.load_state_dict(model.state_dict())
+    return gated.eval(), config
+
+
+def _stage_val(root: Path, docs: Path) -> None:
+    gate = _gate(docs)
+    data: dict = {"gate": gate, "roll": {}, "roll_per_photo": {}}
+    lines = ["| candidate | validation mean ° | median ° |", "|---|---|---|"]
+    for name in (n for n in NETWORKS if (root / n / "model.pt").is_file()):
+        for g in (None, gate):
+            label = name + ("+vp" if g else "")
+            model, config = _candidate(root, name, g)
+            r = evaluate_roll(model, config.val_rolls_per_photo, split="val")
+            data["roll"][label], data["roll_per_photo"][label] = r["mean"], r["per_photo"]
+            lines.append(f"| {label} | {r['mean']:.3f} | {r['median']:.2f} |")
+    pick = min(data["roll"], key=data["roll"].get)
+    lines = [line.replace(f"| {pick} |", f"| {pick} **(pick)** |") for line in lines]
+    data["picks"] = {"roll": pick}
+    write_tables(docs, "round6_val", lines + roll_val_table(data["roll_per_photo"]), data)
+
+
+def _stage_test(root: Path, docs: Path) -> None:
+    val = json.loads((docs / "round6_val.json").read_text())
+    pick, gate = val["picks"]["roll"], tuple(val["gate"])
+    name = pick.removesuffix("+vp")
+    model, config = _candidate(root, name, gate if pick.endswith("+vp") else None)
+    r, summary, per_photo = roll_test(model, pick, docs / "round6_roll_photos.png")
+    out: dict = {"picks": val["picks"], "gate": gate, "roll": r}
+    lines = ["| model | parameters | test result (160 cases) | validation |", "|---|---|---|---|"]
+    lines.append(f"| {pick} **(pick)** | {_params(model)} | {summary} | {val['roll'][pick]:.3f}° |")
+    old, _ = load_run(root / "roll-tilt")
+    for references in (True, False):
+        b = evaluate_roll(old, references=references)
+        label = "roll-tilt (round-5 pick)" + ("" if references else ", photos assumed level (round-5 labels)")
+        out[label] = {k: v for k, v in b.items() if k != "rows"}
+        lines.append(
+            f"| {label} | {_params(old)} | mean {b['mean']:.2f}°, median {b['median']:.2f}°, "
+            f"≤2° {100 * b['within_2']:.0f} % | {val['roll'].get('roll-tilt', float('nan')):.3f}° |"
+        )
+    write_tables(docs, "round6_test", lines + per_photo, out)
+
+
+def main() -> None:
+    run_stages(__doc__, _stage_val, _stage_test)
+
+
+if __name__ == "__main__":
+    main()
