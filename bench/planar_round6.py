@@ -14,8 +14,8 @@ as level, as all photos did before).
 each): among supports × ambiguities, the gate that accepts the most cases while their mean error stays ≤ 2°. Then
 the candidates are scored on the validation photos: ``roll-tilt`` and ``roll-tilt-clean`` with the network alone
 and with the gate (``+vp``). ``--stage test`` scores the pick and, for comparison, ``roll-tilt`` (shipped until
-now) with and without the references. Writes ``round6_gate``, ``round6_val``, ``round6_test`` (``.md`` /
-``.json``) and ``round6_roll_photos.png``.
+now) with and without the references. Writes ``round6_references.png`` (the marked verticals), ``round6_gate``,
+``round6_val``, ``round6_test`` (``.md`` / ``.json``) and ``round6_roll_photos.png``.
 """
 
 from __future__ import annotations
@@ -35,8 +35,12 @@ from planar_round3 import _params, roll_test, roll_val_table  # noqa: E402
 
 from viewshift.planar.configs import PRESETS, build_model
 from viewshift.planar.roll import (
+    REFERENCES_FILE,
+    ROLL_TEST_PHOTOS,
     load_rgb,
+    reference_roll,
     rotate_photo,
+    shared_data_root,
     training_photo_paths,
     vertical_vanishing_roll,
 )
@@ -83,6 +87,32 @@ def _gate(docs: Path) -> tuple[float, float]:
     return best
 
 
+def references_figure(path: Path) -> None:
+    """Each photo with marked world verticals, the segments drawn in red and its measured own roll."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    refs = json.loads(REFERENCES_FILE.read_text())
+    cols = 5
+    rows = -(-len(refs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows))
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (name, entry) in zip(axes.ravel(), refs.items(), strict=False):  # more axes than photos
+        ax.imshow(load_rgb(shared_data_root() / name))
+        for x1, y1, x2, y2 in entry["segments"]:
+            ax.plot([x1, x2], [y1, y2], color="red", lw=1.2)
+        short = Path(name).parent.name if Path(name).stem in ("im0", "view1") else Path(name).stem
+        split = "test" if name in ROLL_TEST_PHOTOS else "val"
+        ax.set_title(f"{short} ({split}): own roll {reference_roll(name):+.2f}°", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
 def _candidate(root: Path, name: str, gate: tuple[float, float] | None) -> tuple[torch.nn.Module, object]:
     """A run's network, with the vanishing-point gate when ``gate`` is given (``name+vp``)."""
     model, config = load_run(root / name)
@@ -95,6 +125,7 @@ def _candidate(root: Path, name: str, gate: tuple[float, float] | None) -> tuple
 
 
 def _stage_val(root: Path, docs: Path) -> None:
+    references_figure(docs / "round6_references.png")
     gate = _gate(docs)
     data: dict = {"gate": gate, "roll": {}, "roll_per_photo": {}}
     lines = ["| candidate | validation mean ° | median ° |", "|---|---|---|"]
