@@ -6,6 +6,10 @@ Usage (RUNS holds ``roll-tilt``, the round-5 pick, and ``roll-tilt-clean``; see 
     python bench/planar_round6.py --runs RUNS --docs docs/planar --stage val    # gate on training photos, picks
     python bench/planar_round6.py --runs RUNS --docs docs/planar --stage test   # test, once, for the pick
 
+The numbers in docs/planar/round6_* were written at commit 6ea8d86; round 7 (``planar_round7.py``) replaced the
+ambiguity of :func:`viewshift.planar.roll.vertical_vanishing_roll`, so running this script later gives other
+gate tables and ``+vp`` scores.
+
 Labels: every rolled copy is labelled with the applied roll plus the photo's own roll, measured from its
 hand-marked world verticals (:func:`viewshift.planar.roll.reference_roll`; photos without marked verticals count
 as level, as all photos did before).
@@ -53,8 +57,8 @@ GATE_ROLLS_PER_PHOTO = 4
 GATE_MAX_MEAN = 2.0
 
 
-def _gate(docs: Path) -> tuple[float, float]:
-    """Fix the gate on the training photos; writes ``round6_gate``."""
+def fit_gate(docs: Path, stem: str = "round6_gate", supports=SUPPORTS, ambiguities=AMBIGUITIES) -> tuple[float, float]:
+    """Fix the gate on the training photos (the ``supports × ambiguities`` grid); writes ``<stem>``."""
     rng = np.random.default_rng(7)
     found, errors = [], []
     for path in training_photo_paths(PRESETS["roll-tilt-clean"]):
@@ -67,11 +71,11 @@ def _gate(docs: Path) -> tuple[float, float]:
     support, ambiguity = np.array(found).T
     err = np.array(errors)
     grid, best = {}, None
-    lines = ["| support ≥ | " + " | ".join(f"ambiguity ≤ {q}" for q in AMBIGUITIES) + " |"]
-    lines.append("|---" * (len(AMBIGUITIES) + 1) + "|")
-    for s in SUPPORTS:
+    lines = ["| support ≥ | " + " | ".join(f"ambiguity ≤ {q}" for q in ambiguities) + " |"]
+    lines.append("|---" * (len(ambiguities) + 1) + "|")
+    for s in supports:
         cells = []
-        for q in AMBIGUITIES:
+        for q in ambiguities:
             accepted = (support >= s) & (ambiguity <= q)
             n, mean = int(accepted.sum()), float(err[accepted].mean()) if accepted.any() else float("nan")
             grid[f"{s}/{q}"] = {"accepted": n, "mean": mean}
@@ -83,7 +87,7 @@ def _gate(docs: Path) -> tuple[float, float]:
         raise SystemExit(f"no gate keeps the accepted training cases within {GATE_MAX_MEAN}°")
     photos = len(err) // GATE_ROLLS_PER_PHOTO
     lines.append(f"\n{len(err)} cases ({photos} training photos); gate: support ≥ {best[0]}, ambiguity ≤ {best[1]}")
-    write_tables(docs, "round6_gate", lines, {"grid": grid, "gate": best, "cases": len(err)})
+    write_tables(docs, stem, lines, {"grid": grid, "gate": best, "cases": len(err)})
     return best
 
 
@@ -113,7 +117,7 @@ def references_figure(path: Path) -> None:
     print(f"wrote {path}")
 
 
-def _candidate(root: Path, name: str, gate: tuple[float, float] | None) -> tuple[torch.nn.Module, object]:
+def candidate(root: Path, name: str, gate: tuple[float, float] | None) -> tuple[torch.nn.Module, object]:
     """A run's network, with the vanishing-point gate when ``gate`` is given (``name+vp``)."""
     model, config = load_run(root / name)
     if gate is None:
@@ -126,13 +130,13 @@ def _candidate(root: Path, name: str, gate: tuple[float, float] | None) -> tuple
 
 def _stage_val(root: Path, docs: Path) -> None:
     references_figure(docs / "round6_references.png")
-    gate = _gate(docs)
+    gate = fit_gate(docs)
     data: dict = {"gate": gate, "roll": {}, "roll_per_photo": {}}
     lines = ["| candidate | validation mean ° | median ° |", "|---|---|---|"]
     for name in (n for n in NETWORKS if (root / n / "model.pt").is_file()):
         for g in (None, gate):
             label = name + ("+vp" if g else "")
-            model, config = _candidate(root, name, g)
+            model, config = candidate(root, name, g)
             r = evaluate_roll(model, config.val_rolls_per_photo, split="val")
             data["roll"][label], data["roll_per_photo"][label] = r["mean"], r["per_photo"]
             lines.append(f"| {label} | {r['mean']:.3f} | {r['median']:.2f} |")
@@ -146,7 +150,7 @@ def _stage_test(root: Path, docs: Path) -> None:
     val = json.loads((docs / "round6_val.json").read_text())
     pick, gate = val["picks"]["roll"], tuple(val["gate"])
     name = pick.removesuffix("+vp")
-    model, config = _candidate(root, name, gate if pick.endswith("+vp") else None)
+    model, config = candidate(root, name, gate if pick.endswith("+vp") else None)
     r, summary, per_photo = roll_test(model, pick, docs / "round6_roll_photos.png")
     out: dict = {"picks": val["picks"], "gate": gate, "roll": r}
     lines = ["| model | parameters | test result (160 cases) | validation |", "|---|---|---|---|"]

@@ -244,3 +244,16 @@ def test_roll_with_network_uses_the_vanishing_point_only_through_its_gate():
     assert roll_with_network(blind, seen) == pytest.approx(0.0, abs=1e-4)
     blind.vanishing_gate = (0.0, found.ambiguity / 2)  # too ambiguous for this gate
     assert roll_with_network(blind, seen) == pytest.approx(0.0, abs=1e-4)
+
+
+def test_a_second_family_of_leaning_segments_makes_the_vanishing_point_ambiguous():
+    img = np.full((300, 400, 3), 200, np.uint8)
+    for x in range(40, 200, 30):  # world verticals on the left half
+        cv2.line(img, (x, 40), (x, 260), (20, 20, 20), 2)
+    clear = vertical_vanishing_roll(img)
+    assert abs(clear.roll) < 0.5 and clear.ambiguity < 0.1
+    lean = np.tan(np.radians(15.0))
+    for x in range(230, 390, 30):  # as many parallel segments leaning 15°: as plausible a vertical direction
+        cv2.line(img, (x, 260), (round(x - 220 * lean), 40), (20, 20, 20), 2)
+    both = vertical_vanishing_roll(img)
+    assert both.ambiguity > 0.8

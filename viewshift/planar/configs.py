@@ -113,6 +113,9 @@ class RollConfig:
     # this support and at most vanishing_ambiguity is levelled by it, the network answers the others.
     vanishing_support: float = 0.0
     vanishing_ambiguity: float = 0.7
+    # Training photos without marked verticals take their own roll from a clear vertical vanishing point
+    # (roll.training_reference_roll) instead of counting as level.
+    self_reference: bool = False
 
 
 @dataclass
@@ -324,6 +327,10 @@ PRESETS["roll-vanishing"] = dataclasses.replace(
 # slanted horizontals with an exact roll label, like the held-out photos taken looking up or sideways.
 PRESETS["roll-tilt"] = dataclasses.replace(PRESETS["roll-val-clean"], preset="roll-tilt", tilt=10.0)
 PRESETS["roll-vanishing-tilt"] = dataclasses.replace(PRESETS["roll-vanishing"], preset="roll-vanishing-tilt", tilt=10.0)
+# Round 7. roll-tilt with the training photos' own rolls measured from their vertical vanishing points, where clear.
+PRESETS["roll-tilt-selfref"] = dataclasses.replace(
+    PRESETS["roll-tilt"], preset="roll-tilt-selfref", self_reference=True
+)
 # Round 6. roll-tilt without the hand-held RGB-D frames, whose own roll is not zero (their door frames lean by 5–9°)
 # and was not measured: their "upright" labels were noise. Its checkpoint is picked on the validation photos with
 # their measured own rolls (reference_roll).

@@ -50,6 +50,9 @@ VERTICAL_MAX_LEAN = 35.0
 VERTICAL_INLIER_ANGLE = 1.5
 VERTICAL_HYPOTHESES = 120
 VERTICAL_WINDOW = 25.0
+# Training photos without marked verticals take their own roll from vertical_vanishing_roll when a config asks
+# for it (self_reference) and the vanishing point is at least this clear (support, ambiguity).
+SELF_REFERENCE_GATE = (2.0, 0.3)
 # Hand-marked world-vertical segments of some held-out and validation photos (their own roll; see
 # reference_roll).
 REFERENCES_FILE = Path(__file__).with_name("data") / "roll_references.json"
@@ -349,8 +352,9 @@ def reference_roll(photo: str) -> float:
 @dataclass(frozen=True)
 class VerticalVanishing:
     """What :func:`vertical_vanishing_roll` found: the roll (None without near-vertical segments), the summed
-    length of its inlier segments (in half long sides) and the ambiguity (score of the best hypothesis more than
-    3° away divided by the best score; 1 = no preference)."""
+    length of its inlier segments (in half long sides) and the ambiguity: the score of the strongest other family,
+    the best hypothesis more than 3° of roll away scored on the segments that are not inliers of the answer,
+    divided by the answer's support (0: nothing else leans consistently; ≥ 1: another family is as strong)."""
 
     roll: float | None
     support: float
@@ -367,7 +371,9 @@ def vertical_vanishing_roll(photo: np.ndarray) -> VerticalVanishing:
     the image's half long side. Each hypothesis scores ``Σ length · max(0, 1 − (a / a₀)²)`` over the candidates,
     ``a`` the angle between a segment and the direction from its midpoint to the point, ``a₀`` =
     :data:`VERTICAL_INLIER_ANGLE`; the best is refined by length-weighted least squares on its inliers (three
-    rounds) and its direction from the centre (the principal point) is the roll (:func:`_vanishing_roll`).
+    rounds) and its direction from the centre (the principal point) is the roll (:func:`_vanishing_roll`). A
+    second family of segments converging elsewhere (the slats of a reclined chair, a slanted roof) makes the answer
+    ambiguous (:class:`VerticalVanishing`).
 
     Args:
         photo: ``H×W×3`` uint8 RGB.
@@ -395,22 +401,27 @@ def vertical_vanishing_roll(photo: np.ndarray) -> VerticalVanishing:
     if len(points) == 0:
         return VerticalVanishing(None, 0.0, 1.0)
 
-    def scores(p: np.ndarray) -> np.ndarray:
+    def scores(p: np.ndarray, weight: np.ndarray) -> np.ndarray:
         a = _vanishing_residuals(p, lines) / VERTICAL_INLIER_ANGLE
-        return np.clip(1.0 - a**2, 0.0, None) * lines["length"][None]
+        return np.clip(1.0 - a**2, 0.0, None) * weight[None]
 
-    total = np.concatenate([scores(points[k : k + 2048]).sum(1) for k in range(0, len(points), 2048)])
-    best = int(np.argmax(total))
-    far_off = np.abs(rolls - rolls[best]) > 3.0
-    ambiguity = float(total[far_off].max() / total[best]) if far_off.any() and total[best] > 0 else 1.0
-    point = points[best]
+    def totals(weight: np.ndarray) -> np.ndarray:
+        return np.concatenate([scores(points[k : k + 2048], weight).sum(1) for k in range(0, len(points), 2048)])
+
+    point = points[int(np.argmax(totals(lines["length"])))]
     for _ in range(3):
-        weight = scores(point[None])[0]
+        weight = scores(point[None], lines["length"])[0]
         if weight.sum() <= 0:
             break
         point = _least_squares_point(lines["lines"], weight)
-    support = float(lines["length"][scores(point[None])[0] > 0].sum())
-    return VerticalVanishing(_vanishing_roll(point), support, ambiguity)
+    score = scores(point[None], lines["length"])[0]
+    roll = _vanishing_roll(point)
+    if score.sum() <= 0:
+        return VerticalVanishing(roll, 0.0, 1.0)
+    # The strongest other family: hypotheses more than 3° of roll away, scored on the segments left over.
+    other = totals(lines["length"] * (score <= 0))[np.abs(rolls - roll) > 3.0]
+    ambiguity = float(other.max() / score.sum()) if len(other) else 0.0
+    return VerticalVanishing(roll, float(lines["length"][score > 0].sum()), ambiguity)
 
 
 def line_histogram(gray: np.ndarray, num_bins: int = NUM_BINS, min_length: float = MIN_SEGMENT_LENGTH) -> np.ndarray:
@@ -597,6 +608,18 @@ def training_photo_paths(config, split: str = "train") -> list[Path]:
     return paths[: getattr(config, "max_photos", None)]
 
 
+def training_reference_roll(photo: np.ndarray, name: str, config) -> float:
+    """A training photo's own roll: its hand-marked reference (:func:`reference_roll`) if it has one, else with
+    ``config.self_reference`` the roll of its vertical vanishing point when that passes
+    :data:`SELF_REFERENCE_GATE`, else 0 (assumed level)."""
+    if name in _references() or not getattr(config, "self_reference", False):
+        return reference_roll(name)
+    found = vertical_vanishing_roll(photo)
+    support, ambiguity = SELF_REFERENCE_GATE
+    clear = found.roll is not None and found.support >= support and found.ambiguity <= ambiguity
+    return found.roll if clear else 0.0
+
+
 def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
     """Features and rolls of ``config.samples_per_photo`` random rolled crops per training photo.
 
@@ -607,7 +630,7 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
 
     Returns:
         ``(features (N, C, num_bins), rolls (N,))``: the applied rolls, uniform in ``[-max_roll, max_roll]``, plus
-        the photo's own roll (:func:`reference_roll`; 0 for photos without marked verticals).
+        the photo's own roll (:func:`training_reference_roll`; 0 for photos assumed level).
     """
     rng = np.random.default_rng(config.seed)
     paths = training_photo_paths(config, split)
@@ -616,7 +639,7 @@ def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torc
     feats, rolls = [], []
     for path in paths:
         photo = resize_long_side(load_rgb(path), 2 * config.long_side)
-        own = reference_roll(str(path.relative_to(shared_data_root())))  # 0 unless the photo has marked verticals
+        own = training_reference_roll(photo, str(path.relative_to(shared_data_root())), config)
         for _ in range(config.samples_per_photo):
             roll = float(rng.uniform(-config.max_roll, config.max_roll))
             crop = random_rolled_crop(
