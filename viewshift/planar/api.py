@@ -6,7 +6,8 @@ Shipped models (weights stored as float16 ``.pt`` state dicts, each with its con
 * ``"digits-3"``: the same kind of network trained on "3"s only.
 * ``"digits-icstn"``: two IC-STNs with 4 warps + classifier (two seeds, class probabilities averaged), for
   digits perturbed by homographies; ``align`` returns the first one's alignment.
-* ``"photo-roll"``: roll of a photo within ±20° from gradient-orientation histograms.
+* ``"photo-roll"``: roll of a photo within ±20°: the direction of its vertical vanishing point when that is clear,
+  else a network reading gradient-orientation histograms.
 
 Each weight file's JSON names the preset that made it; docs/planar.md gives the commands.
 
@@ -166,8 +167,9 @@ def _photo_uint8(photo: np.ndarray) -> np.ndarray:
 def estimate_roll(photo: np.ndarray, model: str = "photo-roll") -> float:
     """Estimate a photo's roll (tilt) in degrees.
 
-    The estimate is the mean of the network's answer on the photo and minus its answer on the mirrored photo
-    (a mirrored roll is the negated roll), which cancels a constant bias.
+    A photo whose world verticals meet in a clear vanishing point is levelled by it (the model's gate, see
+    :func:`roll_with_network`). Otherwise the estimate is the mean of the network's answer on the photo and
+    minus its answer on the mirrored photo (a mirrored roll is the negated roll), which cancels a constant bias.
 
     Args:
         photo: ``H×W×3`` uint8 (or uint16) RGB photo, at least 16×16.
