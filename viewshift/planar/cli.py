@@ -197,6 +197,13 @@ def _straighten(args: argparse.Namespace) -> int:
     if args.roll is not None and not -45.0 <= args.roll <= 45.0:
         raise InputError(f"--roll {args.roll} is outside ±45°; give the tilt in degrees, counter-clockwise")
     levelled, roll = straighten(image, roll=args.roll, keep_size=args.keep_size, fill=args.fill)
+    rgb = loaded.rgb
+    if (
+        loaded.alpha is None
+        and np.array_equal(rgb[:, :, 0], rgb[:, :, 1])
+        and np.array_equal(rgb[:, :, 1], rgb[:, :, 2])
+    ):
+        levelled = levelled[:, :, 0]  # a grey photo stays grey
     write_image(args.output, levelled, overwrite=args.overwrite, inputs=[Path(args.photo)])
     h, w = levelled.shape[:2]
     print(f"roll {roll:+.2f}° (counter-clockwise); rotated by {-roll:+.2f}°; wrote {args.output} ({w}×{h})")
