@@ -98,7 +98,7 @@ def references_figure(path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    refs = json.loads(REFERENCES_FILE.read_text())
+    refs = json.loads(REFERENCES_FILE.read_text())["photos"]
     cols = 5
     rows = -(-len(refs) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows))

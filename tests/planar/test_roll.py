@@ -206,7 +206,7 @@ def test_vertical_vanishing_roll_without_lines():
 
 
 def test_reference_rolls_are_fitted_from_the_marked_segments():
-    refs = json.loads(REFERENCES_FILE.read_text())
+    refs = json.loads(REFERENCES_FILE.read_text())["photos"]
     # Only held-out and validation photos carry references, each with enough marked verticals to fit.
     assert refs and set(refs) <= set(ROLL_TEST_PHOTOS) | set(ROLL_VAL_PHOTOS)
     for name, entry in refs.items():

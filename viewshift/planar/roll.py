@@ -334,7 +334,7 @@ def roll_from_segments(segments: np.ndarray, width: int, height: int) -> float:
 
 @cache
 def _references() -> dict:
-    return json.loads(REFERENCES_FILE.read_text())
+    return json.loads(REFERENCES_FILE.read_text())["photos"]
 
 
 def reference_roll(photo: str) -> float:
@@ -354,7 +354,7 @@ class VerticalVanishing:
     """What :func:`vertical_vanishing_roll` found: the roll (None without near-vertical segments), the summed
     length of its inlier segments (in half long sides) and the ambiguity: the score of the strongest other family,
     the best hypothesis more than 3° of roll away scored on the segments that are not inliers of the answer,
-    divided by the answer's support (0: nothing else leans consistently; ≥ 1: another family is as strong)."""
+    divided by the answer's own score (0: nothing else leans consistently; ≥ 1: another family is as strong)."""
 
     roll: float | None
     support: float
