@@ -28,14 +28,22 @@ def test_straighten_writes_a_levelled_crop(tmp_path, capsys):
     level = cv2.imread(str(out))
     h, w = tilted.shape[:2]
     assert level.shape[:2][::-1] == straightened_size(w, h, 6.0)
-    assert "roll +6.00" in capsys.readouterr().out
+    assert "roll +6.00° (counter-clockwise, given)" in capsys.readouterr().out
     # Estimated roll on a clean synthetic facade.
     out2 = tmp_path / "level2.png"
     assert main(["straighten", str(src), "-o", str(out2), "--keep-size"]) == 0
     line = capsys.readouterr().out
+    assert "from the vanishing point" in line
     est = float(line.split("roll ")[1].split("°")[0])
     assert abs(est - 6.0) < 0.5  # the facade's verticals give the roll (vanishing-point gate)
     assert cv2.imread(str(out2)).shape[:2] == (h, w)
+
+
+def test_straighten_says_when_the_network_answered(tmp_path, capsys):
+    src = tmp_path / "noise.png"
+    cv2.imwrite(str(src), np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8))
+    assert main(["straighten", str(src), "-o", str(tmp_path / "out.png")]) == 0
+    assert "no clear vertical vanishing point" in capsys.readouterr().out
 
 
 def test_straighten_keeps_a_grey_photo_grey(tmp_path):

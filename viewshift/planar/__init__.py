@@ -4,6 +4,6 @@ See ``docs/planar.md`` for the conventions (degrees, counter-clockwise as displa
 shipped models and how every reported number is reproduced.
 """
 
-from viewshift.planar.api import align, classify, estimate_angle, estimate_roll, straighten
+from viewshift.planar.api import align, classify, estimate_angle, estimate_roll, explain_roll, straighten
 
-__all__ = ["align", "classify", "estimate_angle", "estimate_roll", "straighten"]
+__all__ = ["align", "classify", "estimate_angle", "estimate_roll", "explain_roll", "straighten"]

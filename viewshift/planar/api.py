@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from viewshift.planar.models import (
     RollNet,
     predict_angles_rot90,
 )
-from viewshift.planar.roll import photo_features, rotate_photo, vertical_vanishing_roll
+from viewshift.planar.roll import VerticalVanishing, photo_features, rotate_photo, vertical_vanishing_roll
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ANGLE_MODELS = ("digits", "digits-3")
@@ -163,13 +164,38 @@ def _photo_uint8(photo: np.ndarray) -> np.ndarray:
     return a
 
 
-@torch.no_grad()
+@dataclass(frozen=True)
+class RollEstimate:
+    """A photo's estimated roll and where it came from.
+
+    Attributes:
+        roll: counter-clockwise tilt in degrees.
+        source: ``"vanishing point"`` (the photo's vertical vanishing point passed the model's gate) or
+            ``"network"``.
+        vanishing: what the vanishing-point search found, or None for a model without a gate.
+    """
+
+    roll: float
+    source: str
+    vanishing: VerticalVanishing | None
+
+
+def explain_roll(photo: np.ndarray, model: str = "photo-roll") -> RollEstimate:
+    """:func:`estimate_roll` with its source: the vertical vanishing point or the network."""
+    _check_name(model, ROLL_MODELS)
+    net = load_model(model)
+    if not isinstance(net, (RollNet, RollMatchNet)):
+        raise ModelError(f"model {model!r} is not a roll model")
+    return _roll_estimate(net, photo)
+
+
 def estimate_roll(photo: np.ndarray, model: str = "photo-roll") -> float:
     """Estimate a photo's roll (tilt) in degrees.
 
     A photo whose world verticals meet in a clear vanishing point is levelled by it (the model's gate, see
     :func:`roll_with_network`). Otherwise the estimate is the mean of the network's answer on the photo and
     minus its answer on the mirrored photo (a mirrored roll is the negated roll), which cancels a constant bias.
+    :func:`explain_roll` also says which of the two answered.
 
     Args:
         photo: ``H×W×3`` uint8 (or uint16) RGB photo, at least 16×16.
@@ -179,17 +205,12 @@ def estimate_roll(photo: np.ndarray, model: str = "photo-roll") -> float:
         Counter-clockwise tilt of the content as displayed, in degrees; trained for tilts within ±20°. Rotating
         the photo by minus this angle levels it.
     """
-    _check_name(model, ROLL_MODELS)
-    net = load_model(model)
-    if not isinstance(net, (RollNet, RollMatchNet)):
-        raise ModelError(f"model {model!r} is not a roll model")
-    return roll_with_network(net, photo)
+    return explain_roll(photo, model).roll
 
 
 ROLL_CROP_FRACTION = 0.7
 
 
-@torch.no_grad()
 def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int = 1) -> float:
     """:func:`estimate_roll` with a given network (used by evaluation of unshipped runs).
 
@@ -203,14 +224,18 @@ def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int
     photo's vertical vanishing point (:func:`viewshift.planar.roll.vertical_vanishing_roll`) and returns its roll
     when the support is at least ``gate[0]`` and the ambiguity at most ``gate[1]``.
     """
+    return _roll_estimate(net, photo, crops).roll
+
+
+@torch.no_grad()
+def _roll_estimate(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int = 1) -> RollEstimate:
     if crops not in (1, 5):
         raise InputError(f"crops must be 1 or 5, got {crops}")
     a = _photo_uint8(photo)
     gate = getattr(net, "vanishing_gate", None)
-    if gate is not None:
-        found = vertical_vanishing_roll(a)
-        if found.roll is not None and found.support >= gate[0] and found.ambiguity <= gate[1]:
-            return found.roll
+    found = vertical_vanishing_roll(a) if gate is not None else None
+    if found is not None and found.roll is not None and found.support >= gate[0] and found.ambiguity <= gate[1]:
+        return RollEstimate(found.roll, "vanishing point", found)
     views = [a]
     if crops == 5:
         h, w = a.shape[:2]
@@ -222,7 +247,8 @@ def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int
         feats += [photo_features(v, net.num_bins, kind), photo_features(v[:, ::-1].copy(), net.num_bins, kind)]
     out = net(torch.stack(feats)).view(-1, 2)
     estimates = 0.5 * (out[:, 0] - out[:, 1])
-    return float(estimates.median()) if crops > 1 else float(estimates[0])
+    roll = float(estimates.median()) if crops > 1 else float(estimates[0])
+    return RollEstimate(roll, "network", found)
 
 
 def straighten(

@@ -189,14 +189,21 @@ def _straighten(args: argparse.Namespace) -> int:
     import numpy as np
 
     from viewshift.io import check_output, read_image, write_image
-    from viewshift.planar.api import straighten
+    from viewshift.planar.api import explain_roll, straighten
 
     check_output(args.output, overwrite=args.overwrite, inputs=[args.photo])
     loaded = read_image(args.photo, max_pixels=args.max_pixels)
     image = loaded.rgb if loaded.alpha is None else np.dstack([loaded.rgb, loaded.alpha])
     if args.roll is not None and not -45.0 <= args.roll <= 45.0:
         raise InputError(f"--roll {args.roll} is outside ±45°; give the tilt in degrees, counter-clockwise")
-    levelled, roll = straighten(image, roll=args.roll, keep_size=args.keep_size, fill=args.fill)
+    if args.roll is None:
+        estimate = explain_roll(loaded.rgb)
+        roll, source = estimate.roll, f"from the {estimate.source}"
+        if estimate.source == "network":
+            source += "; no clear vertical vanishing point"
+    else:
+        roll, source = args.roll, "given"
+    levelled, roll = straighten(image, roll=roll, keep_size=args.keep_size, fill=args.fill)
     rgb = loaded.rgb
     if (
         loaded.alpha is None
@@ -206,5 +213,5 @@ def _straighten(args: argparse.Namespace) -> int:
         levelled = levelled[:, :, 0]  # a grey photo stays grey
     write_image(args.output, levelled, overwrite=args.overwrite, inputs=[Path(args.photo)])
     h, w = levelled.shape[:2]
-    print(f"roll {roll:+.2f}° (counter-clockwise); rotated by {-roll:+.2f}°; wrote {args.output} ({w}×{h})")
+    print(f"roll {roll:+.2f}° (counter-clockwise, {source}); rotated by {-roll:+.2f}°; wrote {args.output} ({w}×{h})")
     return 0
