@@ -128,12 +128,12 @@ def candidate(root: Path, name: str, gate: tuple[float, float] | None) -> tuple[
     return gated.eval(), config
 
 
-def _stage_val(root: Path, docs: Path) -> None:
-    references_figure(docs / "round6_references.png")
-    gate = fit_gate(docs)
+def score_candidates(root: Path, docs: Path, stem: str, networks: tuple[str, ...], gate: tuple[float, float]) -> None:
+    """Score each network alone and with ``gate`` (``+vp``) on the validation photos; name the pick; writes
+    ``<stem>`` (``.md`` / ``.json``, with the gate and the pick)."""
     data: dict = {"gate": gate, "roll": {}, "roll_per_photo": {}}
     lines = ["| candidate | validation mean ° | median ° |", "|---|---|---|"]
-    for name in (n for n in NETWORKS if (root / n / "model.pt").is_file()):
+    for name in (n for n in networks if (root / n / "model.pt").is_file()):
         for g in (None, gate):
             label = name + ("+vp" if g else "")
             model, config = candidate(root, name, g)
@@ -143,16 +143,26 @@ def _stage_val(root: Path, docs: Path) -> None:
     pick = min(data["roll"], key=data["roll"].get)
     lines = [line.replace(f"| {pick} |", f"| {pick} **(pick)** |") for line in lines]
     data["picks"] = {"roll": pick}
-    write_tables(docs, "round6_val", lines + roll_val_table(data["roll_per_photo"]), data)
+    write_tables(docs, stem, lines + roll_val_table(data["roll_per_photo"]), data)
+
+
+def load_pick(root: Path, val: dict) -> tuple[str, torch.nn.Module, object]:
+    """The validation pick of a ``score_candidates`` JSON: its label, network (gated for ``+vp``) and config."""
+    pick, gate = val["picks"]["roll"], tuple(val["gate"])
+    model, config = candidate(root, pick.removesuffix("+vp"), gate if pick.endswith("+vp") else None)
+    return pick, model, config
+
+
+def _stage_val(root: Path, docs: Path) -> None:
+    references_figure(docs / "round6_references.png")
+    score_candidates(root, docs, "round6_val", NETWORKS, fit_gate(docs))
 
 
 def _stage_test(root: Path, docs: Path) -> None:
     val = json.loads((docs / "round6_val.json").read_text())
-    pick, gate = val["picks"]["roll"], tuple(val["gate"])
-    name = pick.removesuffix("+vp")
-    model, config = candidate(root, name, gate if pick.endswith("+vp") else None)
+    pick, model, _ = load_pick(root, val)
     r, summary, per_photo = roll_test(model, pick, docs / "round6_roll_photos.png")
-    out: dict = {"picks": val["picks"], "gate": gate, "roll": r}
+    out: dict = {"picks": val["picks"], "gate": tuple(val["gate"]), "roll": r}
     lines = ["| model | parameters | test result (160 cases) | validation |", "|---|---|---|---|"]
     lines.append(f"| {pick} **(pick)** | {_params(model)} | {summary} | {val['roll'][pick]:.3f}° |")
     old, _ = load_run(root / "roll-tilt")

@@ -23,10 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from planar_round2 import run_stages, write_tables  # noqa: E402
-from planar_round3 import _params, roll_test, roll_val_table  # noqa: E402
-from planar_round6 import candidate, fit_gate  # noqa: E402
-
-from viewshift.planar.train import evaluate_roll
+from planar_round3 import _params, roll_test  # noqa: E402
+from planar_round6 import fit_gate, load_pick, score_candidates  # noqa: E402
 
 NETWORKS = ("roll-tilt", "roll-tilt-selfref")
 SUPPORTS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
@@ -35,25 +33,12 @@ AMBIGUITIES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
 
 def _stage_val(root: Path, docs: Path) -> None:
     gate = fit_gate(docs, "round7_gate", SUPPORTS, AMBIGUITIES)
-    data: dict = {"gate": gate, "roll": {}, "roll_per_photo": {}}
-    lines = ["| candidate | validation mean ° | median ° |", "|---|---|---|"]
-    for name in (n for n in NETWORKS if (root / n / "model.pt").is_file()):
-        for g in (None, gate):
-            label = name + ("+vp" if g else "")
-            model, config = candidate(root, name, g)
-            r = evaluate_roll(model, config.val_rolls_per_photo, split="val")
-            data["roll"][label], data["roll_per_photo"][label] = r["mean"], r["per_photo"]
-            lines.append(f"| {label} | {r['mean']:.3f} | {r['median']:.2f} |")
-    pick = min(data["roll"], key=data["roll"].get)
-    lines = [line.replace(f"| {pick} |", f"| {pick} **(pick)** |") for line in lines]
-    data["picks"] = {"roll": pick}
-    write_tables(docs, "round7_val", lines + roll_val_table(data["roll_per_photo"]), data)
+    score_candidates(root, docs, "round7_val", NETWORKS, gate)
 
 
 def _stage_test(root: Path, docs: Path) -> None:
     val = json.loads((docs / "round7_val.json").read_text())
-    pick, gate = val["picks"]["roll"], tuple(val["gate"])
-    model, config = candidate(root, pick.removesuffix("+vp"), gate if pick.endswith("+vp") else None)
+    pick, model, _ = load_pick(root, val)
     r, summary, per_photo = roll_test(model, pick, docs / "round7_roll_photos.png")
     lines = ["| model | parameters | test result (160 cases) | validation |", "|---|---|---|---|"]
     lines.append(f"| {pick} **(pick)** | {_params(model)} | {summary} | {val['roll'][pick]:.3f}° |")
@@ -63,7 +48,8 @@ def _stage_test(root: Path, docs: Path) -> None:
         f"| {round6['picks']['roll']} (round-6 pick, from round6_test.json) | {_params(model)} | mean "
         f"{old['mean']:.2f}°, median {old['median']:.2f}°, ≤2° {100 * old['within_2']:.0f} % | round6_val.md |"
     )
-    write_tables(docs, "round7_test", lines + per_photo, {"picks": val["picks"], "gate": gate, "roll": r})
+    out = {"picks": val["picks"], "gate": tuple(val["gate"]), "roll": r}
+    write_tables(docs, "round7_test", lines + per_photo, out)
 
 
 def main() -> None:

@@ -295,12 +295,16 @@ def _centred_lines(seg: np.ndarray, width: int, height: int) -> dict[str, np.nda
     }
 
 
+def _vanishing_rolls(points: np.ndarray) -> np.ndarray:
+    """Rolls ``(P,)`` (degrees, in [-90, 90)) of vertical vanishing points ``(P, 3)`` in centred y-up coordinates:
+    the angle of each one's direction from the principal point, counter-clockwise from the image vertical. With
+    the camera turned by any pitch and yaw this is exactly the roll (``K Rz(roll) Rx(pitch) e_y`` points there)."""
+    return (np.degrees(np.arctan2(-points[:, 0], points[:, 1])) + 90.0) % 180.0 - 90.0
+
+
 def _vanishing_roll(point: np.ndarray) -> float:
-    """Roll (degrees, in [-90, 90)) of a vertical vanishing point ``(3,)`` in centred y-up coordinates: the angle
-    of its direction from the principal point, counter-clockwise from the image vertical. With the camera turned
-    by any pitch and yaw this is exactly the roll (``K Rz(roll) Rx(pitch) e_y`` points there)."""
-    roll = float(np.degrees(np.arctan2(-point[0], point[1])))
-    return (roll + 90.0) % 180.0 - 90.0
+    """:func:`_vanishing_rolls` of one point ``(3,)``."""
+    return float(_vanishing_rolls(point[None])[0])
 
 
 def _vanishing_residuals(points: np.ndarray, lines: dict[str, np.ndarray]) -> np.ndarray:
@@ -394,19 +398,26 @@ def vertical_vanishing_roll(photo: np.ndarray) -> VerticalVanishing:
     points = np.concatenate([np.cross(lines["lines"][order[i]], lines["lines"][order[j]]), at_infinity])
     points = points[np.linalg.norm(points, axis=1) > 1e-12]
     points /= np.linalg.norm(points, axis=1, keepdims=True)
-    rolls = np.array([_vanishing_roll(p) for p in points])
+    rolls = _vanishing_rolls(points)
     far = np.hypot(points[:, 0], points[:, 1]) > np.abs(points[:, 2])
     ok = far & (np.abs(rolls) < VERTICAL_WINDOW)
     points, rolls = points[ok], rolls[ok]
     if len(points) == 0:
         return VerticalVanishing(None, 0.0, 1.0)
 
+    def kernel(p: np.ndarray) -> np.ndarray:
+        """``(P, K)`` inlier weight of each candidate segment for each point ``(P, 3)``, in [0, 1]."""
+        return np.clip(1.0 - (_vanishing_residuals(p, lines) / VERTICAL_INLIER_ANGLE) ** 2, 0.0, None)
+
     def scores(p: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        a = _vanishing_residuals(p, lines) / VERTICAL_INLIER_ANGLE
-        return np.clip(1.0 - a**2, 0.0, None) * weight[None]
+        return kernel(p) * weight[None]
+
+    # Every hypothesis's kernel once (chunked against large temporaries), scored with all segments here and with
+    # the leftover segments for the ambiguity below.
+    hypotheses = np.concatenate([kernel(points[k : k + 2048]) for k in range(0, len(points), 2048)])
 
     def totals(weight: np.ndarray) -> np.ndarray:
-        return np.concatenate([scores(points[k : k + 2048], weight).sum(1) for k in range(0, len(points), 2048)])
+        return (hypotheses * weight[None]).sum(1)
 
     point = points[int(np.argmax(totals(lines["length"])))]
     for _ in range(3):
@@ -667,11 +678,11 @@ def roll_test_set(
     out = []
     for path in roll_photo_paths(split):
         photo = load_rgb(path)
+        name = str(path.relative_to(root))
+        own = reference_roll(name) if references else 0.0
         for _ in range(per_photo):
             roll = float(rng.uniform(-max_roll, max_roll))
-            name = str(path.relative_to(root))
-            label = roll + (reference_roll(name) if references else 0.0)
-            out.append((name, label, rotate_photo(photo, roll, crop=True)))
+            out.append((name, roll + own, rotate_photo(photo, roll, crop=True)))
     return out
 
 
