@@ -24,7 +24,6 @@ now) with and without the references. Writes ``round6_references.png`` (the mark
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -48,7 +47,7 @@ from viewshift.planar.roll import (
     training_photo_paths,
     vertical_vanishing_roll,
 )
-from viewshift.planar.train import evaluate_roll, load_run
+from viewshift.planar.train import evaluate_roll, load_run, with_vanishing_gate
 
 NETWORKS = ("roll-tilt", "roll-tilt-clean")
 SUPPORTS = (1.0, 2.0, 3.0, 4.0, 6.0)
@@ -117,12 +116,13 @@ def references_figure(path: Path) -> None:
     print(f"wrote {path}")
 
 
-def candidate(root: Path, name: str, gate: tuple[float, float] | None) -> tuple[torch.nn.Module, object]:
-    """A run's network, with the vanishing-point gate when ``gate`` is given (``name+vp``)."""
+def candidate(root: Path, name: str, gate: tuple[float, ...] | None) -> tuple[torch.nn.Module, object]:
+    """A run's network, with the vanishing-point gate when ``gate`` is given (``name+vp``; see
+    :func:`viewshift.planar.train.with_vanishing_gate`)."""
     model, config = load_run(root / name)
     if gate is None:
         return model, config
-    config = dataclasses.replace(config, vanishing_support=gate[0], vanishing_ambiguity=gate[1])
+    config = with_vanishing_gate(config, gate)
     gated = build_model(config)
     gated.load_state_dict(model.state_dict())
     return gated.eval(), config

@@ -17,6 +17,7 @@ from viewshift.planar.roll import (
     ROLL_FEATURES,
     ROLL_TEST_PHOTOS,
     ROLL_VAL_PHOTOS,
+    VanishingGate,
     line_histogram,
     photo_features,
     random_rolled_crop,
@@ -238,12 +239,44 @@ def test_roll_with_network_uses_the_vanishing_point_only_through_its_gate():
     found = vertical_vanishing_roll(seen)
     blind = RollMatchNet(width=4).eval()  # zero templates: every shift scores the same, the soft-argmax says 0°
     assert roll_with_network(blind, seen) == pytest.approx(0.0, abs=1e-4)
-    blind.vanishing_gate = (found.support / 2, 1.0)
+    blind.vanishing_gate = VanishingGate(found.support / 2, 1.0)
     assert roll_with_network(blind, seen) == pytest.approx(found.roll) and abs(found.roll - 9.0) < 0.5
-    blind.vanishing_gate = (found.support * 2, 1.0)  # support too low for this gate: the network answers
+    blind.vanishing_gate = VanishingGate(found.support * 2, 1.0)  # support too low for this gate: the network answers
     assert roll_with_network(blind, seen) == pytest.approx(0.0, abs=1e-4)
-    blind.vanishing_gate = (0.0, found.ambiguity / 2)  # too ambiguous for this gate
+    blind.vanishing_gate = VanishingGate(0.0, found.ambiguity / 2)  # too ambiguous for this gate
     assert roll_with_network(blind, seen) == pytest.approx(0.0, abs=1e-4)
+
+
+def test_the_gates_agreement_turns_away_a_vanishing_point_far_from_the_network():
+    from viewshift.planar.api import _roll_estimate
+    from viewshift.planar.models import RollMatchNet
+
+    upright = _facade()
+    h, w = upright.shape[:2]
+    seen = cv2.warpPerspective(upright, _camera_turn(w, h, 8.0, 0.0, 9.0), (w, h), flags=cv2.INTER_LINEAR)
+    found = vertical_vanishing_roll(seen)
+    blind = RollMatchNet(width=4).eval()  # says 0° on every photo; the point is at about 9°
+    blind.vanishing_gate = VanishingGate(0.0, 1.0, agreement=abs(found.roll) + 0.5)
+    near = _roll_estimate(blind, seen)
+    assert near.source == "vanishing point" and near.roll == pytest.approx(found.roll)
+    blind.vanishing_gate = VanishingGate(0.0, 1.0, agreement=abs(found.roll) - 0.5)
+    far = _roll_estimate(blind, seen)
+    assert far.source == "network, vanishing point disagreed" and far.roll == pytest.approx(0.0, abs=1e-4)
+    assert far.vanishing == found
+    blind.vanishing_gate = VanishingGate(found.support * 2, 1.0, agreement=90.0)  # not clear: plain "network"
+    assert _roll_estimate(blind, seen).source == "network"
+
+
+def test_the_second_family_is_reported_as_the_alternative():
+    img = np.full((300, 400, 3), 200, np.uint8)
+    for x in range(40, 200, 30):
+        cv2.line(img, (x, 40), (x, 260), (20, 20, 20), 2)
+    lean = np.tan(np.radians(15.0))
+    for x in range(230, 390, 28):  # one more leaning segment than verticals: the leaning family wins
+        cv2.line(img, (x, 260), (round(x - 220 * lean), 40), (20, 20, 20), 2)
+    found = vertical_vanishing_roll(img)
+    # Segments running up and to the left: the content is rolled counter-clockwise, a positive roll.
+    assert found.roll == pytest.approx(15.0, abs=0.5) and found.alternative == pytest.approx(0.0, abs=0.5)
 
 
 def test_a_second_family_of_leaning_segments_makes_the_vanishing_point_ambiguous():

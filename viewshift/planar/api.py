@@ -35,7 +35,13 @@ from viewshift.planar.models import (
     RollNet,
     predict_angles_rot90,
 )
-from viewshift.planar.roll import VerticalVanishing, photo_features, rotate_photo, vertical_vanishing_roll
+from viewshift.planar.roll import (
+    VanishingGate,
+    VerticalVanishing,
+    photo_features,
+    rotate_photo,
+    vertical_vanishing_roll,
+)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ANGLE_MODELS = ("digits", "digits-3")
@@ -170,8 +176,9 @@ class RollEstimate:
 
     Attributes:
         roll: counter-clockwise tilt in degrees.
-        source: ``"vanishing point"`` (the photo's vertical vanishing point passed the model's gate) or
-            ``"network"``.
+        source: ``"vanishing point"`` (the photo's vertical vanishing point passed the model's gate),
+            ``"network"`` (no clear vertical vanishing point) or ``"network, vanishing point disagreed"`` (a clear
+            point, but further from the network's estimate than the gate's ``agreement``).
         vanishing: what the vanishing-point search found, or None for a model without a gate.
     """
 
@@ -192,9 +199,10 @@ def explain_roll(photo: np.ndarray, model: str = "photo-roll") -> RollEstimate:
 def estimate_roll(photo: np.ndarray, model: str = "photo-roll") -> float:
     """Estimate a photo's roll (tilt) in degrees.
 
-    A photo whose world verticals meet in a clear vanishing point is levelled by it (the model's gate, see
-    :func:`roll_with_network`). Otherwise the estimate is the mean of the network's answer on the photo and
-    minus its answer on the mirrored photo (a mirrored roll is the negated roll), which cancels a constant bias.
+    A photo whose world verticals meet in a clear vanishing point that agrees with the network is levelled by it
+    (the model's gate, see :func:`roll_with_network`). Otherwise the estimate is the mean of the network's answer
+    on the photo and minus its answer on the mirrored photo (a mirrored roll is the negated roll), which cancels a
+    constant bias.
     :func:`explain_roll` also says which of the two answered.
 
     Args:
@@ -220,35 +228,44 @@ def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int
         crops: 1: the whole photo; 5: also its four corner crops of :data:`ROLL_CROP_FRACTION` of each side, and
             the median of the five estimates (cropping keeps the roll). Each view is averaged with its mirror.
 
-    A network with a ``vanishing_gate`` (:class:`viewshift.planar.models.RollMatchNet`) first looks for the
+    A network with a ``vanishing_gate`` (:class:`viewshift.planar.roll.VanishingGate`) first looks for the
     photo's vertical vanishing point (:func:`viewshift.planar.roll.vertical_vanishing_roll`) and returns its roll
-    when the support is at least ``gate[0]`` and the ambiguity at most ``gate[1]``.
+    when the gate accepts it: support and ambiguity within the thresholds and, with ``agreement``, the roll within
+    that many degrees of the network's own estimate.
     """
     return _roll_estimate(net, photo, crops).roll
 
 
 @torch.no_grad()
-def _roll_estimate(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int = 1) -> RollEstimate:
-    if crops not in (1, 5):
-        raise InputError(f"crops must be 1 or 5, got {crops}")
-    a = _photo_uint8(photo)
-    gate = getattr(net, "vanishing_gate", None)
-    found = vertical_vanishing_roll(a) if gate is not None else None
-    if found is not None and found.roll is not None and found.support >= gate[0] and found.ambiguity <= gate[1]:
-        return RollEstimate(found.roll, "vanishing point", found)
-    views = [a]
+def _network_roll(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int) -> float:
+    """The network's roll of a uint8 photo: each view averaged with its mirror, the median over the views."""
+    views = [photo]
     if crops == 5:
-        h, w = a.shape[:2]
+        h, w = photo.shape[:2]
         ch, cw = max(16, int(h * ROLL_CROP_FRACTION)), max(16, int(w * ROLL_CROP_FRACTION))
-        views += [a[y : y + ch, x : x + cw] for y in (0, h - ch) for x in (0, w - cw)]
+        views += [photo[y : y + ch, x : x + cw] for y in (0, h - ch) for x in (0, w - cw)]
     kind = getattr(net, "feature_kind", "gradient")
     feats = []
     for v in views:
         feats += [photo_features(v, net.num_bins, kind), photo_features(v[:, ::-1].copy(), net.num_bins, kind)]
     out = net(torch.stack(feats)).view(-1, 2)
     estimates = 0.5 * (out[:, 0] - out[:, 1])
-    roll = float(estimates.median()) if crops > 1 else float(estimates[0])
-    return RollEstimate(roll, "network", found)
+    return float(estimates.median()) if crops > 1 else float(estimates[0])
+
+
+def _roll_estimate(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int = 1) -> RollEstimate:
+    if crops not in (1, 5):
+        raise InputError(f"crops must be 1 or 5, got {crops}")
+    a = _photo_uint8(photo)
+    gate: VanishingGate | None = getattr(net, "vanishing_gate", None)
+    found = vertical_vanishing_roll(a) if gate is not None else None
+    if gate is not None and gate.agreement is None and gate.clear(found):
+        return RollEstimate(found.roll, "vanishing point", found)
+    network = _network_roll(net, a, crops)
+    if gate is not None and gate.accepts(found, network):
+        return RollEstimate(found.roll, "vanishing point", found)
+    disagreed = gate is not None and gate.clear(found)
+    return RollEstimate(network, "network, vanishing point disagreed" if disagreed else "network", found)
 
 
 def straighten(

@@ -2,8 +2,8 @@
 
 * ``viewshift planar train --preset NAME --out RUN`` trains one preset (resumable).
 * ``viewshift planar eval (--run RUN | --model NAME) [--json OUT]`` evaluates on the fixed held-out test set.
-* ``viewshift planar export --run RUN --name NAME --weights DIR [--vanishing-gate S A]`` writes float16 weights +
-  config.
+* ``viewshift planar export --run RUN --name NAME --weights DIR [--vanishing-gate S A [--vanishing-agreement D]]``
+  writes float16 weights + config.
 * ``viewshift planar presets`` lists the presets.
 * ``viewshift straighten PHOTO -o OUT`` levels a tilted photo.
 """
@@ -59,6 +59,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar=("SUPPORT", "AMBIGUITY"),
         default=None,
         help="roll runs: level photos whose vertical vanishing point passes these thresholds by it",
+    )
+    p_export.add_argument(
+        "--vanishing-agreement",
+        type=float,
+        metavar="DEGREES",
+        default=None,
+        help="with --vanishing-gate: ... and lies within DEGREES of the network's own estimate",
     )
     p_export.set_defaults(func=_export)
 
@@ -180,7 +187,11 @@ def _eval(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from viewshift.planar.train import export_weights
 
+    if args.vanishing_agreement is not None and not args.vanishing_gate:
+        raise InputError("--vanishing-agreement needs --vanishing-gate")
     gate = tuple(args.vanishing_gate) if args.vanishing_gate else None
+    if gate and args.vanishing_agreement is not None:
+        gate += (args.vanishing_agreement,)
     print(f"wrote {export_weights(args.run, args.name, args.weights, gate)}")
     return 0
 
@@ -198,9 +209,11 @@ def _straighten(args: argparse.Namespace) -> int:
         raise InputError(f"--roll {args.roll} is outside ±45°; give the tilt in degrees, counter-clockwise")
     if args.roll is None:
         estimate = explain_roll(loaded.rgb)
-        roll, source = estimate.roll, f"from the {estimate.source}"
+        roll, source = estimate.roll, f"from the {estimate.source.split(',')[0]}"
         if estimate.source == "network":
             source += "; no clear vertical vanishing point"
+        elif estimate.source != "vanishing point":
+            source += f"; the vertical vanishing point ({estimate.vanishing.roll:+.1f}°) disagreed with it"
     else:
         roll, source = args.roll, "given"
     levelled, roll = straighten(image, roll=roll, keep_size=args.keep_size, fill=args.fill)

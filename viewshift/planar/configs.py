@@ -13,7 +13,7 @@ import torch
 
 from viewshift.errors import InputError
 from viewshift.planar.models import AlignEnsemble, AlignNet, AngleEnsemble, AngleNet, RollMatchNet, RollNet
-from viewshift.planar.roll import ROLL_FEATURES
+from viewshift.planar.roll import ROLL_FEATURES, VanishingGate
 
 
 @dataclass
@@ -113,6 +113,8 @@ class RollConfig:
     # this support and at most vanishing_ambiguity is levelled by it, the network answers the others.
     vanishing_support: float = 0.0
     vanishing_ambiguity: float = 0.7
+    # ... and, when > 0, only if its roll is within this many degrees of the network's estimate (round 8).
+    vanishing_agreement: float = 0.0
     # Training photos without marked verticals take their own roll from a clear vertical vanishing point
     # (roll.training_reference_roll) instead of counting as level.
     self_reference: bool = False
@@ -395,7 +397,9 @@ def build_model(
             max_shift=int(config.max_roll) + 5,
             window=window,
             feature_kind=config.features,
-            vanishing_gate=(config.vanishing_support, config.vanishing_ambiguity)
+            vanishing_gate=VanishingGate(
+                config.vanishing_support, config.vanishing_ambiguity, config.vanishing_agreement or None
+            )
             if config.vanishing_support > 0
             else None,
         )

@@ -6,6 +6,8 @@ Every class is a thin ``nn.Module`` holding layers; the geometry (warps, composi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn as nn
 
@@ -15,6 +17,9 @@ from viewshift.planar.warps import (
     params_to_homography,
     warp_images,
 )
+
+if TYPE_CHECKING:
+    from viewshift.planar.roll import VanishingGate
 
 ANGLE_HEADS = ("naive", "vector", "bins")
 
@@ -367,9 +372,9 @@ class RollMatchNet(nn.Module):
         window: decode with a soft-argmax over ``±window`` shifts around the best one; over all shifts when None.
         feature_kind: which photo features the network reads (``kind`` of
             :func:`viewshift.planar.roll.photo_features`); recorded here so inference computes the right input.
-        vanishing_gate: ``(support, ambiguity)``: inference (:func:`viewshift.planar.api.roll_with_network`) uses
-            the photo's vertical vanishing point instead of the network when it passes these thresholds (see
-            :class:`viewshift.planar.roll.VerticalVanishing`); None: the network always. Recorded only.
+        vanishing_gate: inference (:func:`viewshift.planar.api.roll_with_network`) uses the photo's vertical
+            vanishing point instead of the network when this gate accepts it
+            (:class:`viewshift.planar.roll.VanishingGate`); None: the network always. Recorded only.
     """
 
     def __init__(
@@ -380,7 +385,7 @@ class RollMatchNet(nn.Module):
         max_shift: int = 25,
         window: int | None = None,
         feature_kind: str = "gradient",
-        vanishing_gate: tuple[float, float] | None = None,
+        vanishing_gate: VanishingGate | None = None,
     ) -> None:
         super().__init__()
         self.feature_kind = feature_kind

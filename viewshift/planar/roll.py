@@ -363,6 +363,39 @@ class VerticalVanishing:
     roll: float | None
     support: float
     ambiguity: float
+    alternative: float | None = None
+
+
+@dataclass(frozen=True)
+class VanishingGate:
+    """When a photo's vertical vanishing point (:class:`VerticalVanishing`) is trusted over the network.
+
+    Attributes:
+        support: least support (inlier length, in half long sides).
+        ambiguity: largest ambiguity.
+        agreement: when set, the point's roll must also lie within this many degrees of the network's own estimate
+            on the photo (a strong wrong family of segments, the slats of a reclined chair, passes the first two
+            tests but lands far from the network); None: no such check.
+    """
+
+    support: float
+    ambiguity: float
+    agreement: float | None = None
+
+    def clear(self, found: VerticalVanishing | None) -> bool:
+        """Whether ``found`` passes the support and ambiguity thresholds."""
+        return (
+            found is not None
+            and found.roll is not None
+            and found.support >= self.support
+            and found.ambiguity <= self.ambiguity
+        )
+
+    def accepts(self, found: VerticalVanishing | None, network_roll: float | None) -> bool:
+        """Whether ``found`` is clear and (with ``agreement``) within it of ``network_roll``."""
+        if not self.clear(found):
+            return False
+        return self.agreement is None or abs(found.roll - network_roll) <= self.agreement
 
 
 def vertical_vanishing_roll(photo: np.ndarray) -> VerticalVanishing:
@@ -430,9 +463,11 @@ def vertical_vanishing_roll(photo: np.ndarray) -> VerticalVanishing:
     if score.sum() <= 0:
         return VerticalVanishing(roll, 0.0, 1.0)
     # The strongest other family: hypotheses more than 3° of roll away, scored on the segments left over.
-    other = totals(lines["length"] * (score <= 0))[np.abs(rolls - roll) > 3.0]
+    away = np.abs(rolls - roll) > 3.0
+    other = totals(lines["length"] * (score <= 0))[away]
     ambiguity = float(other.max() / score.sum()) if len(other) else 0.0
-    return VerticalVanishing(roll, float(lines["length"][score > 0].sum()), ambiguity)
+    alternative = float(rolls[away][np.argmax(other)]) if len(other) else None
+    return VerticalVanishing(roll, float(lines["length"][score > 0].sum()), ambiguity, alternative)
 
 
 def line_histogram(gray: np.ndarray, num_bins: int = NUM_BINS, min_length: float = MIN_SEGMENT_LENGTH) -> np.ndarray:

@@ -438,20 +438,27 @@ def evaluate_align(
 
 
 def evaluate_roll(
-    model: torch.nn.Module, per_photo: int = 10, split: str = "test", crops: int = 1, references: bool = True
+    model: torch.nn.Module,
+    per_photo: int = 10,
+    split: str = "test",
+    crops: int = 1,
+    references: bool = True,
+    seed: int | None = None,
 ) -> dict:
     """Mean/median absolute roll error on the held-out photos (:data:`viewshift.planar.roll.ROLL_TEST_PHOTOS`,
     or :data:`~viewshift.planar.roll.ROLL_VAL_PHOTOS` with ``split="val"``), each rolled by ``per_photo`` fixed
     seeded angles in ±20° and cropped to its valid rectangle; estimated exactly as
     :func:`viewshift.planar.estimate_roll` does (with the mirrored-photo average; ``crops`` as in
     :func:`viewshift.planar.api.roll_with_network`). The true roll includes each photo's measured own roll
-    unless ``references`` is False (:func:`viewshift.planar.roll.roll_test_set`).
+    unless ``references`` is False (:func:`viewshift.planar.roll.roll_test_set`). The rolls are seeded with
+    ``seed``, by default :data:`EVAL_SEED` for the test photos and :data:`VAL_SEED` for the validation photos.
     """
     from viewshift.planar.api import roll_with_network
     from viewshift.planar.roll import roll_test_set
 
     rows = []
-    seed = EVAL_SEED if split == "test" else VAL_SEED
+    if seed is None:
+        seed = EVAL_SEED if split == "test" else VAL_SEED
     for name, roll, photo in roll_test_set(per_photo, seed=seed, split=split, references=references):
         pred = roll_with_network(model, photo, crops)
         rows.append({"photo": name, "roll": roll, "pred": pred, "error": abs(pred - roll)})
@@ -504,17 +511,30 @@ def load_ensemble(
     return ensemble, config
 
 
+def with_vanishing_gate(config: RollConfig, gate: tuple[float, ...]) -> RollConfig:
+    """``config`` with the vanishing-point gate ``(support, ambiguity)`` or ``(support, ambiguity, agreement)``
+    (:class:`viewshift.planar.roll.VanishingGate`; agreement 0 or absent: none)."""
+    support, ambiguity, *agreement = gate
+    return dataclasses.replace(
+        config,
+        vanishing_support=support,
+        vanishing_ambiguity=ambiguity,
+        vanishing_agreement=agreement[0] if agreement else 0.0,
+    )
+
+
 def export_weights(
     run_dir: str | Path | list[str | Path],
     name: str,
     weights_dir: str | Path,
-    vanishing_gate: tuple[float, float] | None = None,
+    vanishing_gate: tuple[float, ...] | None = None,
 ) -> Path:
     """Write a run's final weights as float16 ``<name>.pt`` + ``<name>.json`` into ``weights_dir``.
 
     Several rotation runs are written as one :class:`AngleEnsemble`, several alignment runs as one
-    :class:`AlignEnsemble`. ``vanishing_gate`` ``(support, ambiguity)`` (roll runs only) is written into the
-    config: inference then levels photos with a clear vertical vanishing point by it
+    :class:`AlignEnsemble`. ``vanishing_gate`` ``(support, ambiguity)`` or ``(support, ambiguity, agreement)``
+    (roll runs only) is written into the config: inference then levels photos with a clear vertical vanishing point
+    (that agrees with the network) by it
     (:func:`viewshift.planar.api.roll_with_network`).
     """
     runs = run_dir if isinstance(run_dir, list) else [run_dir]
@@ -525,7 +545,7 @@ def export_weights(
     if vanishing_gate is not None:
         if not isinstance(config, RollConfig):
             raise InputError("--vanishing-gate applies to photo-roll runs only")
-        config = dataclasses.replace(config, vanishing_support=vanishing_gate[0], vanishing_ambiguity=vanishing_gate[1])
+        config = with_vanishing_gate(config, vanishing_gate)
     out = Path(weights_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
