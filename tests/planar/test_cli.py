@@ -84,3 +84,18 @@ def test_planar_commands_reject_unknown_names(tmp_path, capsys):
     assert main(["planar", "eval", "--model", "nope"]) == 2
     assert main(["planar", "presets"]) == 0
     assert "icstn-4" in capsys.readouterr().out
+
+
+def test_straighten_says_when_the_vanishing_point_disagreed(tmp_path, capsys, monkeypatch):
+    import viewshift.planar.api as api
+    from viewshift.planar.roll import VerticalVanishing
+
+    found = VerticalVanishing(15.0, 2.0, 0.1)
+    monkeypatch.setattr(
+        api, "explain_roll", lambda rgb: api.RollEstimate(3.0, "network, vanishing point disagreed", found)
+    )
+    src = tmp_path / "tilted.png"
+    _facade(src, 3.0)
+    assert main(["straighten", str(src), "-o", str(tmp_path / "out.png")]) == 0
+    line = capsys.readouterr().out
+    assert "roll +3.00° (counter-clockwise, from the network; the vertical vanishing point (+15.0°) disagreed" in line
