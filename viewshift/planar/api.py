@@ -199,10 +199,10 @@ def explain_roll(photo: np.ndarray, model: str = "photo-roll") -> RollEstimate:
 def estimate_roll(photo: np.ndarray, model: str = "photo-roll") -> float:
     """Estimate a photo's roll (tilt) in degrees.
 
-    A photo whose world verticals meet in a clear vanishing point that agrees with the network is levelled by it
-    (the model's gate, see :func:`roll_with_network`). Otherwise the estimate is the mean of the network's answer
-    on the photo and minus its answer on the mirrored photo (a mirrored roll is the negated roll), which cancels a
-    constant bias.
+    A photo whose world verticals meet in a clear vanishing point is levelled by it (the model's gate, see
+    :func:`roll_with_network`; a gate with an ``agreement`` also asks the point to agree with the network).
+    Otherwise the estimate is the mean of the network's answer on the photo and minus its answer on the mirrored
+    photo (a mirrored roll is the negated roll), which cancels a constant bias.
     :func:`explain_roll` also says which of the two answered.
 
     Args:

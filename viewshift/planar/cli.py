@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         metavar="DEGREES",
         default=None,
-        help="with --vanishing-gate: ... and lies within DEGREES of the network's own estimate",
+        help="with --vanishing-gate: use the vanishing point only within DEGREES of the network's own estimate",
     )
     p_export.set_defaults(func=_export)
 

@@ -358,7 +358,8 @@ class VerticalVanishing:
     """What :func:`vertical_vanishing_roll` found: the roll (None without near-vertical segments), the summed
     length of its inlier segments (in half long sides) and the ambiguity: the score of the strongest other family,
     the best hypothesis more than 3° of roll away scored on the segments that are not inliers of the answer,
-    divided by the answer's own score (0: nothing else leans consistently; ≥ 1: another family is as strong)."""
+    divided by the answer's own score (0: nothing else leans consistently; ≥ 1: another family is as strong), and
+    the roll of that strongest other family (``alternative``; None when there is none)."""
 
     roll: float | None
     support: float
