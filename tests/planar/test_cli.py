@@ -82,6 +82,11 @@ def test_straighten_bad_inputs_are_one_line_errors(tmp_path, capsys):
 def test_planar_commands_reject_unknown_names(tmp_path, capsys):
     assert main(["planar", "train", "--preset", "nope", "--out", str(tmp_path / "r")]) == 2
     assert main(["planar", "eval", "--model", "nope"]) == 2
+    run = ["planar", "export", "--run", str(tmp_path), "--name", "x", "--weights", str(tmp_path / "w")]
+    assert main(run + ["--vanishing-agreement", "10"]) == 2  # needs --vanishing-gate
+    assert main(run + ["--vanishing-gate", "0.5", "0.5", "--vanishing-agreement", "-1"]) == 2
+    assert "positive number of degrees" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
     assert main(["planar", "presets"]) == 0
     assert "icstn-4" in capsys.readouterr().out
 

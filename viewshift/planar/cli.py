@@ -189,6 +189,8 @@ def _export(args: argparse.Namespace) -> int:
 
     if args.vanishing_agreement is not None and not args.vanishing_gate:
         raise InputError("--vanishing-agreement needs --vanishing-gate")
+    if args.vanishing_agreement is not None and not args.vanishing_agreement > 0:
+        raise InputError(f"--vanishing-agreement must be a positive number of degrees, got {args.vanishing_agreement}")
     gate = tuple(args.vanishing_gate) if args.vanishing_gate else None
     if gate and args.vanishing_agreement is not None:
         gate += (args.vanishing_agreement,)
