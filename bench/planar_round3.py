@@ -116,6 +116,12 @@ def _stage_val(root: Path, docs: Path) -> None:
     write_tables(docs, "round3_val", lines, data)
 
 
+def steps_label(config) -> str:
+    """Training steps of an alignment run, or of each ensemble member joined by "+" ("20000+20000")."""
+    members = config.members if isinstance(config, AlignEnsembleConfig) else [config]
+    return "+".join(str(m.steps) for m in members if isinstance(m, AlignConfig))
+
+
 def _params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -146,8 +152,7 @@ def _stage_test(root: Path, docs: Path) -> None:
         figure[name] = r
         paper = f", paper protocol {100 * r['error_paper_protocol']:.2f} %" if "error_paper_protocol" in r else ""
         tag = " (pick)" if picks.get("align") == name else ""
-        members = config.members if isinstance(config, AlignEnsembleConfig) else [config]
-        steps = "+".join(str(m.steps) for m in members if isinstance(m, AlignConfig))
+        steps = steps_label(config)
         # The baselines were not validation candidates; their validation error is given beside the test error.
         val = evaluate_align(model, config, split="val")["error_image_protocol"]
         lines.append(

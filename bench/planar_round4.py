@@ -23,9 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from planar_icstn import mean_var_figure  # noqa: E402
 from planar_round2 import run_stages, write_tables  # noqa: E402
-from planar_round3 import _load, _params, _present  # noqa: E402
+from planar_round3 import _load, _params, _present, steps_label  # noqa: E402
 
-from viewshift.planar.configs import AlignConfig, AlignEnsembleConfig
 from viewshift.planar.train import evaluate_align
 
 SEEDS2, SEEDS3 = "{0}+{0}-s1", "{0}+{0}-s1+{0}-s2"
@@ -53,8 +52,7 @@ def _stage_test(root: Path, docs: Path) -> None:
         model, config = _load(root, name)
         r = evaluate_align(model, config)
         val = evaluate_align(model, config, split="val")["error_image_protocol"]
-        members = config.members if isinstance(config, AlignEnsembleConfig) else [config]
-        steps = "+".join(str(m.steps) for m in members if isinstance(m, AlignConfig))
+        steps = steps_label(config)
         tag = " (pick)" if name == pick else ""
         test = r["error_image_protocol"]
         lines.append(f"| {name}{tag} | {_params(model)} | {steps} | {100 * test:.2f} % | {100 * val:.2f} % |")

@@ -31,9 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from planar_icstn import mean_var_figure  # noqa: E402
 from planar_round2 import run_stages, write_tables  # noqa: E402
-from planar_round3 import _load, _params, _present, roll_test, roll_val_table  # noqa: E402
+from planar_round3 import _load, _params, _present, roll_test, roll_val_table, steps_label  # noqa: E402
 
-from viewshift.planar.configs import AlignConfig, AlignEnsembleConfig
 from viewshift.planar.train import evaluate_align, evaluate_roll
 
 PAIR = "{0}+{0}-s1"
@@ -41,11 +40,6 @@ ALIGN = (PAIR.format("icstn-4-deep"), PAIR.format("icstn-4-deep-long"))
 ALIGN_DIAGNOSTIC = ("icstn-4-deep-long", "icstn-4-deep-long-s1")
 BASELINES = tuple(n for b in ("cnn-deep-long", "stn-deep-long") for n in (b, PAIR.format(b)))
 ROLL = ("roll-val-clean", "roll-vanishing", "roll-tilt", "roll-vanishing-tilt")
-
-
-def _steps(config) -> str:
-    members = config.members if isinstance(config, AlignEnsembleConfig) else [config]
-    return "+".join(str(m.steps) for m in members if isinstance(m, AlignConfig))
 
 
 def _stage_val(root: Path, docs: Path) -> None:
@@ -56,7 +50,7 @@ def _stage_val(root: Path, docs: Path) -> None:
         error = evaluate_align(model, config, split="val")["error_image_protocol"]
         data["align" if name in ALIGN else "align_diagnostic"][name] = error
         task = "IC-STN-4" if name in ALIGN else "IC-STN-4, single member (diagnostic)"
-        rows.append((task, f"{name} ({_steps(config)} steps)", name, f"{100 * error:.2f} %"))
+        rows.append((task, f"{name} ({steps_label(config)} steps)", name, f"{100 * error:.2f} %"))
     for name in (n for n in ROLL if _present(root, n)):
         model, config = _load(root, name)
         r = evaluate_roll(model, config.val_rolls_per_photo, split="val")
@@ -82,7 +76,7 @@ def _stage_test(root: Path, docs: Path) -> None:
         tag = " **(pick)**" if name == picks.get("align") else ""
         paper = f" (paper protocol {100 * r['error_paper_protocol']:.2f} %)" if "error_paper_protocol" in r else ""
         lines.append(
-            f"| {name}{tag} | {_params(model)} | {_steps(config)} | error {100 * r['error_image_protocol']:.2f} %"
+            f"| {name}{tag} | {_params(model)} | {steps_label(config)} | error {100 * r['error_image_protocol']:.2f} %"
             f"{paper} | {100 * val:.2f} % |"
         )
         figure[name] = r

@@ -33,7 +33,7 @@ from planar_round3 import _params, roll_test, roll_val_table  # noqa: E402
 from planar_round6 import candidate  # noqa: E402
 
 from viewshift.planar.roll import ROLL_TEST_PHOTOS, reference_roll
-from viewshift.planar.train import VAL_SEED, evaluate_roll
+from viewshift.planar.train import VAL_SEED, evaluate_roll, summarize_roll
 
 NETWORK = "roll-tilt"
 BASELINE = (0.5, 0.5)  # the round-7 gate, shipped in photo-roll until now
@@ -61,12 +61,7 @@ def _label(gate: tuple[float, ...]) -> str:
 def _validate(model) -> dict:
     """The validation photos × 10 rolls for each of :data:`VAL_SEEDS`: mean, median and per-photo error."""
     rows = [row for seed in VAL_SEEDS for row in evaluate_roll(model, 10, split="val", seed=seed)["rows"]]
-    errors = np.array([row["error"] for row in rows])
-    per_photo = {
-        p: float(np.mean([r["error"] for r in rows if r["photo"] == p]))
-        for p in dict.fromkeys(r["photo"] for r in rows)
-    }
-    return {"mean": float(errors.mean()), "median": float(np.median(errors)), "per_photo": per_photo}
+    return summarize_roll(rows)
 
 
 def _stage_val(root: Path, docs: Path) -> None:

@@ -50,9 +50,6 @@ VERTICAL_MAX_LEAN = 35.0
 VERTICAL_INLIER_ANGLE = 1.5
 VERTICAL_HYPOTHESES = 120
 VERTICAL_WINDOW = 25.0
-# Training photos without marked verticals take their own roll from vertical_vanishing_roll when a config asks
-# for it (self_reference) and the vanishing point is at least this clear (support, ambiguity).
-SELF_REFERENCE_GATE = (2.0, 0.3)
 # Hand-marked world-vertical segments of some held-out and validation photos (their own roll; see
 # reference_roll).
 REFERENCES_FILE = Path(__file__).with_name("data") / "roll_references.json"
@@ -261,16 +258,11 @@ def vanishing_histogram(
     if len(length) < 2:
         return np.ones(num_bins, np.float32)
     h, w = gray.shape
-    half = max(h, w) / 2.0
-    # Centred coordinates, y up, in half long sides.
-    x = (seg[:, 0::2] - (w - 1) / 2.0) / half
-    y = -(seg[:, 1::2] - (h - 1) / 2.0) / half
-    ones = np.ones(len(length))
-    lines = np.cross(np.stack([x[:, 0], y[:, 0], ones], 1), np.stack([x[:, 1], y[:, 1], ones], 1))
-    direction = np.degrees(np.arctan2(y[:, 1] - y[:, 0], x[:, 1] - x[:, 0]))
+    centred = _centred_lines(seg, w, h)
+    direction = np.degrees(np.arctan2(centred["direction"][:, 1], centred["direction"][:, 0]))
     i, j = np.triu_indices(len(length), 1)
     apart = np.abs((direction[i] - direction[j] + 90.0) % 180.0 - 90.0)
-    point = np.cross(lines[i], lines[j])
+    point = np.cross(centred["lines"][i], centred["lines"][j])
     far = np.hypot(point[:, 0], point[:, 1]) > min_distance * np.abs(point[:, 2])
     weight = length[i] * length[j] * ((apart < max_angle) & far)
     return _binned(np.degrees(np.arctan2(point[:, 1], point[:, 0])) + 90.0, weight, num_bins)
@@ -397,6 +389,11 @@ class VanishingGate:
         if not self.clear(found):
             return False
         return self.agreement is None or abs(found.roll - network_roll) <= self.agreement
+
+
+# Training photos without marked verticals take their own roll from vertical_vanishing_roll when a config asks
+# for it (self_reference) and the vanishing point is at least this clear.
+SELF_REFERENCE_GATE = VanishingGate(support=2.0, ambiguity=0.3)
 
 
 def vertical_vanishing_roll(photo: np.ndarray) -> VerticalVanishing:
@@ -662,9 +659,7 @@ def training_reference_roll(photo: np.ndarray, name: str, config) -> float:
     if name in _references() or not getattr(config, "self_reference", False):
         return reference_roll(name)
     found = vertical_vanishing_roll(photo)
-    support, ambiguity = SELF_REFERENCE_GATE
-    clear = found.roll is not None and found.support >= support and found.ambiguity <= ambiguity
-    return found.roll if clear else 0.0
+    return found.roll if SELF_REFERENCE_GATE.clear(found) else 0.0
 
 
 def build_roll_dataset(config, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:

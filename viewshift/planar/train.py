@@ -462,6 +462,13 @@ def evaluate_roll(
     for name, roll, photo in roll_test_set(per_photo, seed=seed, split=split, references=references):
         pred = roll_with_network(model, photo, crops)
         rows.append({"photo": name, "roll": roll, "pred": pred, "error": abs(pred - roll)})
+    return summarize_roll(rows)
+
+
+def summarize_roll(rows: list[dict]) -> dict:
+    """The statistics :func:`evaluate_roll` returns, from its rows (``photo``, ``roll``, ``pred``, ``error``),
+    possibly pooled over several seeds: count, mean, median, share within 1° and 2°, max, mean per photo (in
+    order of first appearance) and the rows themselves."""
     errors = np.array([r["error"] for r in rows])
     per_photo_err: dict[str, float] = {}
     for name in dict.fromkeys(r["photo"] for r in rows):
