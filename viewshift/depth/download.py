@@ -18,8 +18,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from viewshift.depth.registry import ModelEntry, file_sha256, model_path
-from viewshift.errors import ModelError, OutputError
+from viewshift.depth.registry import ModelEntry, file_sha256, model_path, pinned_path
+from viewshift.errors import InputError, ModelError, OutputError
 
 __all__ = [
     "ChecksumError",
@@ -236,15 +236,23 @@ def by_hand_hint(entry: ModelEntry) -> str:
 
 
 def download_model(
-    entry: ModelEntry, *, quiet: bool = False, allow_unverified: bool = False, timeout: float = 30.0
+    entry: ModelEntry,
+    *,
+    sha256: str | None = None,
+    quiet: bool = False,
+    allow_unverified: bool = False,
+    timeout: float = 30.0,
 ) -> DownloadResult:
     """Download a registry entry's file into the cache folder (see :func:`download_file`).
 
     Args:
         entry: the registry entry.
+        sha256: the SHA-256 the file must have, for an entry without a published one (read it on the file's
+            download page). Must equal the entry's own when it has one.
         quiet: no progress bar.
-        allow_unverified: accept an entry without a published SHA-256 (its size is still checked when published,
-            and the SHA-256 of what arrived is returned, to compare by hand).
+        allow_unverified: accept an entry without a published SHA-256 and without ``sha256`` (its size is still
+            checked when published). The SHA-256 of what arrived is recorded beside the file
+            (:func:`~viewshift.depth.registry.pinned_path`), so a later change of the file is caught.
         timeout: seconds to wait for the connection and each read.
 
     Raises:
@@ -254,17 +262,32 @@ def download_model(
     """
     if entry.url is None or not entry.runnable:
         raise ModelError(f"depth model {entry.name} has no file viewshift can download and run: {entry.note}")
-    if entry.sha256 is None and not allow_unverified:
+    if sha256 is not None:
+        sha256 = sha256.strip().lower()
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise InputError(f"--sha256 must be 64 hexadecimal digits, got {sha256!r}")
+        if entry.sha256 is not None and sha256 != entry.sha256:
+            raise InputError(f"--sha256 {sha256[:16]}… differs from {entry.name}'s published {entry.sha256[:16]}…")
+    expected = entry.sha256 or sha256
+    if expected is None and not allow_unverified:
+        page = entry.url.replace("/resolve/", "/blob/") if "/resolve/" in entry.url else entry.source
         raise UnverifiedError(
-            f"no SHA-256 is published for {entry.name}, so its download cannot be verified: accept that with "
-            f"--unverified (`viewshift models get {entry.name} --unverified`), or {by_hand_hint(entry)}"
+            f"no SHA-256 is published for {entry.name}, so its download cannot be verified: run `viewshift models "
+            f"get {entry.name} --sha256 HEX` with the SHA256 shown on {page}, or add --unverified to accept it "
+            f"unverified, or {by_hand_hint(entry)}"
         )
-    return download_file(
+    result = download_file(
         entry.url,
         model_path(entry),
-        sha256=entry.sha256,
+        sha256=expected,
         size=entry.size,
         quiet=quiet,
         timeout=timeout,
         by_hand=by_hand_hint(entry),
     )
+    if entry.sha256 is None:  # record what arrived, so a later change of the file is caught
+        from viewshift.io import atomic_path
+
+        with atomic_path(pinned_path(entry)) as tmp:
+            tmp.write_text(f"{result.sha256}  {entry.filename}\n", encoding="ascii")
+    return result

@@ -28,6 +28,7 @@ from viewshift.errors import DepthError, ModelError
 __all__ = [
     "REGISTRY",
     "ModelEntry",
+    "expected_sha256",
     "ModelNotInstalledError",
     "cache_dir",
     "file_sha256",
@@ -36,6 +37,7 @@ __all__ = [
     "model_path",
     "models_dir",
     "open_depth_model",
+    "pinned_path",
     "verify_file",
 ]
 
@@ -80,6 +82,7 @@ class ModelEntry:
         licence: SPDX-style licence of the weights, e.g. ``"Apache-2.0"``, ``"CC-BY-NC-4.0"``.
         non_commercial: the licence forbids commercial use.
         source: the model's official page.
+        approx_mb: the file's size in megabytes as shown on its page (for display; not checked).
         runnable: viewshift can run it (an ONNX file :class:`~viewshift.depth.onnx.OnnxDepth` understands).
         note: one line on anything a user must know (who converted the ONNX file, why it is not runnable).
     """
@@ -102,16 +105,27 @@ class ModelEntry:
     std: tuple[float, float, float] = IMAGENET_STD
     channels: Literal["RGB", "BGR"] = "RGB"
     value_range: float = 1.0
+    approx_mb: float | None = None
     runnable: bool = True
     note: str = ""
     aliases: tuple[str, ...] = field(default=())
 
     def onnx_options(self) -> dict[str, Any]:
-        """Keyword arguments of :class:`~viewshift.depth.onnx.OnnxDepth` that run this entry's file."""
+        """Keyword arguments of :class:`~viewshift.depth.onnx.OnnxDepth` that run this entry's file.
+
+        The network input is ``(rgb / 255 * value_range - mean) / std``, which OnnxDepth computes as
+        ``(rgb / 255 - mean / value_range) / (std / value_range)``.
+
+        Raises:
+            ModelError: the entry needs BGR input (OnnxDepth feeds RGB).
+        """
+        if self.channels != "RGB":
+            raise ModelError(f"depth model {self.name} wants {self.channels} input; viewshift feeds RGB only")
+        vr = float(self.value_range)
         return {
             "input_size": self.input_size,
-            "mean": self.mean,
-            "std": self.std,
+            "mean": tuple(m / vr for m in self.mean),
+            "std": tuple(d / vr for d in self.std),
             "output": "inverse" if self.output == "inverse" else "depth",
             "metric": self.output == "metric",
             "keep_aspect": self.keep_aspect,
@@ -121,7 +135,141 @@ class ModelEntry:
 
 #: The known models, in the order ``viewshift models list`` shows them. Provenance of every URL and checksum:
 #: docs/models.md.
-REGISTRY: tuple[ModelEntry, ...] = ()
+_HF_DA2 = "https://huggingface.co/onnx-community/depth-anything-v2-{size}"
+_MIDAS_V21 = "https://github.com/isl-org/MiDaS/releases/download/v2_1/"
+_NO_NORM = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # the normalisation is inside the ONNX graph
+
+REGISTRY: tuple[ModelEntry, ...] = (
+    ModelEntry(
+        name="depth-anything-v2-small",
+        title="Depth Anything V2 Small (ONNX export by onnx-community)",
+        filename="depth-anything-v2-small.onnx",
+        url=_HF_DA2.format(size="small") + "/resolve/main/onnx/model.onnx",
+        sha256="afb6a5c28f3b6bf1618c6e43f02073ef9dfdc70e937502d51603e57b0a1df10c",
+        size=None,
+        approx_mb=99.1,
+        checksum_source=_HF_DA2.format(size="small") + "/blob/main/onnx/model.onnx (SHA256 of the Git LFS/Xet file)",
+        input_size=(518, 518),
+        multiple_of=14,
+        output="inverse",
+        licence="Apache-2.0",
+        non_commercial=False,
+        source="https://github.com/DepthAnything/Depth-Anything-V2",
+        note="the authors publish PyTorch weights; this ONNX file is Hugging Face's transformers.js export of them",
+        aliases=("da2-small", "depth-anything-small"),
+    ),
+    ModelEntry(
+        name="depth-anything-v2-base",
+        title="Depth Anything V2 Base (ONNX export by onnx-community)",
+        filename="depth-anything-v2-base.onnx",
+        url=_HF_DA2.format(size="base") + "/resolve/main/onnx/model.onnx",
+        sha256=None,
+        size=None,
+        approx_mb=389,
+        checksum_source="none found: compare with the SHA256 on the file's Hugging Face page, then use --sha256",
+        input_size=(518, 518),
+        multiple_of=14,
+        output="inverse",
+        licence="CC-BY-NC-4.0",
+        non_commercial=True,
+        source="https://github.com/DepthAnything/Depth-Anything-V2",
+        note="non-commercial use only; ONNX file is Hugging Face's transformers.js export",
+        aliases=("da2-base",),
+    ),
+    ModelEntry(
+        name="depth-anything-v2-large",
+        title="Depth Anything V2 Large (ONNX export by onnx-community)",
+        filename="depth-anything-v2-large.onnx",
+        url=_HF_DA2.format(size="large") + "/resolve/main/onnx/model.onnx",
+        sha256=None,
+        size=None,
+        approx_mb=1340,
+        checksum_source="none found: compare with the SHA256 on the file's Hugging Face page, then use --sha256",
+        input_size=(518, 518),
+        multiple_of=14,
+        output="inverse",
+        licence="CC-BY-NC-4.0",
+        non_commercial=True,
+        source="https://github.com/DepthAnything/Depth-Anything-V2",
+        note="non-commercial use only; 1.3 GB, slow on a CPU; ONNX file is Hugging Face's transformers.js export",
+        aliases=("da2-large",),
+    ),
+    ModelEntry(
+        name="midas-v2.1-small",
+        title="MiDaS v2.1 Small (official ONNX release)",
+        filename="midas-v2.1-small.onnx",
+        url=_MIDAS_V21 + "model-small.onnx",
+        sha256=None,
+        size=None,
+        approx_mb=64,
+        checksum_source="none published by the MiDaS authors (third-party projects list two different SHA-256s)",
+        input_size=(256, 256),
+        multiple_of=32,
+        mean=_NO_NORM[0],
+        std=_NO_NORM[1],
+        output="inverse",
+        licence="MIT",
+        non_commercial=False,
+        source="https://github.com/isl-org/MiDaS/tree/master/tf",
+        note="input RGB in [0, 1]: the ImageNet normalisation is inside the graph (MiDaS tf/make_onnx_model.py)",
+        aliases=("midas-small", "midas-v21-small"),
+    ),
+    ModelEntry(
+        name="midas-v2.1-large",
+        title="MiDaS v2.1 Large (official ONNX release)",
+        filename="midas-v2.1-large.onnx",
+        url=_MIDAS_V21 + "model-f6b98070.onnx",
+        sha256=None,
+        size=None,
+        approx_mb=397,
+        checksum_source="none published by the MiDaS authors",
+        input_size=(384, 384),
+        multiple_of=32,
+        mean=_NO_NORM[0],
+        std=_NO_NORM[1],
+        output="inverse",
+        licence="MIT",
+        non_commercial=False,
+        source="https://github.com/isl-org/MiDaS/tree/master/tf",
+        note="input RGB in [0, 1]: the ImageNet normalisation is inside the graph (MiDaS tf/make_onnx_model.py)",
+        aliases=("midas-large", "midas-v21"),
+    ),
+    ModelEntry(
+        name="moge-2",
+        title="MoGe-2 (Microsoft)",
+        filename="moge-2.onnx",
+        url=None,
+        sha256=None,
+        size=None,
+        checksum_source="not downloadable by viewshift",
+        input_size=None,
+        output="metric",
+        licence="see source page (not checked)",
+        non_commercial=False,
+        source="https://github.com/microsoft/MoGe",
+        runnable=False,
+        note=(
+            "MoGe predicts a point map, a mask and a scale, not a depth map; its depth needs the PyTorch "
+            "post-processing (focal and shift recovery) viewshift does not ship"
+        ),
+    ),
+    ModelEntry(
+        name="marigold-depth",
+        title="Marigold depth v1.0 (diffusion, PRS-ETH)",
+        filename="marigold-depth",
+        url=None,
+        sha256=None,
+        size=None,
+        checksum_source="not downloadable by viewshift",
+        input_size=None,
+        output="relative",
+        licence="Apache-2.0",
+        non_commercial=False,
+        source="https://huggingface.co/prs-eth/marigold-depth-v1-0",
+        runnable=False,
+        note="Marigold is a Stable-Diffusion pipeline (diffusers, several GB), not one ONNX network",
+    ),
+)
 
 
 # ------------------------------------------------------------------------------------------ cache folder
@@ -184,11 +332,29 @@ def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
 _VERIFIED: dict[tuple[str, int, int], str] = {}
 
 
+def pinned_path(entry: ModelEntry) -> Path:
+    """The file holding the SHA-256 recorded when an entry without a published one was downloaded."""
+    return model_path(entry).with_name(entry.filename + ".sha256")
+
+
+def expected_sha256(entry: ModelEntry) -> str | None:
+    """The SHA-256 an installed file must have: the published one, else the one recorded at download."""
+    if entry.sha256 is not None:
+        return entry.sha256
+    pinned = pinned_path(entry)
+    if pinned.is_file():
+        text = pinned.read_text(encoding="ascii", errors="replace").split()
+        if text and len(text[0]) == 64:
+            return text[0].lower()
+    return None
+
+
 def verify_file(entry: ModelEntry, path: Path | None = None) -> Path:
     """Check an installed file against the entry's published size and SHA-256.
 
     The result is remembered for this process per (path, size, mtime), so a model opened again is not re-hashed.
-    An entry without a published SHA-256 is checked by size only (when published).
+    An entry without a published SHA-256 is checked against the SHA-256 recorded when viewshift downloaded it
+    (``<file>.sha256``), or, for a file placed by hand, by its published size only (if any).
 
     Returns:
         The file's path.
@@ -208,13 +374,14 @@ def verify_file(entry: ModelEntry, path: Path | None = None) -> Path:
             f"{p} has {st.st_size} bytes but {entry.name} is {entry.size} bytes; delete it and run "
             f"`viewshift models get {entry.name}`"
         )
-    if entry.sha256 is None:
+    expected = expected_sha256(entry) if path is None else entry.sha256
+    if expected is None:
         return p
     key = (str(p), st.st_size, st.st_mtime_ns)
     digest = _VERIFIED.get(key) or file_sha256(p)
-    if digest != entry.sha256:
+    if digest != expected:
         raise ChecksumError(
-            f"{p} has SHA-256 {digest[:16]}… but {entry.name} should have {entry.sha256[:16]}…; delete it and run "
+            f"{p} has SHA-256 {digest[:16]}… but {entry.name} should have {expected[:16]}…; delete it and run "
             f"`viewshift models get {entry.name}`"
         )
     _VERIFIED[key] = digest
