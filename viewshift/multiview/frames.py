@@ -1,0 +1,238 @@
+"""Reading several frames of one scene: a list of image files, a folder of images, a video, or a make-clip folder.
+
+Every reader returns ``H×W×3 uint8`` RGB frames of one size and refuses bad input with a one-line
+:class:`~viewshift.errors.InputError`: fewer than two frames, frames of different sizes, a video that cannot be
+decoded.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from viewshift.errors import InputError
+
+#: Video files :func:`read_frames` decodes (anything else that is a file is read as an image).
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg")
+
+
+@dataclass
+class FrameSet:
+    """Frames with what their source says about the camera.
+
+    Attributes:
+        frames: ``H×W×3 uint8`` RGB frames, all the same size.
+        names: where each frame came from (file name, or ``video.mp4#17`` for frame 17 of a video).
+        focal: focal length in pixels at the frames' (possibly reduced) size, from a make-clip folder's ``K.txt``
+            or the first frame's EXIF, else ``None``.
+        K: ``3×3`` intrinsics at the frames' size from a make-clip folder's ``K.txt``, else ``None``.
+    """
+
+    frames: list[np.ndarray]
+    names: list[str]
+    focal: float | None = None
+    K: np.ndarray | None = None
+
+
+def _evenly(n: int, k: int) -> list[int]:
+    """``k`` indices spread evenly over ``range(n)`` (all of them when ``n <= k``), first and last included."""
+    if n <= k:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
+
+
+def _resize(frames: list[np.ndarray], max_width: int | None) -> tuple[list[np.ndarray], float]:
+    """Downscale frames wider than ``max_width`` (area interpolation); returns them and the scale factor."""
+    if not max_width or frames[0].shape[1] <= max_width:
+        return frames, 1.0
+    h, w = frames[0].shape[:2]
+    s = max_width / w
+    size = (max_width, max(1, round(h * s)))
+    return [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames], s
+
+
+def check_frames(frames: list[np.ndarray], names: list[str] | None = None) -> list[np.ndarray]:
+    """Check that there are at least two ``H×W×3 uint8`` frames of one size; returns them.
+
+    Raises:
+        InputError: fewer than two frames, a frame that is not ``H×W×3 uint8``, frames of different sizes.
+    """
+    names = names or [f"frame {i}" for i in range(len(frames))]
+    if len(frames) < 2:
+        raise InputError(f"multi-view depth needs at least 2 frames of the same scene, got {len(frames)}")
+    for f, name in zip(frames, names, strict=True):
+        if not isinstance(f, np.ndarray) or f.ndim != 3 or f.shape[2] != 3 or f.dtype != np.uint8:
+            raise InputError(
+                f"{name} must be an H×W×3 uint8 RGB array, got {getattr(f, 'shape', type(f))} "
+                f"{getattr(f, 'dtype', '')}".rstrip()
+            )
+    first = frames[0].shape
+    for f, name in zip(frames, names, strict=True):
+        if f.shape != first:
+            raise InputError(
+                f"{name} is {f.shape[1]}×{f.shape[0]} but {names[0]} is {first[1]}×{first[0]}; "
+                "give frames of one size (one camera, one zoom)"
+            )
+    return frames
+
+
+def _read_images(paths: list[Path], max_frames: int) -> tuple[list[np.ndarray], list[str], float | None]:
+    from viewshift.io import read_image
+
+    paths = [paths[i] for i in _evenly(len(paths), max_frames)]
+    frames, focal35 = [], None
+    for p in paths:
+        img = read_image(p)
+        rgb = img.rgb if img.rgb.dtype == np.uint8 else (img.rgb >> 8).astype(np.uint8)
+        if focal35 is None:
+            focal35 = img.focal_35mm
+        frames.append(rgb)
+    check_frames(frames, [str(p) for p in paths])
+    focal = None
+    if focal35:
+        from viewshift.geometry import focal_from_35mm
+
+        h, w = frames[0].shape[:2]
+        focal = focal_from_35mm(focal35, w, h)
+    return frames, [str(p) for p in paths], focal
+
+
+def _read_video(path: Path, max_frames: int) -> tuple[list[np.ndarray], list[str]]:
+    if path.stat().st_size == 0:
+        raise InputError(f"video {path} is empty; give a video file with at least 2 frames")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise InputError(
+                f"video {path} cannot be decoded (corrupt or unsupported codec); re-encode it as H.264 MP4"
+            )
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        step = max(1, math.ceil(count / max_frames)) if count > 0 else 1
+        frames, names, i = [], [], 0
+        while len(frames) < max_frames:
+            ok = cap.grab()
+            if not ok:
+                break
+            if i % step == 0:
+                ok, bgr = cap.retrieve()
+                if not ok or bgr is None:
+                    break
+                frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                names.append(f"{path}#{i}")
+            i += 1
+    finally:
+        cap.release()
+    if not frames:
+        raise InputError(f"video {path} cannot be decoded (no frame could be read); re-encode it as H.264 MP4")
+    check_frames(frames, names)
+    return frames, names
+
+
+def _image_files(folder: Path) -> list[Path]:
+    from viewshift.io import IMAGE_EXTENSIONS
+
+    return sorted(
+        q
+        for q in folder.iterdir()
+        if q.is_file() and not q.name.startswith(".") and q.suffix.lower() in IMAGE_EXTENSIONS
+    )
+
+
+def read_frame_set(
+    spec: str | os.PathLike[str] | list, *, max_frames: int = 50, max_width: int | None = None
+) -> FrameSet:
+    """Read 2 to ``max_frames`` frames and what their source says about the focal length.
+
+    Args:
+        spec: a list of image files (or of ``H×W×3 uint8`` arrays), a folder of images (sorted by name), a
+            make-clip folder (``frames/`` + ``K.txt``), or a video file.
+        max_frames: at most this many frames, spread evenly over the source (first and last kept).
+        max_width: downscale frames wider than this (intrinsics scaled with them); None keeps the size.
+
+    Returns:
+        :class:`FrameSet`.
+
+    Raises:
+        InputError: missing input, fewer than two frames, frames of different sizes, an undecodable video or image.
+    """
+    if max_frames < 2:
+        raise InputError(f"max_frames must be at least 2, got {max_frames}")
+    K = None
+    focal = None
+    if isinstance(spec, (list, tuple)):
+        if spec and all(isinstance(f, np.ndarray) for f in spec):
+            frames = [spec[i] for i in _evenly(len(spec), max_frames)]
+            names = [f"frame {i}" for i in _evenly(len(spec), max_frames)]
+            check_frames(frames, names)
+        else:
+            paths = [Path(p) for p in spec]
+            for p in paths:
+                if not p.is_file():
+                    raise InputError(f"frame not found: {p}")
+            if len(paths) == 1 and paths[0].suffix.lower() in VIDEO_SUFFIXES:
+                frames, names = _read_video(paths[0], max_frames)
+            else:
+                if len(paths) < 2:
+                    raise InputError(
+                        f"multi-view depth needs at least 2 frames of the same scene, got {len(paths)}: {paths[0]}"
+                    )
+                frames, names, focal = _read_images(paths, max_frames)
+    else:
+        p = Path(spec)
+        if not p.exists():
+            raise InputError(f"frames not found: {p}")
+        if p.is_dir() and (p / "frames").is_dir():
+            paths = _image_files(p / "frames")
+            if len(paths) < 2:
+                raise InputError(f"clip {p} has {len(paths)} frames in frames/; it needs at least 2")
+            frames, names, focal = _read_images(paths, max_frames)
+            if (p / "K.txt").exists():
+                try:
+                    K = np.loadtxt(p / "K.txt", dtype=np.float64).reshape(3, 3)
+                except (OSError, ValueError) as exc:
+                    raise InputError(f"clip {p}: K.txt must hold a 3×3 matrix ({exc})") from exc
+                focal = float(K[0, 0])
+        elif p.is_dir():
+            paths = _image_files(p)
+            if len(paths) < 2:
+                raise InputError(f"folder {p} holds {len(paths)} images; multi-view depth needs at least 2")
+            frames, names, focal = _read_images(paths, max_frames)
+        elif p.suffix.lower() in VIDEO_SUFFIXES:
+            frames, names = _read_video(p, max_frames)
+        else:
+            raise InputError(
+                f"{p} is one image; multi-view depth needs at least 2 frames (a folder, a video or several files)"
+            )
+    frames, s = _resize(frames, max_width)
+    if s != 1.0:
+        from viewshift.geometry import scale_intrinsics
+
+        if K is not None:
+            import torch
+
+            K = scale_intrinsics(torch.from_numpy(K)[None], s, s)[0].numpy()
+        if focal is not None:
+            focal *= s
+    return FrameSet(frames=[np.ascontiguousarray(f) for f in frames], names=names, focal=focal, K=K)
+
+
+def read_frames(
+    spec: str | os.PathLike[str] | list, *, max_frames: int = 50, max_width: int | None = None
+) -> list[np.ndarray]:
+    """Read 2 to ``max_frames`` frames of one scene as ``H×W×3 uint8`` RGB arrays of one size.
+
+    Args:
+        spec: a list of image files, a folder of images (sorted by name), a make-clip folder (``frames/``), or a
+            video file.
+        max_frames: at most this many frames, spread evenly over the source (first and last kept).
+        max_width: downscale frames wider than this; None keeps their size.
+
+    Raises:
+        InputError: missing input, fewer than two frames, frames of different sizes, an undecodable video or image.
+    """
+    return read_frame_set(spec, max_frames=max_frames, max_width=max_width).frames

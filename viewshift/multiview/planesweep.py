@@ -1,0 +1,452 @@
+"""Dense depth of one frame by plane-sweep stereo over its neighbours (vectorised torch, CPU).
+
+For a reference frame ``r`` and a few neighbours ``n`` with known cameras:
+
+1. **Planes.** ``D`` fronto-parallel planes of the reference camera, spaced evenly in inverse depth between the
+   near and far bounds of the triangulated points the reference sees (``near = 0.8 · p1``, ``far = 1.5 · p99``
+   of their depths).
+2. **Warping.** Every neighbour is warped onto every plane with :func:`viewshift.render.warp.inverse_warp` (the
+   reference pixel's 3-D point at the plane's depth, moved by ``n_T_r``, projected into ``n``).
+3. **Photometric cost.** Zero-mean normalised cross-correlation (ZNCC) of grey ``w×w`` windows:
+   ``ncc = cov(I_r, I_n) / sqrt(var(I_r) var(I_n) + ε)``, ``cost = (1 - ncc) / 2`` in ``[0, 1]``; a sample
+   outside the neighbour costs 1. ZNCC ignores gain and offset changes between frames.
+4. **Multi-view aggregation.** Per pixel and plane, the mean of the best ``⌈V/2⌉`` of the ``V`` neighbours'
+   costs (occlusion-robust: a point hidden in some neighbours is still matched by the others; Kang et al. 2001).
+5. **Cost filtering.** Each plane's cost slice is smoothed by a guided filter (He et al. 2010) with the reference
+   frame as the guide (edge-aware: costs are averaged within surfaces, not across object boundaries).
+6. **Winner takes all and sub-plane refinement.** The cheapest plane, refined by the parabola through the costs of
+   its two neighbouring planes (in inverse depth).
+7. **Confidence.** A photometric part ``1 - c_best / c_second`` (the second-best minimum at least 3 planes away),
+   times ``clip(1 - c_best / 0.5, 0, 1)``; and a geometric part: the reference depth is also swept for the
+   ``consistency_views`` nearest neighbours, and a reference pixel is *consistent* with a neighbour when its 3-D
+   point, projected into the neighbour, lands on that neighbour's depth and projects back within
+   ``consistency_px`` pixels and ``consistency_rel`` relative depth (forward–backward check, as in MVS fusion).
+   ``confidence = photometric · (fraction of consistent neighbours)``.
+8. **Filling and upsampling.** Pixels of low confidence take the confidence-weighted average of their surroundings
+   (normalised convolution over a pyramid); the inverse depth is upsampled to the frames' size and refined by a
+   guided filter with the full-size frame as the guide, so depth edges follow image edges.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from viewshift.errors import InputError
+from viewshift.geometry import depth_to_points, pixel_grid, points_to_pixels, scale_intrinsics, transform_points
+from viewshift.multiview.cameras import Cameras, estimate_cameras
+from viewshift.multiview.frames import check_frames
+from viewshift.render.warp import in_view, inverse_warp
+
+
+@dataclass
+class SweepConfig:
+    """Settings of :func:`multiview_depth`.
+
+    Attributes:
+        sweep_width: width of the images the sweep runs on (pixels); the result is upsampled to the frames' size.
+        num_planes: depth planes ``D``.
+        num_neighbours: neighbours per swept frame ``V``.
+        window: ZNCC window side at the sweep size (odd).
+        guided_radius: radius of the cost volume's guided filter at the sweep size.
+        guided_eps: guided filter regulariser (on grey values in [0, 1]).
+        consistency_views: neighbours whose own depth is swept for the forward–backward check (0 = none).
+        consistency_px: largest forward–backward reprojection error (pixels at the sweep size).
+        consistency_rel: largest relative depth difference of the check.
+        fill_below: confidence under which a pixel's depth is replaced by its surroundings' (when filling).
+        threads: torch threads (None: leave torch's setting).
+    """
+
+    sweep_width: int = 320
+    num_planes: int = 64
+    num_neighbours: int = 4
+    window: int = 7
+    guided_radius: int = 4
+    guided_eps: float = 1e-3
+    consistency_views: int = 2
+    consistency_px: float = 1.0
+    consistency_rel: float = 0.02
+    fill_below: float = 0.1
+    threads: int | None = None
+
+
+@dataclass
+class MultiViewDepth:
+    """Depth of one frame from several frames.
+
+    Attributes:
+        depth: ``(H, W)`` float32 z-depth of the reference frame in the cameras' unit (relative: the median depth
+            of frame 0's triangulated points is 1). Positive and finite everywhere when filled (the default):
+            pixels of low confidence hold depth filled in from their surroundings; with ``fill=False`` they are 0.
+        confidence: ``(H, W)`` float32 in ``[0, 1]``; 0 where the frame's pixels were not matched in any neighbour.
+        ref: index of the reference frame.
+        cameras: the cameras used.
+        neighbours: indices of the frames swept against.
+        near, far: depth range of the planes.
+    """
+
+    depth: np.ndarray
+    confidence: np.ndarray
+    ref: int
+    cameras: Cameras
+    neighbours: tuple[int, ...] = ()
+    near: float = 0.0
+    far: float = 0.0
+
+
+# ------------------------------------------------------------------------------------------------ filters
+
+
+def box_filter(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over ``(2r+1)²`` windows of ``(B, C, H, W)``, windows cut at the border (no zero padding)."""
+    k = 2 * radius + 1
+    return F.avg_pool2d(x, k, stride=1, padding=radius, count_include_pad=False)
+
+
+def guided_filter(guide: torch.Tensor, src: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
+    """Grey-guide guided filter (He et al. 2010): ``q = a I + b`` fitted per window, averaged.
+
+    Args:
+        guide: ``(1, 1, H, W)`` guide image ``I``.
+        src: ``(B, 1, H, W)`` images to filter (each independently, with the same guide).
+        radius: window radius.
+        eps: regulariser: edges with local variance well above ``eps`` are kept.
+
+    Returns:
+        ``(B, 1, H, W)``.
+    """
+    mean_i = box_filter(guide, radius)
+    var_i = box_filter(guide * guide, radius) - mean_i * mean_i
+    mean_p = box_filter(src, radius)
+    cov_ip = box_filter(guide * src, radius) - mean_i * mean_p
+    a = cov_ip / (var_i + eps)
+    b = mean_p - a * mean_i
+    return box_filter(a, radius) * guide + box_filter(b, radius)
+
+
+def zncc_cost(ref: torch.Tensor, warped: torch.Tensor, radius: int, eps: float = 1e-4) -> torch.Tensor:
+    """``(1 - ZNCC) / 2`` of ``(2r+1)²`` windows, in ``[0, 1]``.
+
+    Args:
+        ref: ``(1, 1, H, W)`` grey reference.
+        warped: ``(D, 1, H, W)`` grey neighbour warped onto each plane.
+
+    Returns:
+        ``(D, 1, H, W)``.
+
+    >>> img = torch.rand(1, 1, 9, 9)
+    >>> float(zncc_cost(img, 2 * img + 0.1, 2).max()) < 1e-2  # gain and offset do not matter
+    True
+    """
+    mr = box_filter(ref, radius)
+    vr = (box_filter(ref * ref, radius) - mr * mr).clamp_min(0)
+    mw = box_filter(warped, radius)
+    vw = (box_filter(warped * warped, radius) - mw * mw).clamp_min(0)
+    cov = box_filter(ref * warped, radius) - mr * mw
+    ncc = cov / torch.sqrt(vr * vw + eps * eps)
+    return ((1 - ncc) / 2).clamp(0, 1)
+
+
+# ------------------------------------------------------------------------------------------------ sweep
+
+
+def _grey(rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    import cv2
+
+    g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if (g.shape[1], g.shape[0]) != size:
+        g = cv2.resize(g, size, interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(g).float()[None, None] / 255.0
+
+
+def choose_neighbours(cameras: Cameras, ref: int, count: int, depth: float) -> list[int]:
+    """Up to ``count`` registered frames to sweep ``ref`` against.
+
+    Frames whose baseline to ``ref`` is at least 0.5 % of the reference's median scene depth, ranked by how close
+    the ratio baseline/depth is to 0.1 (about 6° of triangulation angle: enough parallax, still overlapping).
+    """
+    centres = cameras.world_T_cam[:, :3, 3]
+    out = []
+    for j in range(len(cameras)):
+        if j == ref or not cameras.registered[j]:
+            continue
+        b = float(np.linalg.norm(centres[j] - centres[ref])) / max(depth, 1e-12)
+        if b >= 0.005:
+            out.append((abs(math.log(b / 0.1)), abs(j - ref), j))
+    return [j for *_, j in sorted(out)[:count]]
+
+
+def _depth_range(cameras: Cameras, ref: int, K: np.ndarray, size: tuple[int, int]) -> tuple[float, float, float]:
+    cam_T_world = np.linalg.inv(cameras.world_T_cam[ref])
+    X = cameras.points @ cam_T_world[:3, :3].T + cam_T_world[:3, 3]
+    z = X[:, 2]
+    front = z > 1e-9
+    uv = X[front] @ K.T
+    uv = uv[:, :2] / uv[:, 2:]
+    w, h = size
+    inside = (uv[:, 0] >= 0) & (uv[:, 0] <= w - 1) & (uv[:, 1] >= 0) & (uv[:, 1] <= h - 1)
+    z = z[front][inside]
+    if len(z) < 10:
+        raise InputError(
+            f"frame {ref} sees only {len(z)} triangulated points; choose another reference frame or give more overlap"
+        )
+    near, far, median = float(np.percentile(z, 1)) * 0.8, float(np.percentile(z, 99)) * 1.5, float(np.median(z))
+    far = min(far, 200.0 * near)
+    return near, max(far, near * 1.5), median
+
+
+def sweep_costs(
+    ref_grey: torch.Tensor,
+    neighbour_greys: list[torch.Tensor],
+    K: torch.Tensor,
+    nb_T_ref: list[torch.Tensor],
+    inv_depths: torch.Tensor,
+    config: SweepConfig,
+) -> torch.Tensor:
+    """Aggregated, filtered cost volume ``(D, 1, h, w)`` of the reference over its neighbours.
+
+    Args:
+        ref_grey: ``(1, 1, h, w)`` grey reference in [0, 1].
+        neighbour_greys: ``(1, 1, h, w)`` each.
+        K: ``(1, 3, 3)`` intrinsics at the sweep size.
+        nb_T_ref: ``(1, 4, 4)`` each: maps reference-frame points into the neighbour's frame.
+        inv_depths: ``(D,)`` inverse depths of the planes.
+    """
+    d = len(inv_depths)
+    h, w = ref_grey.shape[-2:]
+    planes = (1.0 / inv_depths).view(d, 1, 1, 1).expand(d, 1, h, w)
+    radius = config.window // 2
+    costs = []
+    for grey, pose in zip(neighbour_greys, nb_T_ref, strict=True):
+        warped, valid = inverse_warp(grey.expand(d, 1, h, w), planes, K.expand(d, 3, 3), pose.expand(d, 4, 4))
+        c = zncc_cost(ref_grey, warped, radius)
+        costs.append(torch.where(valid, c, torch.ones_like(c)))
+    stack = torch.stack(costs)  # (V, D, 1, h, w)
+    best = max(1, math.ceil(len(costs) / 2))
+    agg = stack.topk(best, dim=0, largest=False).values.mean(0) if len(costs) > 1 else stack[0]
+    return guided_filter(ref_grey, agg, config.guided_radius, config.guided_eps)
+
+
+def winner_takes_all(cost: torch.Tensor, inv_depths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inverse depth ``(1, 1, h, w)`` of the cheapest plane refined by a parabola, and photometric confidence.
+
+    Args:
+        cost: ``(D, 1, h, w)``.
+        inv_depths: ``(D,)`` evenly spaced.
+
+    Returns:
+        ``inv_depth`` ``(1, 1, h, w)`` and ``confidence`` ``(1, 1, h, w)`` in [0, 1] (module docstring, step 7).
+    """
+    d = cost.shape[0]
+    c = cost[:, 0]
+    best = c.argmin(0, keepdim=True)  # (1, h, w)
+    c0 = c.gather(0, best)
+    cm = c.gather(0, (best - 1).clamp_min(0))
+    cp = c.gather(0, (best + 1).clamp_max(d - 1))
+    denom = cm - 2 * c0 + cp
+    offset = torch.where(denom > 1e-9, 0.5 * (cm - cp) / denom, torch.zeros_like(denom)).clamp(-0.5, 0.5)
+    inside = (best > 0) & (best < d - 1)
+    offset = torch.where(inside, offset, torch.zeros_like(offset))
+    step = (inv_depths[-1] - inv_depths[0]) / max(d - 1, 1)
+    inv = inv_depths[0] + (best.float() + offset) * step
+    idx = torch.arange(d).view(d, 1, 1)
+    far_from_best = (idx - best).abs() >= 3
+    second = torch.where(far_from_best, c, torch.full_like(c, 2.0)).min(0, keepdim=True).values
+    peak = (1 - c0 / second.clamp_min(1e-6)).clamp(0, 1)
+    level = (1 - c0 / 0.5).clamp(0, 1)
+    # A minimum on the first or last plane is a depth outside the range: not trusted.
+    conf = torch.where(inside, (peak * 4).clamp(0, 1) * level, torch.zeros_like(peak))
+    return inv[None], conf[None]
+
+
+def _sweep_frame(
+    greys: list[torch.Tensor], K: torch.Tensor, world_T_cam: torch.Tensor, ref: int, neighbours: list[int],
+    inv_depths: torch.Tensor, config: SweepConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    poses = [(torch.linalg.inv(world_T_cam[j]) @ world_T_cam[ref])[None].float() for j in neighbours]
+    cost = sweep_costs(greys[ref], [greys[j] for j in neighbours], K, poses, inv_depths, config)
+    return winner_takes_all(cost, inv_depths)
+
+
+def consistency(
+    inv_ref: torch.Tensor, inv_nb: torch.Tensor, K: torch.Tensor, nb_T_ref: torch.Tensor, config: SweepConfig
+) -> torch.Tensor:
+    """``(1, 1, h, w)`` bool: the forward–backward check of the reference depth against one neighbour's depth.
+
+    A reference pixel ``p`` with depth ``z`` goes to its 3-D point, into the neighbour (pixel ``q``, depth
+    ``z_q``); the neighbour's depth sampled at ``q`` gives a point that goes back into the reference at ``p'`` with
+    depth ``z'``. Consistent when ``|p' - p| < consistency_px`` and ``|z' - z| / z < consistency_rel``.
+
+    Args:
+        inv_ref, inv_nb: ``(1, 1, h, w)`` inverse depths.
+        K: ``(1, 3, 3)``.
+        nb_T_ref: ``(1, 4, 4)``.
+    """
+    h, w = inv_ref.shape[-2:]
+    depth_ref = 1.0 / inv_ref.clamp_min(1e-9)
+    pts_nb = transform_points(nb_T_ref, depth_to_points(depth_ref, K))
+    q, zq = points_to_pixels(pts_nb, K)
+    sampled_inv, valid = inverse_warp(inv_nb, depth_ref, K, nb_T_ref)
+    sampled = 1.0 / sampled_inv.clamp_min(1e-9)
+    # Back: the neighbour's point at q (its sampled depth along q's ray) into the reference.
+    ray = torch.cat([q, torch.ones_like(zq)], 1)
+    back_pts = torch.linalg.inv(K)[0] @ ray.reshape(3, -1) * sampled.reshape(1, -1)
+    ref_T_nb = torch.linalg.inv(nb_T_ref)
+    back = transform_points(ref_T_nb, back_pts.reshape(1, 3, h, w))
+    p2, z2 = points_to_pixels(back, K)
+    p = pixel_grid(h, w)[:, :2]
+    err_px = (p2 - p).norm(dim=1, keepdim=True)
+    err_rel = (z2 - depth_ref).abs() / depth_ref
+    return valid & in_view(q, zq, h, w) & (err_px < config.consistency_px) & (err_rel < config.consistency_rel)
+
+
+# ------------------------------------------------------------------------------------------------ fill, upsample
+
+
+def fill_low_confidence(inv: torch.Tensor, conf: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Replace inverse depth where ``conf < threshold`` by the confidence-weighted mean of its surroundings.
+
+    Normalised convolution over a pyramid: at each level the weighted sums are box-filtered and halved, until
+    every pixel has support; coarser levels only fill what finer ones left empty.
+
+    Args:
+        inv, conf: ``(1, 1, h, w)``.
+    """
+    wgt = torch.where(conf >= threshold, conf, torch.zeros_like(conf))
+    if float(wgt.sum()) <= 0:
+        return torch.full_like(inv, float(inv.median()))
+    h, w = inv.shape[-2:]
+    num, den = inv * wgt, wgt
+    filled = torch.zeros_like(inv)
+    have = torch.zeros_like(inv, dtype=torch.bool)
+    level_num, level_den = num, den
+    for _ in range(12):
+        sm_num, sm_den = box_filter(level_num, 2), box_filter(level_den, 2)
+        up_num = F.interpolate(sm_num, size=(h, w), mode="bilinear", align_corners=False)
+        up_den = F.interpolate(sm_den, size=(h, w), mode="bilinear", align_corners=False)
+        ok = (up_den > 1e-6) & ~have
+        filled = torch.where(ok, up_num / up_den.clamp_min(1e-12), filled)
+        have |= ok
+        if bool(have.all()) or min(level_num.shape[-2:]) <= 2:
+            break
+        level_num, level_den = F.avg_pool2d(sm_num, 2, ceil_mode=True), F.avg_pool2d(sm_den, 2, ceil_mode=True)
+    filled = torch.where(have, filled, torch.full_like(inv, float(num.sum() / den.sum())))
+    return torch.where(conf >= threshold, inv, filled)
+
+
+def upsample_inverse_depth(inv: torch.Tensor, guide: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
+    """Bilinear upsampling of ``(1, 1, h, w)`` inverse depth to the guide's ``(1, 1, H, W)``, then a guided filter."""
+    up = F.interpolate(inv, size=guide.shape[-2:], mode="bilinear", align_corners=False)
+    out = guided_filter(guide, up, radius, eps)
+    lo, hi = float(inv.min()), float(inv.max())
+    return out.clamp(lo, hi)
+
+
+# ------------------------------------------------------------------------------------------------ public API
+
+
+def multiview_depth(
+    images: list[np.ndarray],
+    ref: int,
+    *,
+    cameras: Cameras | None = None,
+    focal: float | None = None,
+    fill: bool = True,
+    config: SweepConfig | None = None,
+) -> MultiViewDepth:
+    """Dense depth and confidence of frame ``ref`` by plane-sweep stereo over its neighbours.
+
+    Args:
+        images: ``H×W×3 uint8`` RGB frames of one static scene, one size, at least two.
+        ref: index of the frame to compute depth for.
+        cameras: their cameras (:func:`~viewshift.multiview.estimate_cameras` is run when None).
+        focal: focal length in pixels, used only when ``cameras`` is None (None: searched).
+        fill: fill pixels of low confidence from their surroundings (dense depth); False leaves them 0.
+        config: :class:`SweepConfig`.
+
+    Returns:
+        :class:`MultiViewDepth` in the cameras' unit (relative: the median depth of frame 0's points is 1).
+
+    Raises:
+        InputError: fewer than two frames, different sizes, ``ref`` out of range or not registered, no parallax.
+    """
+    cfg = config or SweepConfig()
+    check_frames(images)
+    n = len(images)
+    if not -n <= ref < n:
+        raise InputError(f"reference frame {ref} is out of range for {n} frames")
+    ref = ref % n
+    if cameras is None:
+        cameras = estimate_cameras(images, focal=focal)
+    if len(cameras) != n:
+        raise InputError(f"cameras describe {len(cameras)} frames but {n} frames were given")
+    if not cameras.registered[ref]:
+        raise InputError(f"frame {ref} has no estimated pose (too few shared features); choose another reference frame")
+    old_threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        with torch.inference_mode():
+            return _multiview_depth(images, ref, cameras, fill, cfg)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _multiview_depth(images, ref: int, cameras: Cameras, fill: bool, cfg: SweepConfig) -> MultiViewDepth:
+    H, W = images[0].shape[:2]
+    s = min(1.0, cfg.sweep_width / W)
+    w, h = max(8, round(W * s)), max(8, round(H * s))
+    K_full = torch.from_numpy(cameras.K)[None]
+    K = scale_intrinsics(K_full, w / W, h / H).float()
+    near, far, median = _depth_range(cameras, ref, K[0].double().numpy(), (w, h))
+    neighbours = choose_neighbours(cameras, ref, cfg.num_neighbours, median)
+    if not neighbours:
+        raise InputError(
+            f"frame {ref} has no neighbour seen from a different place; no parallax, no depth "
+            "(move the camera sideways between frames)"
+        )
+    inv_depths = torch.linspace(1.0 / far, 1.0 / near, cfg.num_planes)
+    world_T_cam = torch.from_numpy(cameras.world_T_cam)
+    needed = set([ref, *neighbours])
+    checks = neighbours[: cfg.consistency_views]
+    nb_sets = {}
+    for j in checks:
+        nb_sets[j] = [ref] + [k for k in choose_neighbours(cameras, j, cfg.num_neighbours, median) if k != ref]
+        nb_sets[j] = nb_sets[j][: cfg.num_neighbours]
+        needed |= set(nb_sets[j])
+    greys = {i: _grey(images[i], (w, h)) for i in needed}
+    inv, conf = _sweep_frame(greys, K, world_T_cam, ref, neighbours, inv_depths, cfg)
+    if checks:
+        agree = torch.zeros_like(conf)
+        for j in checks:
+            # The neighbour's own planes: the same inverse-depth range, shifted by its distance along the view.
+            inv_j, _ = _sweep_frame(greys, K, world_T_cam, j, nb_sets[j], inv_depths, cfg)
+            nb_T_ref = (torch.linalg.inv(world_T_cam[j]) @ world_T_cam[ref])[None].float()
+            agree += consistency(inv, inv_j, K, nb_T_ref, cfg).float()
+        conf = conf * agree / len(checks)
+    if fill:
+        inv = fill_low_confidence(inv, conf, cfg.fill_below)
+    guide = _grey(images[ref], (W, H))
+    radius = max(1, round(cfg.guided_radius / s))
+    if fill:
+        inv_full = upsample_inverse_depth(inv, guide, radius, cfg.guided_eps)
+    else:
+        inv_full = F.interpolate(inv, size=(H, W), mode="nearest")
+    conf_full = F.interpolate(conf, size=(H, W), mode="bilinear", align_corners=False).clamp(0, 1)
+    depth = 1.0 / inv_full.clamp_min(1e-9)
+    if not fill:
+        low = F.interpolate((conf < cfg.fill_below).float(), size=(H, W), mode="nearest") > 0
+        depth = torch.where(low, torch.zeros_like(depth), depth)
+    return MultiViewDepth(
+        depth=depth[0, 0].numpy().astype(np.float32),
+        confidence=conf_full[0, 0].numpy().astype(np.float32),
+        ref=ref,
+        cameras=cameras,
+        neighbours=tuple(neighbours),
+        near=near,
+        far=far,
+    )
