@@ -1,9 +1,24 @@
 """The ``viewshift`` command: parse arguments, call the library, turn exceptions into exit codes.
 
-Each command group lives beside the code it drives and exposes ``register(subparsers)``, which adds its
-sub-commands with ``set_defaults(func=handler)``; handlers take the parsed ``argparse.Namespace`` and return an
-exit code. This file only wires them together and is the one place that turns a :class:`ViewshiftError` into a
-one-line message and a non-zero exit code.
+Command groups live beside the code they drive. Each is a module that imports only ``argparse``, the standard
+library and :mod:`viewshift.cli_args` at module level (numpy, torch, OpenCV... are imported inside the handlers)
+and exposes ``register(subparsers)``, which adds its sub-commands with ``set_defaults(func=handler)``; a handler
+takes the parsed ``argparse.Namespace``, raises :class:`~viewshift.errors.ViewshiftError` subclasses for bad input
+and returns an exit code.
+
+Registration is lazy. :data:`COMMAND_GROUPS` lists, for each group module, its commands and their one-line help.
+``viewshift --help`` is built from this table alone (no group is imported, so it answers in a fraction of a
+second even though a package's ``__init__`` may import torch); running a command, or asking for its ``--help``,
+imports that one group and calls its ``register``. To add a command group, write the module and add one line::
+
+    ("viewshift.video.cli", {"convert": "turn a whole video into 3-D (resumable)"}),
+
+Its ``register`` must add exactly the commands named there (``tests/test_cli.py`` checks it, and that every
+option has a help text). Build the options with :mod:`viewshift.cli_args` (``add_output``, ``add_threads``,
+``add_camera``, ``add_deprecated``, ``wrote``...) so every command speaks the same vocabulary.
+
+This file is the one place that turns a :class:`ViewshiftError` into ``viewshift: error: <one line>`` and a
+non-zero exit code.
 """
 
 from __future__ import annotations
@@ -11,33 +26,80 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Iterable
 
+from viewshift.cli_args import HelpFormatter, settle_output
 from viewshift.errors import ViewshiftError
 
-# Modules that contribute sub-commands, in the order they appear in --help.
-COMMAND_MODULES = (
-    "viewshift.commands",
-    "viewshift.learn.cli",
-    "viewshift.planar.cli",
+COMMAND_GROUPS: tuple[tuple[str, dict[str, str]], ...] = (
+    (
+        "viewshift.commands",
+        {
+            "demo": "run the main job on the bundled example photo",
+            "render": "render the view from a moved camera",
+            "stereo": "make a stereo pair (side-by-side, top-bottom, anaglyph)",
+            "video": "make a short parallax clip (.mp4 or .gif)",
+            "depth": "write the depth map (.npy float32, 16-bit .png + preview, .pfm)",
+        },
+    ),
+    (
+        "viewshift.learn.cli",
+        {
+            "train": "train depth (and pose) networks: SfMLearner self-supervision, stereo pairs, synthetic scenes",
+            "eval": "evaluate depth models on stereo benchmarks / RGB-D frames, or poses",
+            "fit": "fine-tune depth and pose on your own clip within a time budget",
+            "make-clip": "make a training clip (frames + K.txt) from a video or image folder",
+            "export-onnx": "export a depth model file to ONNX and check it with onnxruntime",
+        },
+    ),
+    (
+        "viewshift.planar.cli",
+        {
+            "planar": "learned 2-D geometry: digit rotation, IC-STN, photo roll",
+            "straighten": "level a tilted photo (roll within ±20°) and crop",
+        },
+    ),
 )
+"""``(module, {command: one-line help})`` per command group, in the order of ``viewshift --help``."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="viewshift",
-        description="One photo in, the view from a slightly moved camera out.",
-    )
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose sub-parsers (of every level) show defaults with :class:`HelpFormatter`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The ``viewshift`` parser.
+
+    Args:
+        commands: the commands whose groups are imported and registered in full; the others get a stub that only
+            lists them in ``--help``. ``None`` imports every group (tests and documentation use it).
+    """
+    parser = _Parser(prog="viewshift", description="One photo in, the view from a slightly moved camera out.")
     parser.add_argument("--version", action="version", version=f"viewshift {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that command group is not built yet
-                continue
-            raise
-        module.register(subparsers)
+    wanted = None if commands is None else set(commands)
+    for module_name, helps in COMMAND_GROUPS:
+        if wanted is None or wanted & set(helps):
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                continue  # that command group is not built yet
+            module.register(subparsers)
+        else:
+            for name, text in helps.items():
+                subparsers.add_parser(name, help=text, add_help=False)
     return parser
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The sub-command named on the command line: the first argument that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def _version() -> str:
@@ -50,11 +112,16 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = _command_of(argv)
+    parser = build_parser([command] if command else [])
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
+    problem = settle_output(args)
+    if problem:
+        parser.error(problem)
     try:
         return int(args.func(args) or 0)
     except ViewshiftError as exc:

@@ -1,9 +1,12 @@
-"""The main commands: ``viewshift render``, ``stereo``, ``video`` and ``depth``.
+"""The main commands: ``viewshift demo``, ``render``, ``stereo``, ``video`` and ``depth``.
 
 Each handler parses nothing itself: it turns the ``argparse.Namespace`` into library calls
 (:mod:`viewshift.pipeline`, :mod:`viewshift.io`) and lets typed :class:`~viewshift.errors.ViewshiftError` s reach
 ``viewshift.cli``, which prints them as one line. A folder or glob as input runs a batch into an output folder
 with a progress bar, skipping outputs that exist (unless ``--overwrite``); one bad file does not stop the batch.
+
+Only the standard library is imported at module level (``viewshift --help`` stays fast); the handlers import
+numpy, torch and the library.
 """
 
 from __future__ import annotations
@@ -14,16 +17,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from viewshift import io as vio
+from viewshift.cli_args import (
+    LazyChoices,
+    add_camera,
+    add_deprecated,
+    add_output,
+    add_threads,
+    count,
+    wrote,
+)
 from viewshift.errors import DepthError, InputError, OutputError, ViewshiftError
-from viewshift.pipeline import PATHS, STEREO_LAYOUTS
-from viewshift.render.fill import FILL_METHODS
 
 IMAGE_OUT = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 DEPTH_OUT = (".npy", ".png", ".pfm")
 VIDEO_OUT = (".mp4", ".gif")
+DEFAULT_MAX_PIXELS = 100_000_000
+
+EXAMPLE_IMAGE = Path(__file__).resolve().parent / "examples" / "leuven.jpg"
+"""The bundled example photo (OpenCV's sample ``leuvenA.jpg``, see ``examples/COPYRIGHT.opencv-doc``)."""
 
 
 # ------------------------------------------------------------------------------------------ shared arguments
@@ -31,33 +42,49 @@ VIDEO_OUT = (".mp4", ".gif")
 
 def _add_io(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("image", help="input image, or a folder / glob of images for a batch")
-    p.add_argument("-o", "--output", required=True, help=f"output {what} (a folder for a batch)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("--max-pixels", type=int, default=100_000_000, help="refuse larger images (default 1e8)")
-
-
-def _add_camera(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("camera")
-    x = g.add_mutually_exclusive_group()
-    x.add_argument("--focal", type=float, help="focal length in pixels (default: EXIF, else a 60° field of view)")
-    x.add_argument("--fov", type=float, help="horizontal field of view in degrees")
+    add_output(p, f"output {what} (a folder for a batch)")
+    p.add_argument(
+        "--max-pixels",
+        type=count,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="refuse images with more pixels, e.g. 2e8 (default: 1e8)",
+    )
+    add_threads(p)
 
 
 def _add_depth(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("depth (default: the built-in depth network)")
     x = g.add_mutually_exclusive_group()
     x.add_argument("--depth", help="depth file (.npy, 16-bit .png, .pfm); for a batch, a folder of <stem>.<ext>")
-    x.add_argument("--depth-model", metavar="MODEL.onnx", help="an ONNX depth model (MiDaS / Depth Anything style)")
-    x.add_argument("--model", metavar="MODEL", help="a depth model written by `viewshift fit` or `viewshift train`")
+    x.add_argument(
+        "--depth-model",
+        metavar="SPEC",
+        help="a depth model: a registry name, an .onnx file (MiDaS / Depth Anything style), or a viewshift depth "
+        "model file (.pt, written by `viewshift fit` or `viewshift train`)",
+    )
+    add_deprecated(x, "--model", "--depth-model", dest="depth_model", metavar="MODEL")
     x.add_argument("--stereo-right", metavar="IMAGE", help="the right image of a rectified pair (semi-global matching)")
-    g.add_argument("--depth-unit", choices=("metric", "relative", "disparity"), help="unit of --depth (default metric)")
+    g.add_argument(
+        "--depth-unit",
+        choices=("metric", "relative", "disparity"),
+        help="unit of --depth (default: metric)",
+    )
     g.add_argument(
         "--depth-scale", type=float, default=1.0, help="multiply the depth file's values (e.g. 0.001 for mm)"
     )
     g.add_argument("--depth-baseline", type=float, help="baseline of a disparity file or of --stereo-right's pair")
-    g.add_argument("--onnx-size", default="384x384", help="ONNX input size WxH, or 'native' (default 384x384)")
+    g.add_argument(
+        "--depth-fill-unknown",
+        action="store_true",
+        help="fill unknown pixels of --depth (NaN/inf, zero, negative) from their farther neighbours instead of "
+        "refusing the file",
+    )
+    g.add_argument("--onnx-size", default="384x384", metavar="WxH", help="ONNX input size WxH, or 'native'")
     g.add_argument("--onnx-output", choices=("inverse", "depth"), default="inverse", help="what the ONNX model outputs")
-    g.add_argument("--scene-distance", type=float, help="median depth that relative depth is scaled to (default 3 m)")
+    g.add_argument(
+        "--scene-distance", type=float, help="median depth that relative depth is scaled to (default: 3, metres)"
+    )
 
 
 def _add_move(p: argparse.ArgumentParser) -> None:
@@ -66,21 +93,31 @@ def _add_move(p: argparse.ArgumentParser) -> None:
         ("right", "move the camera right (near things slide left)"),
         ("up", "move the camera up"),
         ("forward", "move the camera forward"),
-        ("yaw", "turn right"),
-        ("pitch", "tilt up"),
-        ("roll", "rotate clockwise about the view axis (seen from behind)"),
+        ("yaw", "turn the camera right"),
+        ("pitch", "tilt the camera up"),
+        ("roll", "roll the camera clockwise seen from behind (the picture's content turns counter-clockwise)"),
     ):
         g.add_argument(f"--{name}", type=float, default=0.0, help=text)
     g.add_argument("--pose", metavar="FILE", help="4×4 new-camera-to-source pose (.npy or text) instead of a move")
-    g.add_argument("--divergence", type=float, help="scale the move so the largest parallax is PCT %% of the width")
+    g.add_argument(
+        "--divergence",
+        type=float,
+        metavar="PCT",
+        help="scale the move so the largest parallax is PCT %% of the width",
+    )
 
 
 def _add_render_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("rendering")
-    g.add_argument("--fill", choices=tuple(FILL_METHODS), default="background", help="hole filling")
+    g.add_argument(
+        "--fill",
+        choices=LazyChoices("viewshift.render.fill", "FILL_METHODS"),
+        default="background",
+        help="hole filling",
+    )
     g.add_argument("--no-realism", action="store_true", help="do not match the fill's noise and blur to the photo")
     g.add_argument("--border", choices=("fill", "crop", "leave"), default="fill", help="strips revealed at the border")
-    g.add_argument("--dilate", type=int, default=0, help="grow near surfaces by N px against halos")
+    g.add_argument("--dilate", type=int, default=0, metavar="PX", help="grow near surfaces by PX pixels against halos")
     g.add_argument("--seed", type=int, default=0, help="seed of the realism noise")
 
 
@@ -102,9 +139,30 @@ def _onnx_size(text: str) -> tuple[int, int] | None:
     return h, w
 
 
+def open_depth_model(spec: str, args: argparse.Namespace):
+    """The depth source ``--depth-model SPEC`` names: an ``.onnx`` file or a viewshift depth model file.
+
+    Raises:
+        InputError: SPEC is neither an existing file nor a known model name.
+    """
+    path = Path(spec)
+    if path.suffix.lower() == ".onnx":
+        from viewshift.depth import OnnxDepth
+
+        return OnnxDepth(path, input_size=_onnx_size(args.onnx_size), output=args.onnx_output)
+    if path.is_file():
+        from viewshift.depth.builtin import load_builtin
+
+        return load_builtin(path)
+    raise InputError(
+        f"--depth-model {spec}: no such file; give an .onnx file or a depth model file (.pt) written by "
+        "`viewshift fit` or `viewshift train`"
+    )
+
+
 def _depth_spec(args: argparse.Namespace, image: Path, focal: float):
     """What ``args`` say the depth of ``image`` is: an argument for :func:`viewshift.pipeline.get_depth`."""
-    from viewshift.depth import FileDepth, OnnxDepth, StereoDepth
+    from viewshift.depth import FileDepth, StereoDepth
 
     if args.depth:
         path = Path(args.depth)
@@ -114,14 +172,15 @@ def _depth_spec(args: argparse.Namespace, image: Path, focal: float):
                 raise DepthError(f"no depth file for {image.name} in {path} (looked for {image.stem}.npy/.png/.pfm)")
             path = found[0]
         return FileDepth(
-            path, unit=args.depth_unit or "metric", focal=focal, baseline=args.depth_baseline, scale=args.depth_scale
+            path,
+            unit=args.depth_unit or "metric",
+            focal=focal,
+            baseline=args.depth_baseline,
+            scale=args.depth_scale,
+            fill_invalid=args.depth_fill_unknown,
         )
     if args.depth_model:
-        return OnnxDepth(args.depth_model, input_size=_onnx_size(args.onnx_size), output=args.onnx_output)
-    if args.model:
-        from viewshift.depth.builtin import load_builtin
-
-        return load_builtin(args.model)
+        return open_depth_model(args.depth_model, args)
     if args.stereo_right:
         if args.depth_baseline is None:
             raise DepthError("--stereo-right needs --depth-baseline, the distance between the two cameras")
@@ -156,9 +215,16 @@ def _note_first_compile() -> None:
         print("viewshift: compiling the renderer (first run only, about 10-20 s)...", file=sys.stderr)
 
 
+def _set_threads(args: argparse.Namespace) -> None:
+    """``--threads``: torch's intra-op threads, which also set how many bands of rows the renderer's kernels run."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+
+
 def _inputs_of(args: argparse.Namespace) -> list[Path]:
     inputs = [Path(args.image)]
-    for name in ("depth", "stereo_right", "depth_model", "model", "pose"):
+    for name in ("depth", "stereo_right", "depth_model", "pose"):
         value = getattr(args, name, None)
         if value and Path(value).is_file():
             inputs.append(Path(value))
@@ -173,6 +239,8 @@ class _Job:
 
 def _jobs(args: argparse.Namespace, default_ext: str, allowed: tuple[str, ...]) -> tuple[list[_Job], bool]:
     """The (input, output) pairs of a run and whether it is a batch; refuses bad outputs before any work."""
+    from viewshift import io as vio
+
     src = Path(args.image)
     is_batch = src.is_dir() or any(ch in args.image for ch in "*?[")
     if not is_batch:
@@ -196,15 +264,30 @@ def _jobs(args: argparse.Namespace, default_ext: str, allowed: tuple[str, ...]) 
     return [_Job(f, out_dir / f"{f.stem}{default_ext}") for f in files], True
 
 
-def _run(args: argparse.Namespace, jobs: list[_Job], is_batch: bool, work: Callable[[_Job], None]) -> int:
-    """Run ``work`` on every job; a batch shows a progress bar, skips existing outputs and keeps going on errors."""
+def _named(exc: ViewshiftError, image: Path) -> ViewshiftError:
+    """``exc`` with the photo's name in front of its message, unless the message already names it."""
+    if image.name in str(exc):
+        return exc
+    return type(exc)(f"{image}: {exc}")
+
+
+def _run(args: argparse.Namespace, jobs: list[_Job], is_batch: bool, work: Callable[[_Job], str]) -> int:
+    """Run ``work`` on every job and print the success line; ``work`` returns what it wrote (for one job).
+
+    A batch shows a progress bar, skips existing outputs and keeps going on errors.
+    """
+    _set_threads(args)
     if not is_batch:
-        work(jobs[0])
+        try:
+            written = work(jobs[0])
+        except ViewshiftError as exc:
+            raise _named(exc, jobs[0].image) from exc
+        wrote(args, written)
         return 0
     from tqdm import tqdm
 
     failed = skipped = 0
-    for job in tqdm(jobs, desc="images", unit="img"):
+    for job in tqdm(jobs, desc="images", unit="img", disable=args.quiet):
         if job.output.exists() and not args.overwrite:
             skipped += 1
             continue
@@ -214,13 +297,22 @@ def _run(args: argparse.Namespace, jobs: list[_Job], is_batch: bool, work: Calla
             failed += 1
             tqdm.write(f"viewshift: {job.image.name}: {exc}", file=sys.stderr)
     done = len(jobs) - failed - skipped
-    print(f"{done} written, {skipped} skipped (exist), {failed} failed", file=sys.stderr)
+    notes = [f"{n} {what}" for n, what in ((skipped, "skipped: they exist"), (failed, "failed")) if n]
+    wrote(args, f"{done} file{'s' * (done != 1)} to {args.output}/" + (f" ({', '.join(notes)})" if notes else ""))
+    if failed:
+        print(f"viewshift: error: {failed} of {len(jobs)} images failed (see above)", file=sys.stderr)
     return 1 if failed else 0
 
 
-def _pose(args: argparse.Namespace) -> np.ndarray | None:
+def _size(array) -> str:
+    return f"{array.shape[1]}×{array.shape[0]}"
+
+
+def _pose(args: argparse.Namespace):
     if not args.pose:
         return None
+    import numpy as np
+
     path = Path(args.pose)
     if not path.is_file():
         raise InputError(f"pose file {path} does not exist")
@@ -237,6 +329,9 @@ def _pose(args: argparse.Namespace) -> np.ndarray | None:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from viewshift import io as vio
     from viewshift.pipeline import Move, move_for_divergence
 
     jobs, is_batch = _jobs(args, ".png", IMAGE_OUT)
@@ -252,29 +347,34 @@ def cmd_render(args: argparse.Namespace) -> int:
         if path:
             vio.check_output(path, overwrite=args.overwrite, inputs=_inputs_of(args), extensions=exts)
 
-    def work(job: _Job) -> None:
+    def work(job: _Job) -> str:
         scene = _scene(args, job.image)
         m = move_for_divergence(scene, move, args.divergence) if args.divergence is not None else move
         view = scene.render(pose if pose is not None else m.pose(), options=options)
         if view.image.shape[2] == 4 and job.output.suffix.lower() in (".jpg", ".jpeg"):
             raise OutputError("JPEG has no transparency: write .png, or use --fill background / --border fill")
         vio.write_image(job.output, view.image, overwrite=args.overwrite, inputs=[job.image])
+        names = [f"{job.output} ({_size(view.image)})"]
         if args.save_depth:
             vio.write_depth(args.save_depth, view.depth, overwrite=args.overwrite, inputs=[job.image])
+            names.append(f"{args.save_depth} (+ preview)")
         if args.save_mask:
             mask = (view.holes.astype(np.uint8) * 255)[..., None].repeat(3, axis=2)
             vio.write_image(args.save_mask, mask, overwrite=args.overwrite, inputs=[job.image])
+            names.append(str(args.save_mask))
+        return ", ".join(names)
 
     return _run(args, jobs, is_batch, work)
 
 
 def cmd_stereo(args: argparse.Namespace) -> int:
+    from viewshift import io as vio
     from viewshift.pipeline import compose_stereo, stereo_pair
 
     jobs, is_batch = _jobs(args, ".png", IMAGE_OUT)
     options = _options(args)
 
-    def work(job: _Job) -> None:
+    def work(job: _Job) -> str:
         scene = _scene(args, job.image)
         left, right = stereo_pair(
             scene,
@@ -284,17 +384,15 @@ def cmd_stereo(args: argparse.Namespace) -> int:
             balance=args.balance,
             options=options,
         )
-        vio.write_image(
-            job.output,
-            compose_stereo(left.image, right.image, args.layout),
-            overwrite=args.overwrite,
-            inputs=[job.image],
-        )
+        image = compose_stereo(left.image, right.image, args.layout)
+        vio.write_image(job.output, image, overwrite=args.overwrite, inputs=[job.image])
+        return f"{job.output} ({_size(image)}, {args.layout})"
 
     return _run(args, jobs, is_batch, work)
 
 
 def cmd_video(args: argparse.Namespace) -> int:
+    from viewshift import io as vio
     from viewshift.pipeline import render_path
 
     jobs, is_batch = _jobs(args, ".mp4", VIDEO_OUT)
@@ -302,81 +400,43 @@ def cmd_video(args: argparse.Namespace) -> int:
     if not 1 <= args.fps <= 120:
         raise InputError(f"--fps must be between 1 and 120, got {args.fps}")
 
-    def work(job: _Job) -> None:
+    def work(job: _Job) -> str:
         scene = _scene(args, job.image)
         frames = render_path(
-            scene, args.path, frames=args.frames, amplitude=args.amplitude, options=options, progress=not is_batch
+            scene,
+            args.path,
+            frames=args.num_frames,
+            amplitude=args.amplitude,
+            options=options,
+            progress=not (is_batch or args.quiet),
         )
         vio.write_video(job.output, frames, fps=args.fps, overwrite=args.overwrite, inputs=[job.image])
+        return f"{job.output} ({len(frames)} frames {_size(frames[0])}, {args.fps:g} fps)"
 
     return _run(args, jobs, is_batch, work)
 
 
 def cmd_depth(args: argparse.Namespace) -> int:
+    from viewshift import io as vio
+
     jobs, is_batch = _jobs(args, ".npy", DEPTH_OUT)
 
-    def work(job: _Job) -> None:
-        scene = _scene(args, job.image)
-        vio.write_depth(job.output, scene.depth[0, 0].numpy(), overwrite=args.overwrite, inputs=[job.image])
+    def work(job: _Job) -> str:
+        depth = _scene(args, job.image).depth[0, 0].numpy()
+        vio.write_depth(job.output, depth, overwrite=args.overwrite, inputs=[job.image])
+        return f"{job.output} ({_size(depth)}) and {job.output.with_name(job.output.stem + '_preview.png').name}"
 
     return _run(args, jobs, is_batch, work)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    register_demo(subparsers)
-    p = subparsers.add_parser(
-        "render",
-        help="render the view from a moved camera",
-        description="Render IMAGE as seen from a moved camera: `viewshift render photo.jpg --right 0.05 -o out.png`.",
-    )
-    _add_io(p, "image (.png, .jpg, .tif, .webp)")
-    _add_camera(p)
-    _add_depth(p)
-    _add_move(p)
-    _add_render_options(p)
-    p.add_argument("--save-depth", metavar="FILE", help="also write the new view's depth (.npy/.png/.pfm)")
-    p.add_argument("--save-mask", metavar="FILE.png", help="also write the hole mask (white = revealed)")
-    p.set_defaults(func=cmd_render)
-
-    p = subparsers.add_parser("stereo", help="make a stereo pair (side-by-side, top-bottom, anaglyph)")
-    _add_io(p, "image")
-    _add_camera(p)
-    _add_depth(p)
-    _add_render_options(p)
-    p.add_argument("--layout", choices=STEREO_LAYOUTS, default="sbs")
-    x = p.add_mutually_exclusive_group()
-    x.add_argument("--baseline", type=float, help="eye separation in depth units")
-    x.add_argument("--divergence", type=float, help="largest parallax in %% of the width (default 2.5)")
-    p.add_argument("--convergence", type=float, help="depth that lands on the screen plane (default: infinity)")
-    p.add_argument("--balance", type=float, default=0.0, help="-1..1: 0 splits the distortion, 1 keeps the left eye")
-    p.set_defaults(func=cmd_stereo)
-
-    p = subparsers.add_parser("video", help="make a short parallax clip (.mp4 or .gif)")
-    _add_io(p, "video (.mp4 or .gif)")
-    _add_camera(p)
-    _add_depth(p)
-    _add_render_options(p)
-    p.add_argument("--path", choices=PATHS, default="swing")
-    p.add_argument("--frames", type=int, default=48)
-    p.add_argument("--fps", type=float, default=24.0)
-    p.add_argument("--amplitude", type=float, help="path size as a fraction of the median depth")
-    p.set_defaults(func=cmd_video)
-
-    p = subparsers.add_parser("depth", help="write the depth map (.npy float32, 16-bit .png + preview, .pfm)")
-    _add_io(p, "depth file (.npy, .png, .pfm)")
-    _add_camera(p)
-    _add_depth(p)
-    p.set_defaults(func=cmd_depth)
-
-
-EXAMPLE_IMAGE = Path(__file__).resolve().parent / "examples" / "leuven.jpg"
-"""The bundled example photo (OpenCV's sample ``leuvenA.jpg``, see ``examples/COPYRIGHT.opencv-doc``)."""
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the main job on the bundled example: a moved view, its hole mask, depth, an anaglyph and a clip."""
+    import numpy as np
+
+    from viewshift import io as vio
     from viewshift.pipeline import Move, ViewOptions, compose_stereo, prepare_scene, render_path, stereo_pair
 
+    _set_threads(args)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     names = ("view.png", "holes.png", "depth.png", "anaglyph.png", "swing.gif")
@@ -390,15 +450,74 @@ def cmd_demo(args: argparse.Namespace) -> int:
     vio.write_depth(out / "depth.png", scene.depth[0, 0].numpy(), overwrite=args.overwrite)
     left, right = stereo_pair(scene)
     vio.write_image(out / "anaglyph.png", compose_stereo(left.image, right.image, "anaglyph"), overwrite=args.overwrite)
-    frames = render_path(scene, "swing", frames=24, progress=True)
+    frames = render_path(scene, "swing", frames=24, progress=not args.quiet)
     vio.write_video(out / "swing.gif", frames, fps=12, overwrite=args.overwrite)
-    print(f"wrote {', '.join(names)} and depth_preview.png into {out}/ (input: {EXAMPLE_IMAGE})")
+    wrote(args, f"{', '.join(names)} and depth_preview.png to {out}/ (input: {EXAMPLE_IMAGE})")
     return 0
 
 
-def register_demo(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``demo``, ``render``, ``stereo``, ``video`` and ``depth``."""
     p = subparsers.add_parser("demo", help="run the main job on the bundled example photo")
-    p.add_argument("-o", "--output", default="viewshift-demo", help="output folder (default ./viewshift-demo)")
-    p.add_argument("--right", type=float, default=0.08, help="sideways move for view.png (default 0.08)")
-    p.add_argument("--overwrite", action="store_true")
+    add_output(p, "output folder", required=False, default="viewshift-demo")
+    p.add_argument("--right", type=float, default=0.08, help="sideways move for view.png")
+    add_threads(p)
     p.set_defaults(func=cmd_demo)
+
+    p = subparsers.add_parser(
+        "render",
+        help="render the view from a moved camera",
+        description="Render IMAGE as seen from a moved camera: `viewshift render photo.jpg --right 0.05 -o out.png`.",
+    )
+    _add_io(p, "image (.png, .jpg, .tif, .webp)")
+    add_camera(p)
+    _add_depth(p)
+    _add_move(p)
+    _add_render_options(p)
+    p.add_argument("--save-depth", metavar="FILE", help="also write the new view's depth (.npy/.png/.pfm)")
+    p.add_argument("--save-mask", metavar="FILE.png", help="also write the hole mask (white = revealed)")
+    p.set_defaults(func=cmd_render)
+
+    p = subparsers.add_parser("stereo", help="make a stereo pair (side-by-side, top-bottom, anaglyph)")
+    _add_io(p, "image")
+    add_camera(p)
+    _add_depth(p)
+    _add_render_options(p)
+    p.add_argument(
+        "--layout",
+        choices=LazyChoices("viewshift.pipeline", "STEREO_LAYOUTS"),
+        default="sbs",
+        help="sbs: left | right; half-sbs: each eye half width; tb: left over right; anaglyph: red-cyan; "
+        "right: the right eye alone",
+    )
+    x = p.add_mutually_exclusive_group()
+    x.add_argument("--baseline", type=float, help="eye separation in depth units")
+    x.add_argument("--divergence", type=float, metavar="PCT", help="largest parallax in %% of the width (default: 2.5)")
+    p.add_argument("--convergence", type=float, help="depth that lands on the screen plane (default: infinity)")
+    p.add_argument("--balance", type=float, default=0.0, help="-1..1: 0 splits the distortion, 1 keeps the left eye")
+    p.set_defaults(func=cmd_stereo)
+
+    p = subparsers.add_parser("video", help="make a short parallax clip (.mp4 or .gif)")
+    _add_io(p, "video (.mp4 or .gif)")
+    add_camera(p)
+    _add_depth(p)
+    _add_render_options(p)
+    p.add_argument(
+        "--path", choices=LazyChoices("viewshift.pipeline", "PATHS"), default="swing", help="the camera's path"
+    )
+    p.add_argument("--num-frames", type=count, default=48, metavar="N", help="frames of the clip")
+    add_deprecated(p, "--frames", "--num-frames", dest="num_frames", type=count, metavar="N")
+    p.add_argument("--fps", type=float, default=24.0, help="frames per second")
+    p.add_argument(
+        "--amplitude",
+        type=float,
+        help="size of the path as a fraction of the median depth (default: 0.02 for swing and circle, "
+        "0.15 for zoom-in, 0.3 for dolly-zoom)",
+    )
+    p.set_defaults(func=cmd_video)
+
+    p = subparsers.add_parser("depth", help="write the depth map (.npy float32, 16-bit .png + preview, .pfm)")
+    _add_io(p, "depth file (.npy, .png, .pfm)")
+    add_camera(p)
+    _add_depth(p)
+    p.set_defaults(func=cmd_depth)

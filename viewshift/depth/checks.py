@@ -43,13 +43,15 @@ def validate_depth(depth: np.ndarray, shape: tuple[int, int] | None = None, *, n
     bad = ~np.isfinite(d)
     if bad.any():
         raise DepthError(
-            f"{name} has {int(bad.sum())} NaN/inf values of {d.size}; fill them (fill_invalid=True) or fix the source"
+            f"{name} has {int(bad.sum())} NaN/inf values of {d.size}; "
+            "fill them (--depth-fill-unknown; fill_invalid=True in Python) or fix the source"
         )
     nonpositive = d <= 0
     if nonpositive.any():
         raise DepthError(
             f"{name} has {int(nonpositive.sum())} zero or negative values of {d.size} (min {float(d.min()):g}); "
-            "depth must be > 0 (larger = farther): fill holes (fill_invalid=True) or convert disparity first"
+            "depth must be > 0 (larger = farther): fill holes (--depth-fill-unknown; fill_invalid=True in Python) "
+            "or convert disparity first"
         )
     return d
 

@@ -111,7 +111,7 @@ def disparity_to_depth(
         if not fill_invalid:
             raise DepthError(
                 f"disparity has {int((~valid).sum())} unknown (non-finite, zero or negative) pixels of {d.size}; "
-                "pass fill_invalid=True to fill them from the background"
+                "pass fill_invalid=True (command line: --depth-fill-unknown) to fill them from the background"
             )
         d = fill_from_farther(d, valid, farther="smaller")
     return (focal_px * baseline / d).astype(np.float32)

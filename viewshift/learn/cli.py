@@ -1,66 +1,90 @@
 """Command group of the training side: ``train``, ``eval``, ``fit``, ``make-clip``, ``export-onnx``.
 
-Handlers return an exit code and raise :class:`viewshift.errors.ViewshiftError` subclasses for bad input.
+Handlers return an exit code and raise :class:`viewshift.errors.ViewshiftError` subclasses for bad input. Only
+the standard library is imported at module level (``viewshift --help`` stays fast); handlers import torch.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
+from viewshift.cli_args import CPU_COUNT, LazyChoices, add_deprecated, add_output, count, wrote
 from viewshift.errors import InputError, OutputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from viewshift.learn.trainer import PRESETS
-
     p = subparsers.add_parser(
         "train",
         help="train depth (and pose) networks: SfMLearner self-supervision, stereo pairs, synthetic scenes",
         description="Train with a named preset; every field of the config can be overridden. The run folder gets "
         "config.json, checkpoint.pt (atomic, resumable: run the same command again after a kill) and log.jsonl. "
-        "For several processes: torchrun --nproc_per_node P $(which viewshift) train ...",
+        "For several processes: torchrun --nproc_per_node P $(which viewshift) train -o RUN ...",
     )
-    p.add_argument("out", help="run folder")
-    p.add_argument("--preset", default="small", choices=sorted(PRESETS))
+    add_output(p, "run folder (required; config.json, checkpoint.pt, log.jsonl)", positional=True)
+    p.add_argument(
+        "--preset", default="small", choices=LazyChoices("viewshift.learn.trainer", "PRESETS"), help="training preset"
+    )
     p.add_argument("--clip", action="append", dest="clips", help="clip folder (repeatable)")
     p.add_argument("--stereo", action="append", help="Middlebury-style root of stereo pairs (repeatable)")
-    p.add_argument("--holdout", action="append", dest="stereo_holdout", help="stereo scene never trained on")
+    p.add_argument(
+        "--holdout", action="append", dest="stereo_holdout", help="stereo scene never trained on (repeatable)"
+    )
     p.add_argument("--synthetic", action="store_true", default=None, help="add procedural scenes")
     p.add_argument("--textures", action="append", dest="texture_dirs", help="photo folder for synthetic textures")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--height", type=int)
-    p.add_argument("--width", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--threads", type=int)
-    p.add_argument("--stride", type=int, dest="clip_stride")
+    p.add_argument("--steps", type=count, metavar="N", help="step budget (default: the preset's)")
+    p.add_argument("--batch-size", type=count, help="samples per step and process (default: the preset's)")
+    p.add_argument("--height", type=count, help="training image height (default: the preset's)")
+    p.add_argument("--width", type=count, help="training image width (default: the preset's)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
+    p.add_argument("--seed", type=int, help="seed of the initialisation and of every step's data (default: 0)")
+    p.add_argument(
+        "--threads",
+        type=count,
+        metavar="N",
+        help=f"torch threads per process (default: the CPU cores, {CPU_COUNT}, shared among torchrun processes)",
+    )
+    p.add_argument("--stride", type=count, dest="clip_stride", help="frames between a target and its neighbours")
     p.add_argument("--init", help="checkpoint or depth model file to start from")
     p.add_argument("--config", help="JSON file of config fields (applied before the flags)")
-    p.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this much wall time")
-    p.add_argument("--no-resume", action="store_true", help="start afresh even if a checkpoint exists")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--max-minutes", type=float, metavar="M", help="stop (with a checkpoint) after M minutes of wall time"
+    )
+    resume = p.add_mutually_exclusive_group()
+    resume.add_argument("--no-resume", action="store_true", help="start afresh even if a checkpoint exists")
+    resume.add_argument("--resume", action="store_true", help="continue from the checkpoint (what happens anyway)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (also implied by -q)")
     p.set_defaults(func=_train)
 
     p = subparsers.add_parser("eval", help="evaluate depth models on stereo benchmarks / RGB-D frames, or poses")
     sub = p.add_subparsers(dest="what", metavar="WHAT", required=True)
     d = sub.add_parser("depth", help="depth metrics (and right-view synthesis PSNR) of a model and baselines")
-    d.add_argument("--model", help="depth model file (default: the built-in model); 'none' for baselines only")
+    d.add_argument(
+        "--depth-model",
+        metavar="SPEC",
+        help="depth model file (.pt) to score (default: the built-in model); 'none' for the baselines only",
+    )
+    add_deprecated(d, "--model", "--depth-model", dest="depth_model", metavar="MODEL")
     d.add_argument("--stereo", help="Middlebury root (MiddEval3 pairs with calibration are used)")
     d.add_argument("--scenes", help="comma-separated scene names (default: all calibrated pairs)")
     d.add_argument("--sevenscenes", help="7-Scenes folder (frames/frame-*.color.jpg, depth.png in mm)")
-    d.add_argument("--frame-step", type=int, default=10)
-    d.add_argument("--align", default="median", choices=["median", "scale_shift"])
+    d.add_argument("--frame-step", type=count, default=10, metavar="N", help="use every N-th 7-Scenes frame")
+    d.add_argument(
+        "--align",
+        default="median",
+        choices=["median", "scale_shift"],
+        help="how predictions are aligned to the ground truth before scoring",
+    )
     d.add_argument("--baselines", action="store_true", help="also score constant depth and lower-is-nearer")
-    d.add_argument("-o", "--output", help="write the results as JSON")
+    _add_eval_output(d)
     d.set_defaults(func=_eval_depth)
     q = sub.add_parser("pose", help="snippet ATE and rotation error of a run's pose network on a clip with poses")
     q.add_argument("run", help="run folder or checkpoint with a pose network (e.g. MODEL.run from fit)")
-    q.add_argument("clip")
-    q.add_argument("--stride", type=int)
-    q.add_argument("-o", "--output")
+    q.add_argument("clip", help="clip folder with poses.txt")
+    q.add_argument("--stride", type=count, help="frames between a target and its neighbours (default: the run's)")
+    _add_eval_output(q)
     q.set_defaults(func=_eval_pose)
 
     p = subparsers.add_parser("fit", help="fine-tune depth and pose on your own clip within a time budget")
@@ -89,9 +113,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("export-onnx", help="export a depth model file to ONNX and check it with onnxruntime")
     p.add_argument("model", nargs="?", help="depth model file (default: the built-in model)")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--overwrite", action="store_true")
+    add_output(p, "ONNX file to write")
     p.set_defaults(func=_export_onnx)
+
+
+def _add_eval_output(p: argparse.ArgumentParser) -> None:
+    add_output(p, "write the results as JSON here instead of printing them", required=False)
+    p.add_argument("--threads", type=count, default=CPU_COUNT, metavar="N", help="torch threads")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -120,32 +148,51 @@ def _train(args: argparse.Namespace) -> int:
         )
     }
     flags["batch_size"] = args.batch_size
+    if flags["threads"] is None and "threads" not in base:
+        flags["threads"] = max(1, CPU_COUNT // int(os.environ.get("WORLD_SIZE", "1")))
     config = make_config(args.preset, **{**base, **{k: v for k, v in flags.items() if v is not None}})
     max_s = None if args.max_minutes is None else 60 * args.max_minutes
-    result = train(config, args.out, resume=not args.no_resume, progress=not args.no_progress, max_seconds=max_s)
-    print(json.dumps(result))
+    progress = not (args.no_progress or args.quiet)
+    result = train(config, args.output, resume=not args.no_resume, progress=progress, max_seconds=max_s)
+    losses = ", ".join(f"{k} {v:g}" for k, v in result.items() if k != "step")
+    wrote(
+        args,
+        f"{args.output}/checkpoint.pt at step {result['step']} of {config.steps}" + (f" ({losses})" if losses else ""),
+    )
     return 0
 
 
-def _write_json(obj: dict, path: str | None) -> None:
+def _write_json(args: argparse.Namespace, obj: dict) -> None:
+    """The results as JSON: printed, or written atomically to ``-o`` with the success line."""
     text = json.dumps(obj, indent=2)
-    print(text)
-    if path:
-        from viewshift.learn.trainer import write_text_atomic
+    if not args.output:
+        print(text)
+        return
+    from viewshift.io import atomic_path, check_output
 
-        write_text_atomic(text, Path(path))
+    out = check_output(args.output, overwrite=args.overwrite, extensions=(".json",))
+    with atomic_path(out) as tmp:
+        tmp.write_text(text + "\n")
+    wrote(args, str(out))
 
 
 def _eval_depth(args: argparse.Namespace) -> int:
+    import torch
+
     from viewshift.learn import evaluate as E
     from viewshift.learn.data import middlebury_pairs
 
+    if args.output:
+        from viewshift.io import check_output
+
+        check_output(args.output, overwrite=args.overwrite, extensions=(".json",))
+    torch.set_num_threads(args.threads)
     sources = {}
-    if args.model != "none":
+    if args.depth_model != "none":
         from viewshift.depth.builtin import load_builtin
 
-        sources["model"] = load_builtin(args.model)
-    if args.baselines or args.model == "none":
+        sources["model"] = load_builtin(args.depth_model)
+    if args.baselines or args.depth_model == "none":
         sources["constant"] = E.ConstantDepth()
         sources["lower_is_nearer"] = E.LowerIsNearer()
     if not args.stereo and not args.sevenscenes:
@@ -165,14 +212,21 @@ def _eval_depth(args: argparse.Namespace) -> int:
             k: E.evaluate_frames_depth(s, E.sevenscenes_frames(args.sevenscenes, args.frame_step), align=args.align)
             for k, s in sources.items()
         }
-    _write_json(results, args.output)
+    _write_json(args, results)
     return 0
 
 
 def _eval_pose(args: argparse.Namespace) -> int:
+    import torch
+
     from viewshift.learn.fit import predict_snippets
 
-    _write_json(predict_snippets(args.run, args.clip, stride=args.stride), args.output)
+    if args.output:
+        from viewshift.io import check_output
+
+        check_output(args.output, overwrite=args.overwrite, extensions=(".json",))
+    torch.set_num_threads(args.threads)
+    _write_json(args, predict_snippets(args.run, args.clip, stride=args.stride))
     return 0
 
 
@@ -246,13 +300,12 @@ def _make_clip(args: argparse.Namespace) -> int:
 
 def _export_onnx(args: argparse.Namespace) -> int:
     from viewshift.depth.builtin import BUILTIN_WEIGHTS
+    from viewshift.io import check_output
     from viewshift.learn.export import compare_onnx, export_onnx
 
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise OutputError(f"{out} exists; pass --overwrite to replace it")
     model = args.model or BUILTIN_WEIGHTS
+    out = check_output(args.output, overwrite=args.overwrite, inputs=[model])
     export_onnx(model, out)
     err = compare_onnx(model, out)
-    print(f"wrote {out}; onnxruntime vs torch: max relative difference {err:.2e}")
+    wrote(args, f"{out} (onnxruntime vs torch: max relative difference {err:.2e})")
     return 0
