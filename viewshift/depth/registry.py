@@ -349,7 +349,7 @@ def expected_sha256(entry: ModelEntry) -> str | None:
     return None
 
 
-def verify_file(entry: ModelEntry, path: Path | None = None) -> Path:
+def verify_file(entry: ModelEntry) -> Path:
     """Check an installed file against the entry's published size and SHA-256.
 
     The result is remembered for this process per (path, size, mtime), so a model opened again is not re-hashed.
@@ -365,7 +365,7 @@ def verify_file(entry: ModelEntry, path: Path | None = None) -> Path:
     """
     from viewshift.depth.download import ChecksumError
 
-    p = model_path(entry) if path is None else Path(path)
+    p = model_path(entry)
     if not p.is_file():
         raise ModelNotInstalledError(_not_installed_message(entry))
     st = p.stat()
@@ -374,7 +374,7 @@ def verify_file(entry: ModelEntry, path: Path | None = None) -> Path:
             f"{p} has {st.st_size} bytes but {entry.name} is {entry.size} bytes; delete it and run "
             f"`viewshift models get {entry.name}`"
         )
-    expected = expected_sha256(entry) if path is None else entry.sha256
+    expected = expected_sha256(entry)
     if expected is None:
         return p
     key = (str(p), st.st_size, st.st_mtime_ns)
@@ -418,6 +418,7 @@ def open_depth_model(
     registry: tuple[ModelEntry, ...] | None = None,
     quiet: bool = False,
     allow_unverified: bool = False,
+    timeout: float = 30.0,
     **overrides: Any,
 ):
     """Open any depth model by spec: a registry name, an ``.onnx`` file or a viewshift ``.pt`` model file.
@@ -430,6 +431,7 @@ def open_depth_model(
         registry: the entries to look names up in (default :data:`REGISTRY`; tests pass their own).
         quiet: no progress bar while downloading.
         allow_unverified: allow downloading an entry that has no published SHA-256 (see docs/models.md).
+        timeout: seconds to wait for the download server (connection and each read).
         **overrides: settings that replace the entry's: for ONNX models any keyword of
             :class:`~viewshift.depth.onnx.OnnxDepth` (``input_size``, ``output`` = ``"inverse"``/``"depth"``, ``mean``,
             ``std``, ``keep_aspect``, ``multiple_of``, ``max_ratio``, ``metric``, ``num_threads``); for ``.pt``
@@ -480,8 +482,8 @@ def open_depth_model(
             raise ModelNotInstalledError(_not_installed_message(entry))
         from viewshift.depth.download import download_model
 
-        download_model(entry, quiet=quiet, allow_unverified=allow_unverified)
-    verify_file(entry, target)
+        download_model(entry, quiet=quiet, allow_unverified=allow_unverified, timeout=timeout)
+    verify_file(entry)
     options = entry.onnx_options() | given
     return OnnxDepth(target, **options)
 
