@@ -52,6 +52,7 @@ COMMAND_GROUPS: tuple[tuple[str, dict[str, str]], ...] = (
             "export-onnx": "export a depth model file to ONNX and check it with onnxruntime",
         },
     ),
+    ("viewshift.depth.models_cli", {"models": "list, fetch and locate named depth models (Depth Anything V2, MiDaS)"}),
     (
         "viewshift.planar.cli",
         {

@@ -64,6 +64,11 @@ def _add_depth(p: argparse.ArgumentParser) -> None:
         "model file (.pt, written by `viewshift fit` or `viewshift train`)",
     )
     add_deprecated(x, "--model", "--depth-model", dest="depth_model", metavar="MODEL")
+    g.add_argument(
+        "--download",
+        action="store_true",
+        help="download the --depth-model NAME into the cache folder if it is not there (`viewshift models list`)",
+    )
     x.add_argument("--stereo-right", metavar="IMAGE", help="the right image of a rectified pair (semi-global matching)")
     g.add_argument(
         "--depth-unit",
@@ -80,8 +85,16 @@ def _add_depth(p: argparse.ArgumentParser) -> None:
         help="fill unknown pixels of --depth (NaN/inf, zero, negative) from their farther neighbours instead of "
         "refusing the file",
     )
-    g.add_argument("--onnx-size", default="384x384", metavar="WxH", help="ONNX input size WxH, or 'native'")
-    g.add_argument("--onnx-output", choices=("inverse", "depth"), default="inverse", help="what the ONNX model outputs")
+    g.add_argument(
+        "--onnx-size",
+        metavar="WxH",
+        help="ONNX input size WxH, or 'native' (default: a named model's own size; 384x384 for an .onnx file)",
+    )
+    g.add_argument(
+        "--onnx-output",
+        choices=("inverse", "depth"),
+        help="what the ONNX model outputs (default: a named model's own kind; inverse for an .onnx file)",
+    )
     g.add_argument(
         "--scene-distance", type=float, help="median depth that relative depth is scaled to (default: 3, metres)"
     )
@@ -140,24 +153,21 @@ def _onnx_size(text: str) -> tuple[int, int] | None:
 
 
 def open_depth_model(spec: str, args: argparse.Namespace):
-    """The depth source ``--depth-model SPEC`` names: an ``.onnx`` file or a viewshift depth model file.
+    """The depth source ``--depth-model SPEC`` names (a registry name, an ``.onnx`` file or a ``.pt`` model file),
+    resolved by :func:`viewshift.depth.registry.open_depth_model`; ``--download`` fetches a missing named model.
 
     Raises:
-        InputError: SPEC is neither an existing file nor a known model name.
+        ModelError: SPEC is neither an existing file nor a known, installed model name (the message says what to
+            do), or the download failed.
     """
-    path = Path(spec)
-    if path.suffix.lower() == ".onnx":
-        from viewshift.depth import OnnxDepth
+    from viewshift.depth.registry import open_depth_model as resolve
 
-        return OnnxDepth(path, input_size=_onnx_size(args.onnx_size), output=args.onnx_output)
-    if path.is_file():
-        from viewshift.depth.builtin import load_builtin
-
-        return load_builtin(path)
-    raise InputError(
-        f"--depth-model {spec}: no such file; give an .onnx file or a depth model file (.pt) written by "
-        "`viewshift fit` or `viewshift train`"
-    )
+    overrides: dict = {"output": args.onnx_output}
+    if args.onnx_size is not None:
+        overrides["input_size"] = _onnx_size(args.onnx_size) or "native"
+    elif Path(spec).suffix.lower() == ".onnx":
+        overrides["input_size"] = (384, 384)  # an .onnx file says nothing of its preferred size
+    return resolve(spec, download=args.download, quiet=getattr(args, "quiet", False), **overrides)
 
 
 def _depth_spec(args: argparse.Namespace, image: Path, focal: float):
