@@ -234,14 +234,14 @@ def test_paths_resolve_to_onnx_and_viewshift_models(onnx_bytes: dict[str, bytes]
     assert isinstance(open_depth_model("builtin"), BuiltinDepth)
     with pytest.raises(DepthError, match="input_size applies to ONNX models only"):
         open_depth_model(BUILTIN_WEIGHTS, input_size=(32, 48))
-    with pytest.raises(ModelError, match="ONNX model not found"):
+    with pytest.raises(InputError, match="ONNX model not found"):
         open_depth_model(tmp_path / "nope.onnx")
     with pytest.raises(DepthError, match="unknown depth model option"):
         open_depth_model(str(onnx), colour="blue")
 
 
 def test_unknown_name_suggests_close_ones() -> None:
-    with pytest.raises(ModelError, match="did you mean depth-anything-v2-small") as info:
+    with pytest.raises(InputError, match="did you mean depth-anything-v2-small") as info:
         open_depth_model("depth-anything-v2-smal")
     assert "viewshift models list" in str(info.value)
     with pytest.raises(ModelError, match="cannot run in viewshift yet"):

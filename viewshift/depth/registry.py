@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from viewshift.errors import DepthError, ModelError
+from viewshift.errors import DepthError, InputError, ModelError
 
 __all__ = [
     "REGISTRY",
@@ -294,7 +294,7 @@ def find_entry(name: str, registry: tuple[ModelEntry, ...] | None = None) -> Mod
     """The registry entry called ``name`` (case-insensitive; ``_`` and ``-`` alike; aliases accepted).
 
     Raises:
-        ModelError: no such entry (the message suggests the closest names).
+        InputError: no such entry (the message suggests the closest names).
     """
     entries = REGISTRY if registry is None else registry
     key = name.strip().lower().replace("_", "-")
@@ -304,7 +304,7 @@ def find_entry(name: str, registry: tuple[ModelEntry, ...] | None = None) -> Mod
     names = [e.name for e in entries]
     close = difflib.get_close_matches(key, names, n=2, cutoff=0.5)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
-    raise ModelError(
+    raise InputError(
         f"unknown depth model {name!r}: {hint}known names: {', '.join(names) or '(none)'} "
         "(`viewshift models list`), or give a path to an .onnx or .pt file"
     )
@@ -443,8 +443,9 @@ def open_depth_model(
 
     Raises:
         ModelNotInstalledError: a registry model not in the cache folder and ``download`` is False.
-        ModelError: an unknown name, a missing or unreadable file, a model viewshift cannot run, a file whose
-            SHA-256 differs from the published one.
+        InputError: an unknown name, or a path to a file that does not exist.
+        ModelError: an unreadable file, a model viewshift cannot run, a file whose SHA-256 differs from the
+            published one.
         DepthError: ONNX-only settings given for a ``.pt`` model.
         viewshift.depth.download.DownloadError: the download failed (network, HTTP, truncated, checksum).
     """
@@ -471,7 +472,7 @@ def open_depth_model(
         return OnnxDepth(path, **given)  # any other file: try ONNX (its loader says clearly if it is not)
     if _looks_like_path(text):
         kind = "ONNX model" if path.suffix.lower() == ".onnx" else "depth model file"
-        raise ModelError(f"{kind} not found: {path}")
+        raise InputError(f"{kind} not found: {path}")
 
     entry = find_entry(text, registry)
     if not entry.runnable:
