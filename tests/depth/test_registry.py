@@ -306,3 +306,21 @@ def test_models_commands(server: FileServer, cache: Path, monkeypatch, capsys) -
 
     with pytest.raises(InputError, match="64 hexadecimal"):
         run_models(["get", "midas-v2.1-small", "--sha256", "abc"])
+
+
+def test_cli_depth_with_download(server: FileServer, cache: Path, monkeypatch, capsys, tmp_path: Path) -> None:
+    """`viewshift depth PHOTO --depth-model NAME` refuses offline, then --download fetches it and writes depth."""
+    import imageio.v3 as iio
+
+    from viewshift.cli import main
+
+    monkeypatch.setattr(reg, "REGISTRY", (entry_for(server),))
+    photo = tmp_path / "photo.png"
+    iio.imwrite(photo, ramp_image())
+    argv = ["depth", str(photo), "-o", str(tmp_path / "d.npy"), "--depth-model", "tiny-depth"]
+    assert main(argv) == 4
+    assert "viewshift models get tiny-depth" in capsys.readouterr().err and server.served.requests == []
+    assert main([*argv, "--download", "-q"]) == 0, capsys.readouterr().err
+    depth = np.load(tmp_path / "d.npy")
+    assert depth.shape == (32, 48) and np.all(np.diff(depth[0]) < 0)  # brighter = nearer, as the model says
+    assert (cache / "tiny-depth.onnx").is_file() and len(server.served.requests) == 1
