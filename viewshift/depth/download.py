@@ -270,11 +270,15 @@ def download_model(
             raise InputError(f"--sha256 {sha256[:16]}… differs from {entry.name}'s published {entry.sha256[:16]}…")
     expected = entry.sha256 or sha256
     if expected is None and not allow_unverified:
-        page = entry.url.replace("/resolve/", "/blob/") if "/resolve/" in entry.url else entry.source
+        where = (
+            f"the SHA256 shown on {entry.url.replace('/resolve/', '/blob/')}"
+            if "/resolve/" in entry.url  # a Hugging Face file: its page shows the SHA-256
+            else "a SHA-256 you trust"
+        )
         raise UnverifiedError(
             f"no SHA-256 is published for {entry.name}, so its download cannot be verified: run `viewshift models "
-            f"get {entry.name} --sha256 HEX` with the SHA256 shown on {page}, or add --unverified to accept it "
-            f"unverified, or {by_hand_hint(entry)}"
+            f"get {entry.name} --sha256 HEX` with {where}, or add --unverified to accept it unverified, or "
+            f"{by_hand_hint(entry)}"
         )
     result = download_file(
         entry.url,
