@@ -110,6 +110,35 @@ def test_intrinsics_under_resize_crop_flip():
     assert pf[0, 0, 0, 0] == pytest.approx(59 - px[0, 0, 0, 0].item(), abs=1e-4)
 
 
+def test_scale_intrinsics_follows_pixel_centres_on_both_axes():
+    # Resizing by (sx, sy) moves pixel centres u -> (u + 0.5) sx - 0.5, v -> (v + 0.5) sy - 0.5: a 3-D point's
+    # pixel under the scaled K is its old pixel mapped that way, on each axis with its own factor.
+    K = intrinsics(100.0, 40, 60, cx=31.3, cy=17.8, dtype=torch.float64)
+    K[:, 0, 1] = 0.7  # skew scales with the x axis
+    sx, sy = 0.5, 1.75
+    X = torch.tensor([[0.3, 0.2, -0.4], [-0.1, 0.25, 0.05], [2.0, 1.5, 3.0]], dtype=torch.float64).view(1, 3, 3, 1)
+    px, _ = points_to_pixels(X, K)
+    ps, _ = points_to_pixels(X, scale_intrinsics(K, sx, sy))
+    expected = (px + 0.5) * torch.tensor([sx, sy], dtype=torch.float64).view(1, 2, 1, 1) - 0.5
+    assert torch.allclose(ps, expected, atol=1e-12)
+
+
+def test_projection_gradcheck_float64():
+    # depth -> points -> pixels of another camera, differentiated against depth, both intrinsics and the pose.
+    torch.manual_seed(0)
+    depth = (torch.rand(1, 1, 3, 4, dtype=torch.float64) * 3 + 1).requires_grad_()
+    K_src = intrinsics(20.0, 3, 4, cx=1.7, cy=1.2, dtype=torch.float64).requires_grad_()
+    K_tgt = intrinsics(18.0, 3, 4, cx=1.4, cy=0.9, dtype=torch.float64).requires_grad_()
+    pose = pose_vector_to_matrix(torch.tensor([[0.1, -0.05, 0.2, 0.03, -0.02, 0.05]], dtype=torch.float64))
+    pose.requires_grad_()
+    assert torch.autograd.gradcheck(lambda *a: project_depth(*a), (depth, K_src, pose, K_tgt))
+    # The pose as the network produces it: a 6-vector through the Euler parameterisation.
+    vector = torch.tensor([[0.1, -0.05, 0.2, 0.03, -0.02, 0.05]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda v: project_depth(depth.detach(), K_src.detach(), pose_vector_to_matrix(v)), (vector,)
+    )
+
+
 def test_shape_errors_are_typed():
     with pytest.raises(ShapeError, match="depth must have shape"):
         depth_to_points(torch.ones(1, 2, 3, 3), intrinsics(1.0, 3, 3))

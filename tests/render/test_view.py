@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from viewshift.geometry import intrinsics, invert_pose, move_to_pose, pixel_grid, pixels_to_grid
+from viewshift.geometry import intrinsics, invert_pose, move_to_pose, pixel_grid, pixels_to_grid, project_depth
 from viewshift.render.splat import rasterize_depth, splat_nearest
 from viewshift.render.view import RenderSettings, render_view
 from viewshift.render.warp import inverse_warp
@@ -117,13 +117,38 @@ def test_dilation_grows_near_surfaces():
 
 
 def test_rasterize_keeps_the_nearest():
-    pixels = torch.tensor([[[2.0, 2.0], [1.0, 1.0]]]).reshape(1, 2, 1, 2)
-    z = torch.tensor([3.0, 1.0]).reshape(1, 1, 1, 2)
-    near = rasterize_depth(pixels, z, 3, 4, footprint=1)
-    assert near[0, 0, 1, 2] == 1.0 and torch.isinf(near).sum() == 11
-    # A 2×2 footprint covers the four pixels around a sub-pixel position.
-    quad = rasterize_depth(torch.tensor([1.5, 0.5]).view(1, 2, 1, 1), torch.ones(1, 1, 1, 1), 3, 4)
-    assert torch.isfinite(quad[0, 0]).nonzero().tolist() == [[0, 1], [0, 2], [1, 1], [1, 2]]
+    # f t = 0.8: source pixel u at depth Z lands at u - 0.8 / Z: depths (2, 2, 0.5, 2) -> -0.4, 0.6, 0.4, 2.6.
+    depth = torch.tensor([2.0, 2.0, 0.5, 2.0]).view(1, 1, 1, 4)
+    K, tgt_T_src = intrinsics(10.0, 1, 4), _move(right=0.08)
+    near = rasterize_depth(depth, K, tgt_T_src, footprint=1)  # the nearest pixel: 0, 1, 0, 3
+    assert near[0, 0, 0].tolist() == [0.5, 2.0, math.inf, 2.0]
+    # A 2×2 footprint covers the pixels whose centres surround each point: {-1, 0}, {0, 1}, {0, 1}, {2, 3}.
+    quad = rasterize_depth(depth, K, tgt_T_src, size=(2, 4))
+    assert quad[0, 0].tolist() == [[0.5, 0.5, 2.0, 2.0]] * 2
+    # Points behind the target camera are dropped.
+    assert torch.isinf(rasterize_depth(depth, K, _move(forward=3.0))).all()
+
+
+def test_refinement_contracts_by_the_planes_slope():
+    # A plane slanted about the vertical axis, 1/Z = a + b u, seen by a camera moved right by t: target pixel x
+    # shows source u = (x + f t a) / (1 - f t b). Inverse depth is linear in u, so the surface-consistent sample
+    # is exact and each fixed-point step s <- s + (x - proj(s)) shrinks the z-buffer's error by exactly f t b.
+    h, w, f, t, a, b = 6, 64, 50.0, 0.2, 0.5, 0.01
+    rate = f * t * b
+    grid = pixel_grid(h, w, dtype=torch.float64)[0]
+    depth = (1.0 / (a + b * grid[0]))[None, None].float()
+    ramp = torch.stack([grid[0] / w, grid[1] / h])[None].float()  # bilinear sampling reproduces it exactly
+    exact = (grid[0] + f * t * a) / (1 - rate)
+    errors = []
+    for steps in (0, 1, 2):
+        out = render_view(ramp, depth, intrinsics(f, h, w), _move(right=t), settings=RenderSettings(refine_steps=steps))
+        inside = ~out.holes[0, 0] & (exact > 0.5) & (exact < w - 1.5)
+        assert inside.sum() > 0.8 * h * w
+        errors.append((out.image[0, 0].double() * w - exact)[inside])
+        assert torch.allclose(out.image[0, 1][inside].double() * h, grid[1][inside], atol=1e-4)  # rows stay
+    assert errors[0].abs().max() > 0.05  # the z-buffer's depth is off by up to a pixel's worth of slope
+    for steps in (1, 2):
+        assert torch.allclose(errors[steps], rate**steps * errors[0], atol=1e-4)
 
 
 def test_splat_nearest_integer_shift():
@@ -142,6 +167,25 @@ def test_inverse_warp_gradients_flow_to_depth_and_pose():
     out, valid = inverse_warp(img, depth, intrinsics(10.0, h, w), pose)
     (out * valid).sum().backward()
     assert depth.grad.abs().sum() > 0 and pose.grad.abs().sum() > 0
+
+
+def test_inverse_warp_gradcheck_float64():
+    # Gradients of the warped image against the source image, the target depth, the pose and both intrinsics.
+    # Sample points stay off pixel-centre lines, where bilinear sampling has kinks.
+    g = torch.Generator().manual_seed(0)
+    h, w = 4, 5
+    img = torch.rand(1, 2, h, w, generator=g, dtype=torch.float64).requires_grad_()
+    depth = (torch.rand(1, 1, h, w, generator=g, dtype=torch.float64) + 2).requires_grad_()
+    K_tgt = intrinsics(6.0, h, w, cx=2.1, cy=1.4, dtype=torch.float64).requires_grad_()
+    K_src = intrinsics(6.5, h, w, cx=1.9, cy=1.6, dtype=torch.float64).requires_grad_()
+    pose = move_to_pose(right=0.13, up=-0.07, yaw=2.0, roll=3.0).requires_grad_()
+
+    def warped(*args):
+        return inverse_warp(*args, padding_mode="border")[0]
+
+    pixels, _ = project_depth(depth.detach(), K_tgt.detach(), pose.detach(), K_src.detach())
+    assert ((pixels - pixels.round()).abs() > 1e-3).all()  # finite differences stay between kinks
+    assert torch.autograd.gradcheck(warped, (img, depth, K_tgt, pose, K_src))
 
 
 def test_inverse_warp_plane_shift_is_exact():

@@ -20,6 +20,7 @@ from viewshift.geometry.poses import (
     pose_vector_to_matrix,
 )
 from viewshift.geometry.projection import (
+    MIN_DEPTH,
     depth_to_points,
     pixel_grid,
     pixels_to_grid,
@@ -31,6 +32,7 @@ from viewshift.geometry.projection import (
 
 __all__ = [
     "DEFAULT_FOV_DEG",
+    "MIN_DEPTH",
     "axis_angle_to_matrix",
     "check_same_batch",
     "check_shape",

@@ -10,6 +10,13 @@ import torch
 
 from viewshift.geometry.checks import check_same_batch, check_shape
 
+MIN_DEPTH = 2.0**-20
+"""Smallest depth a point may have in a camera (≈ 9.5e-7). The perspective division divides by
+``max(z, MIN_DEPTH)``, and points at ``z <= MIN_DEPTH`` count as behind the camera (out of view). The one value
+used by the torch projection (:func:`points_to_pixels`), the validity masks of :mod:`viewshift.render.warp` and
+the renderer's compiled kernels (:mod:`viewshift.render.kernels`); a power of two, so float32 and float64 hold it
+exactly and both sides clamp at the same depth."""
+
 
 def pixel_grid(height: int, width: int, *, dtype=torch.float32, device=None) -> torch.Tensor:
     """Homogeneous pixel coordinates ``(1, 3, H, W)``: channel 0 is ``u``, 1 is ``v``, 2 is one.
@@ -59,8 +66,11 @@ def transform_points(pose: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     return flat.reshape(b, 3, h, w)
 
 
-def points_to_pixels(points: torch.Tensor, K: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
-    """Project 3-D points ``(B, 3, H, W)`` with intrinsics ``(B, 3, 3)``.
+def points_to_pixels(
+    points: torch.Tensor, K: torch.Tensor, eps: float = MIN_DEPTH
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Project 3-D points ``(B, 3, H, W)`` with intrinsics ``(B, 3, 3)``: ``q = K X``, pixel
+    ``(q_0, q_1) / max(q_2, eps)``, depth ``q_2``.
 
     Returns:
         ``pixels`` ``(B, 2, H, W)``: ``(u, v)`` of each point (meaningless where ``z <= eps``), and
@@ -109,7 +119,9 @@ def transfer_matrices(
 
     A pixel ``p = (u, v, 1)`` of camera ``from`` at depth ``z`` lands at ``q = M p z + t`` in camera ``to``:
     pixel ``(q_0 / q_2, q_1 / q_2)``, depth ``q_2``. ``M = K_to R K_from⁻¹`` is the rotation's homography and
-    ``t = K_to t``. Computed in float64 (the compiled renderer applies it per pixel).
+    ``t = K_to t``; the division is by ``max(q_2, MIN_DEPTH)`` as in :func:`points_to_pixels`. Computed in float64
+    (the compiled renderer applies it per pixel: ``viewshift.render.kernels._transfer``, tested point for point
+    against :func:`project_depth`).
 
     >>> from viewshift.geometry.poses import invert_pose, move_to_pose
     >>> from viewshift.geometry.camera import intrinsics

@@ -5,8 +5,10 @@ surface-consistent bilinear sampling — touch every pixel a handful of times wi
 vectorised torch they cost about forty full-size temporaries per view; fused here they run in one pass per pixel,
 in parallel over bands of rows (:func:`run_rows`). The camera geometry stays in :mod:`viewshift.geometry`:
 callers hand these kernels the ``3×3`` matrix ``M = K_to R K_from⁻¹`` and vector ``t = K_to t`` of each
-camera-to-camera transfer, under which a pixel ``p = (u, v, 1)`` at depth ``z`` goes to ``M p z + t``
-(homogeneous).
+camera-to-camera transfer (:func:`viewshift.geometry.transfer_matrices`), under which a pixel ``p = (u, v, 1)`` at
+depth ``z`` goes to ``q = M p z + t``: pixel ``(q_0, q_1) / max(q_2, MIN_DEPTH)``, depth ``q_2`` — the definition
+of :func:`viewshift.geometry.project_depth`, with its ``MIN_DEPTH``; ``tests/render/test_kernels.py`` checks
+:func:`_transfer` against it point for point.
 
 Arrays are numpy views of torch tensors (no copies): images ``(C, H, W)``, depth and inverse depth ``(H, W)``.
 Nothing here is differentiable; training samples through :func:`viewshift.render.warp.inverse_warp`.
@@ -24,6 +26,11 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+# Frozen into the kernels when they compile. numba's on-disk cache is keyed on this file's text only: after
+# changing MIN_DEPTH, edit this file (or delete __pycache__/kernels.*.nb[ic]); tests/render/test_kernels.py fails
+# on a stale constant.
+from viewshift.geometry.projection import MIN_DEPTH
+
 if TYPE_CHECKING:
     import torch
 
@@ -34,7 +41,7 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"nsz"
 # A/B of the trace kernel here, and pixel coordinates of a 12 MP image keep ~5e-4 px of precision. Literals are
 # typed float32 so that nothing is promoted to double.
 _ZERO, _ONE, _TWO, _HALF = np.float32(0.0), np.float32(1.0), np.float32(2.0), np.float32(0.5)
-_TINY_W = np.float32(1e-9)  # smallest depth a point may have in the other camera (behind it: clamped)
+_TINY_W = np.float32(MIN_DEPTH)  # smallest depth a point may have in the other camera (behind it: clamped)
 _TINY_SUM = np.float32(1e-6)  # smallest total bilinear weight before renormalising
 _TINY_INV = np.float32(1e-12)  # smallest inverse depth
 _EDGE = np.float32(1e-3)  # sample points are kept this far inside the last pixel
@@ -54,7 +61,7 @@ def _as_transfer(M, t):
 @numba.njit(inline="always", **_JIT)
 def _transfer(T, u, v, z):
     """Pixel ``(u, v)`` at depth ``z`` moved by the transfer ``T`` (:func:`_as_transfer`) to the other camera: its
-    pixel ``(u', v')`` and depth there."""
+    pixel ``(u', v')`` and depth there (:func:`viewshift.geometry.project_depth`'s definition)."""
     m00, m01, m02, m10, m11, m12, m20, m21, m22, t0, t1, t2 = T
     x = (m00 * u + m01 * v + m02) * z + t0
     y = (m10 * u + m11 * v + m12) * z + t1
@@ -143,7 +150,7 @@ def trace_rows(
     Args:
         values: ``(C, H, W)`` float32 source values; ``depth``, ``inv``: ``(H, W)`` float32 source depth and its
             inverse.
-        z_near: ``(H_t, W_t)`` target depth from :func:`zbuffer` (``inf`` where empty).
+        z_near: ``(H_t, W_t)`` target depth from :func:`splat_depth` (``inf`` where empty).
         M_ts, t_ts, M_st, t_st: ``(3, 3)`` and ``(3,)`` transfers target → source and source → target.
         inv_tol: inverse-depth tolerance of "same surface"; steps: refinement steps.
         image_out ``(C, H_t, W_t)``, depth_out ``(H_t, W_t)``, holes_out ``(H_t, W_t)`` bool: written.
@@ -185,16 +192,6 @@ def trace_rows(
                     image_out[k, y, x] = 0.0
 
 
-@numba.njit(**_JIT)
-def sample_points(values, inv, su, sv, expected, inv_tol, out, depth_out, valid_out):
-    """:func:`_sample` for ``N`` points: ``su, sv, expected`` ``(N,)``; writes ``out`` ``(N, C)``, ``depth_out``
-    and ``valid_out`` ``(N,)``."""
-    for i in range(su.shape[0]):
-        d, ok = _sample(values, inv, su[i], sv[i], expected[i], inv_tol, out[i])
-        depth_out[i] = d
-        valid_out[i] = ok
-
-
 @numba.njit(inline="always", **_JIT)
 def _splat(buffer, u, v, z, footprint):
     """Write depth ``z`` of a point at ``(u, v)`` into the ``footprint × footprint`` pixels around it where it is
@@ -217,10 +214,13 @@ def _splat(buffer, u, v, z, footprint):
 
 
 @numba.njit(**_JIT)
-def zbuffer(u, v, z, buffer, footprint):
-    """Z-buffer projected points ``(u[i], v[i])`` with depth ``z[i]`` (all ``(N,)``) into ``buffer`` ``(H, W)``."""
+def transfer_pixels(M, t, u, v, z, out):
+    """:func:`_transfer` of ``N`` pixels ``(u[i], v[i])`` at depth ``z[i]`` (all ``(N,)``) by ``M`` ``(3, 3)``,
+    ``t`` ``(3,)``, in the arrays' own precision (no float32 cast): writes ``out`` ``(3, N)``, the pixels
+    ``u', v'`` and depths in the other camera. The renderer's per-pixel transfer, exposed for its tests."""
+    T = (M[0, 0], M[0, 1], M[0, 2], M[1, 0], M[1, 1], M[1, 2], M[2, 0], M[2, 1], M[2, 2], t[0], t[1], t[2])
     for i in range(u.shape[0]):
-        _splat(buffer, u[i], v[i], z[i], footprint)
+        out[0, i], out[1, i], out[2, i] = _transfer(T, u[i], v[i], z[i])
 
 
 @numba.njit(**_JIT)
@@ -294,7 +294,9 @@ def outside(hole_index, width, M, t, z, height_other, width_other, out):
     for i in range(hole_index.shape[0]):
         y, x = hole_index[i] // width, hole_index[i] % width
         u, v, d = _transfer(T, np.float32(x), np.float32(y), zf)
-        out[y, x] = not (d > 1e-6 and u >= -0.5 and u <= width_other - 0.5 and v >= -0.5 and v <= height_other - 0.5)
+        out[y, x] = not (
+            d > MIN_DEPTH and u >= -0.5 and u <= width_other - 0.5 and v >= -0.5 and v <= height_other - 0.5
+        )
 
 
 @numba.njit(**_JIT)

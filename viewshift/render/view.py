@@ -1,7 +1,8 @@
 """The renderer: a source image with depth, seen from a moved camera.
 
 Three steps: the geometry in torch (:mod:`viewshift.geometry`), the per-pixel loops compiled
-(:mod:`viewshift.render.kernels`):
+(:mod:`viewshift.render.kernels`). As in PyTorch3D's point renderer, a rasteriser makes the fragments (step 1,
+:func:`viewshift.render.splat.rasterize_depth`) and a compositor turns them into an image (steps 2-3, here):
 
 1. **Rasterise** (forward splatting): every source pixel is projected into the target camera and written into a
    z-buffer with a 2×2 footprint (nearer wins) — the target view's depth, crack-free on continuous surfaces.
@@ -10,8 +11,11 @@ Three steps: the geometry in torch (:mod:`viewshift.geometry`), the per-pixel lo
    projects exactly onto the target pixel — sub-pixel accuracy without the z-buffer's quantisation. A pixel
    whose trace lands on a farther surface (the near surface's footprint overhangs an occlusion edge) is traced
    again through that surface.
-3. **Sample**: colours are read bilinearly, mixing only neighbours on the same surface
-   (:func:`~viewshift.render.warp.sample_consistent`), so nothing is smeared across an occlusion edge. Pixels
+3. **Sample**: colours are read bilinearly, mixing only neighbours on the same surface: each of the four
+   neighbours of the sample point keeps its bilinear weight only if ``|1/d_n - 1/d_expected| <= inv_tol``, weights
+   renormalised, and the sample is valid when the neighbour whose area contains it agrees. Inverse depth is the
+   natural scale: a camera translated by ``t`` sees two points apart by ``f |t| |1/d_1 - 1/d_2|`` pixels of
+   parallax, so ``inv_tol = edge_tolerance_px / (f |t|)``. Nothing is smeared across an occlusion edge. Pixels
    no source surface reaches are holes: disocclusions and borders.
 """
 
@@ -24,6 +28,7 @@ import torch.nn.functional as F
 
 from viewshift.geometry import check_same_batch, check_shape, invert_pose, transfer_matrices
 from viewshift.render import kernels
+from viewshift.render.splat import rasterize_depth
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,9 @@ def render_view(
     ht, wt = size if size is not None else (h, w)
 
     # 1. Rasterise the target depth.
+    z_near = rasterize_depth(depth, K_src, tgt_T_src, K_tgt, size=(ht, wt), footprint=settings.footprint)
+
+    # The transfers source -> target and back, through which the trace moves pixels.
     M_st, t_st = (x.cpu().numpy() for x in transfer_matrices(K_src, tgt_T_src, K_tgt))
     M_ts, t_ts = (x.cpu().numpy() for x in transfer_matrices(K_tgt, invert_pose(tgt_T_src), K_src))
 
@@ -125,7 +133,6 @@ def render_view(
     holes = torch.empty(b, 1, ht, wt, dtype=torch.bool)
     for i in range(b):
         src_depth = kernels.as_array(depth[i, 0])
-        z_near = kernels.splat_depth(src_depth, M_st[i], t_st[i], (ht, wt), settings.footprint)
         # 2.-3. Trace the target pixels back into the source through the nearest surface of the z-buffer.
         kernels.run_rows(
             kernels.trace_rows,
@@ -133,7 +140,7 @@ def render_view(
             kernels.as_array(image[i]),
             src_depth,
             1.0 / src_depth,
-            z_near,
+            kernels.as_array(z_near[i, 0]),
             M_ts[i],
             t_ts[i],
             M_st[i],

@@ -1,12 +1,11 @@
 """Inverse warping: sample a source image at the places a target view's pixels come from.
 
-Two samplers share one geometry:
-
-* :func:`inverse_warp` — differentiable bilinear sampling through ``grid_sample`` with a validity mask; the
-  photometric loss of training uses it.
-* :func:`sample_consistent` — bilinear sampling that only mixes neighbours whose depth agrees with the expected
-  depth, so nothing is smeared across an occlusion edge; the renderer's compiled trace
-  (:mod:`viewshift.render.kernels`) samples the same way. Not differentiable.
+* :func:`inverse_warp` — differentiable bilinear sampling through ``grid_sample`` with a validity mask
+  (:func:`in_view`); the photometric loss of training uses it. The renderer's compiled trace
+  (:mod:`viewshift.render.kernels`) samples through the same projection, surface-consistently and not
+  differentiably (:mod:`viewshift.render.view`).
+* :func:`outside_source` — which pixels of a target view see, at a given depth, nothing of the source image
+  (the :func:`in_view` test, compiled, over the hole pixels only).
 """
 
 from __future__ import annotations
@@ -14,7 +13,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from viewshift.geometry import check_same_batch, check_shape, pixels_to_grid, project_depth
+from viewshift.geometry import (
+    MIN_DEPTH,
+    check_same_batch,
+    check_shape,
+    pixels_to_grid,
+    project_depth,
+    transfer_matrices,
+)
 from viewshift.render import kernels
 
 
@@ -63,8 +69,9 @@ def inverse_warp(
     return warped, in_view(pixels, z, h, w)
 
 
-def in_view(pixels: torch.Tensor, z: torch.Tensor, height: int, width: int, eps: float = 1e-6) -> torch.Tensor:
-    """``(B, 1, H', W')`` bool: in front of the camera and inside ``[0, W-1] × [0, H-1]``.
+def in_view(pixels: torch.Tensor, z: torch.Tensor, height: int, width: int, eps: float = MIN_DEPTH) -> torch.Tensor:
+    """``(B, 1, H', W')`` bool: in front of the camera (``z > eps``) and inside the image's area
+    ``[-0.5, W - 0.5] × [-0.5, H - 0.5]``.
 
     Args:
         pixels: ``(B, 2, H', W')``.
@@ -74,58 +81,42 @@ def in_view(pixels: torch.Tensor, z: torch.Tensor, height: int, width: int, eps:
     return (z > eps) & (u >= -0.5) & (u <= width - 0.5) & (v >= -0.5) & (v <= height - 0.5)
 
 
-def sample_consistent(
-    values: torch.Tensor,
-    src_depth: torch.Tensor,
-    pixels: torch.Tensor,
-    expected_depth: torch.Tensor,
-    inv_tol: float | torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Bilinear sampling that only mixes the neighbours lying on the expected surface.
+def outside_source(
+    holes: torch.Tensor,
+    depth: float,
+    K_tgt: torch.Tensor,
+    src_T_tgt: torch.Tensor,
+    K_src: torch.Tensor,
+    size: tuple[int, int],
+) -> torch.Tensor:
+    """The hole pixels of a target view whose ray, taken at ``depth``, is not in view of the source camera.
 
-    Each of the four neighbours of a sample point keeps its bilinear weight only if its inverse depth agrees:
-    ``|1/d_n - 1/d_expected| <= inv_tol``; weights are renormalised. A sample is valid when the pixel whose area
-    contains it (its nearest neighbour) agrees: the surface covers the sample point.
-    Inverse depth is the natural scale: a camera translated by ``t`` sees two points apart by
-    ``f |t| |1/d_1 - 1/d_2|`` pixels of parallax, so ``inv_tol = tau / (f |t|)`` means "within ``tau`` pixels".
+    ``in_view(project_depth(depth, K_tgt, src_T_tgt, K_src), size)`` negated, at the hole pixels only, compiled:
+    the work is proportional to the number of holes. With ``depth`` the scene's farthest depth it tells the strips
+    a move brought into view (image borders) from disocclusions.
 
     Args:
-        values: ``(B, C, H, W)`` source values (colour and anything else to carry along).
-        src_depth: ``(B, 1, H, W)`` source depth.
-        pixels: ``(B, 2, N)`` sample points in source pixel coordinates.
-        expected_depth: ``(B, 1, N)`` depth the sample should have in the source frame.
-        inv_tol: tolerance on inverse depth, a number or ``(B, 1, 1)``.
+        holes: ``(B, 1, H, W)`` bool target pixels to test.
+        depth: the depth (in the target camera, unit of the poses) at which each ray is taken.
+        K_tgt: ``(B, 3, 3)`` target intrinsics.
+        src_T_tgt: ``(B, 4, 4)`` maps target-frame points into the source frame.
+        K_src: ``(B, 3, 3)`` source intrinsics.
+        size: source image ``(H_s, W_s)``.
 
     Returns:
-        ``sampled`` ``(B, C, N)`` (zero where invalid), ``depth`` ``(B, 1, N)`` the sampled source depth (the
-        same consistent mix, taken in inverse depth), and ``valid`` ``(B, 1, N)`` bool.
+        ``(B, 1, H, W)`` bool, True at the hole pixels whose ray lands behind the source camera or outside its
+        image; False elsewhere.
 
-    Example:
-        >>> values = torch.tensor([[[[0.0, 1.0, 5.0]]]]); depth = torch.tensor([[[[1.0, 1.0, 9.0]]]])
-        >>> px = torch.tensor([[[0.5, 1.4], [0.0, 0.0]]])
-        >>> out, d, ok = sample_consistent(values, depth, px, torch.ones(1, 1, 2), 0.1)
-        >>> out.tolist(), ok.tolist()  # the far pixel 2 is never mixed into the near surface
-        ([[[0.5, 1.0]]], [[[True, True]]])
+    >>> from viewshift.geometry import intrinsics, move_to_pose
+    >>> holes = torch.ones(1, 1, 1, 4, dtype=torch.bool)
+    >>> outside_source(holes, 2.0, intrinsics(4.0, 1, 4), move_to_pose(right=1.0), intrinsics(4.0, 1, 4), (1, 4))
+    tensor([[[[False, False,  True,  True]]]])
     """
-    check_shape(values, "B,C,H,W", "values")
-    check_shape(src_depth, "B,1,H,W", "src_depth")
-    check_shape(pixels, "B,2,N", "pixels")
-    b, c = values.shape[:2]
-    n = pixels.shape[2]
-    tol = torch.as_tensor(inv_tol, dtype=torch.float64).reshape(-1).expand(b)
-    sampled = torch.empty(b, n, c, dtype=values.dtype)
-    depth = torch.empty(b, 1, n, dtype=values.dtype)
-    valid = torch.empty(b, 1, n, dtype=torch.bool)
-    for i in range(b):
-        d = kernels.as_array(src_depth[i, 0].to(values.dtype))
-        kernels.sample_points(
-            kernels.as_array(values[i]),
-            1.0 / d,
-            *(kernels.as_array(pixels[i, k].to(values.dtype)) for k in range(2)),
-            kernels.as_array(expected_depth[i, 0].to(values.dtype)),
-            float(tol[i]),
-            sampled[i].numpy(),
-            depth[i, 0].numpy(),
-            valid[i, 0].numpy(),
-        )
-    return sampled.transpose(1, 2), depth, valid
+    check_shape(holes, "B,1,H,W", "holes")
+    check_same_batch(holes, K_tgt, src_T_tgt, K_src)
+    M, t = (x.cpu().numpy() for x in transfer_matrices(K_tgt, src_T_tgt, K_src))
+    out = torch.zeros(holes.shape, dtype=torch.bool)
+    for i in range(holes.shape[0]):
+        hole_index = kernels.true_indices(holes[i, 0]).numpy()
+        kernels.outside(hole_index, holes.shape[-1], M[i], t[i], float(depth), size[0], size[1], out[i, 0].numpy())
+    return out

@@ -1,0 +1,102 @@
+"""The renderer's compiled projection against the torch projection of viewshift.geometry, point for point."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from viewshift.geometry import (
+    MIN_DEPTH,
+    intrinsics,
+    invert_pose,
+    pixel_grid,
+    pose_vector_to_matrix,
+    project_depth,
+    transfer_matrices,
+)
+from viewshift.render import kernels
+from viewshift.render.warp import in_view, outside_source
+
+
+def _random_camera_pair(generator: torch.Generator, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``K_from``, ``to_T_from``, ``K_to`` (float64, batch 1) with random focal lengths, principal points, skew,
+    rotations up to ~0.3 rad and translations up to 0.5."""
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=generator, dtype=torch.float64)
+
+    def camera() -> torch.Tensor:
+        K = intrinsics(
+            float(20 + 200 * rand(1)), h, w, cx=float(w * rand(1)), cy=float(h * rand(1)), dtype=torch.float64
+        )
+        K[:, 0, 1] = float(rand(1) - 0.5)
+        K[:, 1, 1] *= float(0.8 + 0.4 * rand(1))  # non-square pixels
+        return K
+
+    vector = torch.cat([rand(1, 3) - 0.5, 0.6 * (rand(1, 3) - 0.5)], dim=1)
+    return camera(), pose_vector_to_matrix(vector), camera()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_kernel_transfer_is_project_depth(seed):
+    # The kernels' per-pixel transfer q = M p z + t, pixel q[:2] / max(q_2, MIN_DEPTH), evaluated in float64, is
+    # torch's depth -> points -> pixels (project_depth) to rounding, in front of the camera and behind it.
+    g = torch.Generator().manual_seed(seed)
+    h, w = 9, 13
+    K_from, to_T_from, K_to = _random_camera_pair(g, h, w)
+    depth = 0.2 + 10 * torch.rand(1, 1, h, w, generator=g, dtype=torch.float64)
+    pixels, z = project_depth(depth, K_from, to_T_from, K_to)
+    M, t = (x[0].numpy() for x in transfer_matrices(K_from, to_T_from, K_to))
+    grid = pixel_grid(h, w, dtype=torch.float64)[0]
+    out = np.empty((3, h * w))
+    kernels.transfer_pixels(
+        M, t, grid[0].reshape(-1).numpy(), grid[1].reshape(-1).numpy(), depth.reshape(-1).numpy(), out
+    )
+    got = torch.from_numpy(out).reshape(3, h, w)
+    assert torch.allclose(got[2], z[0, 0], rtol=1e-12, atol=1e-12)
+    # Behind the camera the division by MIN_DEPTH magnifies the numerators' last-bit differences a millionfold.
+    assert torch.allclose(got[:2], pixels[0], rtol=1e-8, atol=1e-9)
+    assert (z < 0).any() or seed != 4  # seed 4 puts some points behind the target camera
+
+
+def test_kernel_transfer_clamps_like_the_torch_projection():
+    # A point exactly in the camera's plane (depth 0 there) and one behind it: both divide by MIN_DEPTH.
+    K = intrinsics(10.0, 1, 2, dtype=torch.float64)
+    to_T_from = torch.eye(4, dtype=torch.float64)[None].clone()
+    to_T_from[0, 2, 3] = -1.5  # the target camera 1.5 in front of the source: depth 1.5 -> 0, depth 1 -> -0.5
+    depth = torch.tensor([[[[1.5, 1.0]]]], dtype=torch.float64)
+    pixels, z = project_depth(depth, K, to_T_from)
+    M, t = (x[0].numpy() for x in transfer_matrices(K, to_T_from, K))
+    out = np.empty((3, 2))
+    kernels.transfer_pixels(M, t, np.array([0.0, 1.0]), np.array([0.0, 0.0]), depth.reshape(-1).numpy(), out)
+    assert z.reshape(-1).tolist() == pytest.approx([0.0, -0.5]) and out[2].tolist() == pytest.approx([0.0, -0.5])
+    # The first point: X = (-0.5 / 10 * 1.5, 0, 0) in the target, q_0 = f X + c_x Z = -0.75, u = q_0 / MIN_DEPTH.
+    assert pixels[0, 0, 0, 0].item() == pytest.approx(-0.75 / MIN_DEPTH)
+    assert np.allclose(out[:2], pixels[0, :, 0].numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 6])  # seeds whose moves leave part of the view inside the source
+def test_outside_source_is_in_view_negated(seed):
+    # The compiled border test (float32) against in_view of torch's projection, at every pixel (all holes),
+    # except where a point lies within rounding of the image's edge.
+    g = torch.Generator().manual_seed(seed)
+    h, w = 30, 40
+    K_tgt, src_T_tgt, K_src = _random_camera_pair(g, h, w)
+    depth = float(0.5 + 3 * torch.rand(1, generator=g))
+    holes = torch.ones(1, 1, h, w, dtype=torch.bool)
+    got = outside_source(holes, depth, K_tgt, src_T_tgt, K_src, (h, w))
+    pixels, z = project_depth(torch.full((1, 1, h, w), depth, dtype=torch.float64), K_tgt, src_T_tgt, K_src)
+    expected = ~in_view(pixels, z, h, w)
+    edge = torch.stack([pixels[:, 0] + 0.5, pixels[:, 0] - (w - 0.5), pixels[:, 1] + 0.5, pixels[:, 1] - (h - 0.5)])
+    near_edge = (edge.abs() < 1e-3).any(dim=0, keepdim=True).transpose(0, 1)
+    assert torch.equal(got[~near_edge], expected[~near_edge])
+    assert 0 < expected.sum() < h * w  # the random move leaves some of the view inside, some outside
+    # Only hole pixels are tested; the others are False.
+    holes[..., ::2] = False
+    assert torch.equal(outside_source(holes, depth, K_tgt, src_T_tgt, K_src, (h, w)), got & holes)
+    # A camera turned around sees nothing of the source.
+    turned = src_T_tgt @ invert_pose(
+        pose_vector_to_matrix(torch.tensor([[0.0, 0, 0, 0, 3.14159, 0]], dtype=torch.float64))
+    )
+    assert outside_source(torch.ones_like(holes), depth, K_tgt, turned, K_src, (h, w)).all()
