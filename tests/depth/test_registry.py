@@ -324,3 +324,17 @@ def test_cli_depth_with_download(server: FileServer, cache: Path, monkeypatch, c
     depth = np.load(tmp_path / "d.npy")
     assert depth.shape == (32, 48) and np.all(np.diff(depth[0]) < 0)  # brighter = nearer, as the model says
     assert (cache / "tiny-depth.onnx").is_file() and len(server.served.requests) == 1
+
+
+def test_keep_aspect_auto_follows_the_file(onnx_bytes: dict[str, bytes], tmp_path: Path) -> None:
+    """Depth Anything's entries keep the photo's aspect on a dynamic-size file and use a fixed file's own size."""
+    dynamic, fixed = tmp_path / "dynamic.onnx", tmp_path / "fixed.onnx"
+    dynamic.write_bytes(onnx_bytes["/mean.onnx"])
+    fixed.write_bytes(onnx_bytes["/first.onnx"])
+    a = OnnxDepth(dynamic, input_size=(518, 518), keep_aspect="auto", multiple_of=14, **PLAIN)
+    assert a.keep_aspect is True and a.network_size((480, 640)) == (518, 700)
+    b = OnnxDepth(fixed, input_size=(518, 518), keep_aspect="auto", multiple_of=14, **PLAIN)
+    assert b.keep_aspect is False and b.network_size((480, 640)) == (32, 48)
+    assert b.predict(ramp_image(480, 640)).shape == (480, 640)
+    da2 = reg.find_entry("depth-anything-v2-small")
+    assert da2.onnx_options()["keep_aspect"] == "auto" and da2.multiple_of == 14

@@ -81,7 +81,8 @@ class OnnxDepth:
         output: ``"inverse"`` when the model outputs relative inverse depth (MiDaS, Depth Anything: larger =
             nearer), ``"depth"`` when it outputs depth (larger = farther).
         keep_aspect: keep the image's aspect ratio (needs a model with dynamic height/width); see
-            :func:`network_input_size`.
+            :func:`network_input_size`. ``"auto"``: keep it if the model has dynamic height/width, else run at
+            the model's fixed size (``input_size`` is then ignored).
         multiple_of: round the network input's sides to multiples of this (14 or 32 for most models).
         max_ratio: for ``output="inverse"``, the far-to-near ratio of the result, see
             :func:`~viewshift.depth.units.inverse_to_depth`.
@@ -103,7 +104,7 @@ class OnnxDepth:
         mean: tuple[float, float, float] = IMAGENET_MEAN,
         std: tuple[float, float, float] = IMAGENET_STD,
         output: Literal["inverse", "depth"] = "inverse",
-        keep_aspect: bool = False,
+        keep_aspect: bool | Literal["auto"] = False,
         multiple_of: int = 1,
         max_ratio: float = 100.0,
         metric: bool = False,
@@ -134,6 +135,9 @@ class OnnxDepth:
         self.input_dtype = np.float16 if first.type == "tensor(float16)" else np.float32
         fixed = (shape[2], shape[3]) if all(isinstance(s, int) and s > 0 for s in shape[2:]) else None
         self.fixed_size: tuple[int, int] | None = fixed
+        if keep_aspect == "auto":  # a fixed-size model runs at its own size, a dynamic one keeps the aspect
+            keep_aspect = self.keep_aspect = fixed is None
+            input_size = input_size if fixed is None else None
         if fixed is not None:
             if keep_aspect:
                 raise ModelError(

@@ -72,7 +72,8 @@ class ModelEntry:
         checksum_source: where ``sha256`` and ``size`` were read (a page or file), or why there are none.
         input_size: ``(h, w)`` the network runs at (for dynamic models: the target size), or ``None`` for the
             model's own fixed size.
-        keep_aspect: resize keeping the aspect ratio so both sides reach ``input_size`` (dynamic models only).
+        keep_aspect: resize keeping the aspect ratio so both sides reach ``input_size`` (dynamic models only);
+            ``"auto"``: do so if the file has dynamic height/width, else run at its fixed size.
         multiple_of: network input sides are multiples of this (14 for ViT-patch models, 32 for CNNs).
         mean: per-channel mean subtracted from the scaled image.
         std: per-channel standard deviation divided by.
@@ -99,7 +100,7 @@ class ModelEntry:
     licence: str
     non_commercial: bool
     source: str
-    keep_aspect: bool = False
+    keep_aspect: bool | Literal["auto"] = False
     multiple_of: int = 1
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
@@ -150,6 +151,7 @@ REGISTRY: tuple[ModelEntry, ...] = (
         approx_mb=99.1,
         checksum_source=_HF_DA2.format(size="small") + "/blob/main/onnx/model.onnx (SHA256 of the Git LFS/Xet file)",
         input_size=(518, 518),
+        keep_aspect="auto",
         multiple_of=14,
         output="inverse",
         licence="Apache-2.0",
@@ -168,6 +170,7 @@ REGISTRY: tuple[ModelEntry, ...] = (
         approx_mb=389,
         checksum_source="none found: compare with the SHA256 on the file's Hugging Face page, then use --sha256",
         input_size=(518, 518),
+        keep_aspect="auto",
         multiple_of=14,
         output="inverse",
         licence="CC-BY-NC-4.0",
@@ -186,6 +189,7 @@ REGISTRY: tuple[ModelEntry, ...] = (
         approx_mb=1340,
         checksum_source="none found: compare with the SHA256 on the file's Hugging Face page, then use --sha256",
         input_size=(518, 518),
+        keep_aspect="auto",
         multiple_of=14,
         output="inverse",
         licence="CC-BY-NC-4.0",
