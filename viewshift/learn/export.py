@@ -20,6 +20,7 @@ import torch
 from viewshift.depth.builtin import load_depth_network, save_depth_model
 from viewshift.depth.network import DepthNet, DepthNetConfig
 from viewshift.errors import ModelError
+from viewshift.io import atomic_path
 
 
 def checkpoint_to_model(checkpoint: str | Path, out: str | Path, meta: dict | None = None) -> Path:
@@ -48,12 +49,9 @@ class _FullResolution(torch.nn.Module):
 
 def export_onnx(model: str | Path, out: str | Path, *, opset: int = 17) -> Path:
     """Export a depth model file to ONNX (fixed input size; see the module docstring). Written atomically."""
-    import os
-
     net, (h, w), _ = load_depth_network(model)
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with warnings.catch_warnings():
+    with atomic_path(out) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             _FullResolution(net).eval(),
@@ -64,7 +62,6 @@ def export_onnx(model: str | Path, out: str | Path, *, opset: int = 17) -> Path:
             opset_version=opset,
             dynamo=False,
         )
-    os.replace(tmp, out)
     return out
 
 
