@@ -9,7 +9,7 @@ import torch
 from tests.helpers import require_shared_data
 from viewshift.errors import InputError, ShapeError
 from viewshift.planar import align, classify, estimate_angle, estimate_roll, straighten
-from viewshift.planar.roll import rotate_photo, straightened_size
+from viewshift.planar.photo import crop_size, rotate_photo
 
 
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -40,7 +40,7 @@ def test_outputs_have_documented_shapes_and_types():
 
 def test_shipped_digit_angle_models_on_held_out_subset():
     require_shared_data("digits", "digits_train.png")
-    from viewshift.planar.train import rotation_test_set
+    from viewshift.planar.evaluate import rotation_test_set
 
     images, angles, labels = rotation_test_set(None, per_image=1)  # 800 held-out digits, one angle each
     keep = torch.arange(len(labels)) % 4 == 0  # 200 of them, all classes
@@ -59,7 +59,7 @@ def test_shipped_digit_angle_models_on_held_out_subset():
 
 def test_shipped_icstn_on_held_out_subset():
     require_shared_data("digits", "digits_train.png")
-    from viewshift.planar.train import align_test_set
+    from viewshift.planar.evaluate import align_test_set
 
     _, _, perturbed, labels = align_test_set(per_image=1)  # 800 held-out digits, one perturbation each
     pred = classify(_to_uint8(perturbed[:400]))
@@ -70,7 +70,8 @@ def test_shipped_icstn_on_held_out_subset():
 
 def test_shipped_roll_on_held_out_photos():
     require_shared_data("photos")
-    from viewshift.planar.roll import load_rgb, reference_roll, roll_photo_paths, shared_data_root
+    from viewshift.planar.roll_data import reference_roll, roll_photo_paths
+    from viewshift.planar.shared_data import load_rgb, shared_data_root
 
     errors = []
     for path in roll_photo_paths("test")[:4]:
@@ -87,7 +88,7 @@ def test_shipped_roll_on_held_out_photos():
 def test_straighten_crops_to_the_valid_rectangle():
     photo = np.full((120, 200, 3), 200, np.uint8)
     out, roll = straighten(photo, roll=10.0)
-    assert roll == 10.0 and out.shape[:2][::-1] == straightened_size(200, 120, 10.0)
+    assert roll == 10.0 and out.shape[:2][::-1] == crop_size(200, 120, 10.0)
     assert out.min() > 150  # no fill colour inside the crop
     same, _ = straighten(photo, roll=-10.0, keep_size=True, fill="white")
     assert same.shape == photo.shape

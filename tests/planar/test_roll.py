@@ -12,24 +12,16 @@ import pytest
 
 from tests.helpers import require_shared_data
 from viewshift.errors import InputError, ShapeError
-from viewshift.planar.roll import (
+from viewshift.planar.features import ROLL_FEATURES, line_histogram, photo_features, vanishing_histogram
+from viewshift.planar.photo import rotate_photo, tilt_homography, tilt_photo
+from viewshift.planar.roll_data import (
     REFERENCES_FILE,
-    ROLL_FEATURES,
-    ROLL_TEST_PHOTOS,
-    ROLL_VAL_PHOTOS,
-    VanishingGate,
-    line_histogram,
-    photo_features,
     random_rolled_crop,
     reference_roll,
-    roll_from_segments,
+    roll_splits,
     roll_test_set,
-    rotate_photo,
-    tilt_homography,
-    tilt_photo,
-    vanishing_histogram,
-    vertical_vanishing_roll,
 )
+from viewshift.planar.vanishing import VanishingGate, roll_from_segments, vertical_vanishing_roll
 
 
 def _grid(height: int = 240, width: int = 320) -> np.ndarray:
@@ -209,7 +201,7 @@ def test_vertical_vanishing_roll_without_lines():
 def test_reference_rolls_are_fitted_from_the_marked_segments():
     refs = json.loads(REFERENCES_FILE.read_text())["photos"]
     # Only held-out and validation photos carry references, each with enough marked verticals to fit.
-    assert refs and set(refs) <= set(ROLL_TEST_PHOTOS) | set(ROLL_VAL_PHOTOS)
+    assert refs and set(refs) <= set(roll_splits()["test"]) | set(roll_splits()["val"])
     for name, entry in refs.items():
         seg = np.array(entry["segments"])
         assert seg.shape[1] == 4 and len(seg) >= 8

@@ -7,8 +7,9 @@ import pytest
 
 from tests.helpers import require_shared_data
 from viewshift.errors import InputError
-from viewshift.planar import roll as R
+from viewshift.planar import roll_data as R
 from viewshift.planar.digits import load_split, split_indices
+from viewshift.planar.shared_data import shared_data_root
 
 
 def test_digit_validation_comes_out_of_training_and_leaves_test_alone():
@@ -32,22 +33,41 @@ def test_digit_val_split_loads():
 
 def test_roll_validation_photos_are_out_of_training_and_test():
     require_shared_data("photos")
-    root = R.shared_data_root()
+    root = shared_data_root()
     train = {str(p.relative_to(root)) for p in R.roll_photo_paths("train", validation=True)}
     val = {str(p.relative_to(root)) for p in R.roll_photo_paths("val")}
     test = {str(p.relative_to(root)) for p in R.roll_photo_paths("test")}
-    assert len(val) == len(R.ROLL_VAL_PHOTOS) and not val & train and not val & test and not train & test
+    assert len(val) == len(R.roll_splits()["val"]) and not val & train and not val & test and not train & test
     assert "stereo/middlebury/MiddEval3/trainingQ/Shelves/im1.png" not in train
     assert val <= {str(p.relative_to(root)) for p in R.roll_photo_paths("train")}
 
 
 def test_roll_training_photos_leave_out_validation_and_holdout():
+    import dataclasses
+
     from viewshift.planar.configs import PRESETS
 
     require_shared_data("photos")
-    root = R.shared_data_root()
-    clean = {str(p.relative_to(root)) for p in R.training_photo_paths(PRESETS["roll-val-clean"])}
-    wide = {str(p.relative_to(root)) for p in R.training_photo_paths(PRESETS["roll-val-wide"])}
-    assert clean == wide - set(PRESETS["roll-val-clean"].holdout)
-    assert len(wide) - len(clean) == len(PRESETS["roll-val-clean"].holdout)
-    assert not wide & set(R.ROLL_VAL_PHOTOS)
+    root = shared_data_root()
+    shipped = PRESETS["roll-tilt"]
+    clean = {str(p.relative_to(root)) for p in R.training_photo_paths(shipped)}
+    wide = {str(p.relative_to(root)) for p in R.training_photo_paths(dataclasses.replace(shipped, holdout=[]))}
+    assert clean == wide - set(shipped.holdout)
+    assert len(wide) - len(clean) == len(shipped.holdout)
+    assert not wide & set(R.roll_splits()["val"]) and not wide & set(R.roll_splits()["test"])
+
+
+def test_roll_splits_are_data_the_inference_api_does_not_load():
+    import ast
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, viewshift.planar as p; p.estimate_roll(np.zeros((32, 32, 3), np.uint8)); "
+        "print(sorted(m for m in sys.modules if m.startswith('viewshift.planar.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(ast.literal_eval(out))
+    assert "viewshift.planar.api" in loaded
+    training = {"roll_data", "shared_data", "digits", "train", "tasks", "evaluate", "cli"}
+    assert not loaded & {f"viewshift.planar.{m}" for m in training}

@@ -134,23 +134,6 @@ def von_mises_nll(pred: torch.Tensor, target_angles: torch.Tensor) -> torch.Tens
     return (-cos_term + log_i0 + math.log(2.0 * math.pi)).mean()
 
 
-def angle_to_bin(angles: torch.Tensor, num_bins: int) -> torch.Tensor:
-    """Index of the bin an angle falls into; bin ``k`` is centred on ``-180 + (k + 0.5) * 360 / num_bins``.
-
-    Args:
-        angles: ``(*)`` angles in degrees.
-        num_bins: number of equal bins covering the circle.
-
-    Returns:
-        ``(*)`` int64 bin indices in ``[0, num_bins)``.
-
-    >>> angle_to_bin(torch.tensor([-180.0, -0.1, 0.0, 179.9]), 72).tolist()
-    [0, 35, 36, 71]
-    """
-    width = 360.0 / num_bins
-    return (torch.floor((wrap_degrees(angles) + 180.0) / width).long()).clamp(0, num_bins - 1)
-
-
 def bin_centres(num_bins: int, device: torch.device | None = None) -> torch.Tensor:
     """Centres of ``num_bins`` equal bins over the circle, in degrees, shape ``(num_bins,)``."""
     width = 360.0 / num_bins

@@ -26,6 +26,7 @@ import torch
 
 from viewshift.errors import InputError, ModelError, ShapeError
 from viewshift.planar.configs import build_model, config_from_dict
+from viewshift.planar.features import photo_features
 from viewshift.planar.models import (
     AlignEnsemble,
     AlignNet,
@@ -35,13 +36,8 @@ from viewshift.planar.models import (
     RollNet,
     predict_angles_rot90,
 )
-from viewshift.planar.roll import (
-    VanishingGate,
-    VerticalVanishing,
-    photo_features,
-    rotate_photo,
-    vertical_vanishing_roll,
-)
+from viewshift.planar.photo import rotate_photo
+from viewshift.planar.vanishing import VanishingGate, VerticalVanishing, vertical_vanishing_roll
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ANGLE_MODELS = ("digits", "digits-3")
@@ -228,8 +224,8 @@ def roll_with_network(net: RollNet | RollMatchNet, photo: np.ndarray, crops: int
         crops: 1: the whole photo; 5: also its four corner crops of :data:`ROLL_CROP_FRACTION` of each side, and
             the median of the five estimates (cropping keeps the roll). Each view is averaged with its mirror.
 
-    A network with a ``vanishing_gate`` (:class:`viewshift.planar.roll.VanishingGate`) first looks for the
-    photo's vertical vanishing point (:func:`viewshift.planar.roll.vertical_vanishing_roll`) and returns its roll
+    A network with a ``vanishing_gate`` (:class:`viewshift.planar.vanishing.VanishingGate`) first looks for the
+    photo's vertical vanishing point (:func:`viewshift.planar.vanishing.vertical_vanishing_roll`) and returns its roll
     when the gate accepts it: support and ambiguity within the thresholds and, with ``agreement``, the roll within
     that many degrees of the network's own estimate.
     """

@@ -1,20 +1,61 @@
 """Command-line entry points of viewshift.planar.
 
-* ``viewshift planar train --preset NAME --out RUN`` trains one preset (resumable).
-* ``viewshift planar eval (--run RUN | --model NAME) [--json OUT]`` evaluates on the fixed held-out test set.
-* ``viewshift planar export --run RUN --name NAME --weights DIR [--vanishing-gate S A [--vanishing-agreement D]]``
+* ``viewshift planar train --preset NAME -o RUN`` trains one preset (resumable).
+* ``viewshift planar eval (--run RUN | --model NAME) [-o OUT.json]`` evaluates on the fixed held-out test set.
+* ``viewshift planar export --run RUN --name NAME -o DIR [--vanishing-gate S A [--vanishing-agreement D]]``
   writes float16 weights + config.
 * ``viewshift planar presets`` lists the presets.
 * ``viewshift straighten PHOTO -o OUT`` levels a tilted photo.
+
+Only argparse and the standard library are imported here; each handler imports what it needs, so that
+``viewshift --help`` stays fast. Old spellings (``--out``, ``--json``, ``--weights``, straighten's ``--fill``)
+still work for one release and print one deprecation line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+import os
+import sys
 
-from viewshift.errors import InputError
+MODELS = ("digits", "digits-3", "digits-icstn", "photo-roll")
+CORNER_FILLS = ("black", "white", "edge")
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling of an option: stores into the new option's ``dest`` and says so on stderr."""
+
+    def __init__(self, option_strings, dest, new: str, **kwargs) -> None:
+        self.new = new
+        kwargs.setdefault("help", f"deprecated spelling of {new} (accepted for one release)")
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"viewshift: warning: {option_string} is deprecated; use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _count(text: str) -> int:
+    """A positive whole number, also written as ``1e8``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 1 or value != int(value):
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(value)
+
+
+def _add_common(parser: argparse.ArgumentParser, *, threads: bool = True) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success (default: off)")
+    if threads:
+        parser.add_argument(
+            "--threads",
+            type=_count,
+            default=os.cpu_count() or 1,
+            help="torch threads (default: the number of CPU cores, %(default)s here)",
+        )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,22 +66,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p_train = sub.add_parser("train", help="train one preset (resumable) into a run folder")
     p_train.add_argument("--preset", required=True, help="preset name (see `viewshift planar presets`)")
-    p_train.add_argument("--out", required=True, help="run folder (config.json, checkpoint.pt, log.txt, model.pt)")
-    p_train.add_argument("--steps", type=int, default=None, help="override the preset's number of steps")
-    p_train.add_argument("--data", default=None, help="digit mosaic PNG (default ../shared/data/digits/...)")
-    p_train.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    p_train.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
+    p_train.add_argument(
+        "-o", "--output", metavar="RUN", help="run folder: config.json, checkpoint.pt, log.txt, model.pt (required)"
+    )
+    p_train.add_argument("--out", dest="output", action=_Deprecated, new="-o/--output")
+    p_train.add_argument("--steps", type=_count, default=None, help="step budget (default: the preset's steps)")
+    p_train.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop (with a checkpoint) after this much wall time; run again to continue (default: no limit)",
+    )
+    p_train.add_argument("--seed", type=int, default=None, help="random seed (default: the preset's seed)")
+    p_train.add_argument(
+        "--data", default=None, help="digit mosaic PNG (default: $VIEWSHIFT_SHARED_DATA/digits/digits_train.png)"
+    )
+    resume = p_train.add_mutually_exclusive_group()
+    resume.add_argument(
+        "--resume", dest="resume", action="store_true", default=True, help="continue from checkpoint.pt (default)"
+    )
+    resume.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="start afresh even if a checkpoint exists (default: off)",
+    )
+    _add_common(p_train)
     p_train.set_defaults(func=_train)
 
     p_eval = sub.add_parser("eval", help="evaluate a run or a shipped model on its fixed held-out test set")
     which = p_eval.add_mutually_exclusive_group(required=True)
-    which.add_argument("--run", help="run folder with model.pt + model.json")
-    which.add_argument("--model", help="shipped model name: digits, digits-3, digits-icstn, photo-roll")
+    which.add_argument("--run", help="run folder with model.pt + model.json (this or --model is required)")
+    which.add_argument("--model", help=f"shipped model name: {', '.join(MODELS)} (this or --run is required)")
     p_eval.add_argument(
-        "--split", choices=("test", "val"), default="test", help="held-out test set (default) or validation set"
+        "--split", choices=("test", "val"), default="test", help="held-out test set or validation set (default: test)"
     )
-    p_eval.add_argument("--json", default=None, help="write all results (with predictions) to this JSON file")
-    p_eval.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    p_eval.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT.json",
+        default=None,
+        help="also write all results, with predictions (default: none)",
+    )
+    p_eval.add_argument("--json", dest="output", action=_Deprecated, new="-o/--output")
+    p_eval.add_argument("--overwrite", action="store_true", help="replace an existing output file (default: refuse)")
+    _add_common(p_eval)
     p_eval.set_defaults(func=_eval)
 
     p_export = sub.add_parser("export", help="write a run's weights (float16) and config into a weights folder")
@@ -48,25 +118,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--run",
         required=True,
         action="append",
-        help="run folder with model.pt + model.json; repeat for an ensemble of rotation runs",
+        help="run folder with model.pt + model.json; repeat for an ensemble (required)",
     )
-    p_export.add_argument("--name", required=True, help="model name, e.g. digits-icstn")
-    p_export.add_argument("--weights", required=True, help="destination folder, e.g. viewshift/planar/weights")
+    p_export.add_argument("--name", required=True, help="model name, e.g. digits-icstn (required)")
+    p_export.add_argument(
+        "-o", "--output", metavar="DIR", help="destination folder, e.g. viewshift/planar/weights (required)"
+    )
+    p_export.add_argument("--weights", dest="output", action=_Deprecated, new="-o/--output")
     p_export.add_argument(
         "--vanishing-gate",
         nargs=2,
         type=float,
         metavar=("SUPPORT", "AMBIGUITY"),
         default=None,
-        help="roll runs: level photos whose vertical vanishing point passes these thresholds by it",
+        help="roll runs: level photos whose vertical vanishing point passes these thresholds by it (default: none)",
     )
     p_export.add_argument(
         "--vanishing-agreement",
         type=float,
         metavar="DEGREES",
         default=None,
-        help="with --vanishing-gate: use the vanishing point only within DEGREES of the network's own estimate",
+        help="with --vanishing-gate: use the vanishing point only within DEGREES of the network's own estimate "
+        "(default: no such check)",
     )
+    p_export.add_argument(
+        "--overwrite", action="store_true", help="replace an existing model of that name (default: refuse)"
+    )
+    _add_common(p_export, threads=False)
     p_export.set_defaults(func=_export)
 
     p_presets = sub.add_parser("presets", help="list the training presets")
@@ -74,18 +152,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p_str = subparsers.add_parser("straighten", help="level a tilted photo (roll within ±20°) and crop")
     p_str.add_argument("photo", help="input photo (JPEG, PNG, TIFF, WebP, PPM)")
-    p_str.add_argument("-o", "--output", required=True, help="output image file")
-    p_str.add_argument("--keep-size", action="store_true", help="keep the size and fill the corners")
-    p_str.add_argument("--fill", choices=("black", "white", "edge"), default="black", help="fill with --keep-size")
-    p_str.add_argument("--roll", type=float, default=None, help="use this roll (degrees, CCW) instead of estimating")
-    p_str.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    p_str.add_argument("--max-pixels", type=int, default=100_000_000, help="refuse larger images")
+    p_str.add_argument("-o", "--output", required=True, help="output image file (required)")
+    p_str.add_argument(
+        "--keep-size",
+        action="store_true",
+        help="keep the size and fill the corners instead of cropping (default: crop)",
+    )
+    p_str.add_argument(
+        "--corner-fill",
+        choices=CORNER_FILLS,
+        default="black",
+        help="colour of the corners with --keep-size (default: black)",
+    )
+    p_str.add_argument("--fill", dest="corner_fill", choices=CORNER_FILLS, action=_Deprecated, new="--corner-fill")
+    p_str.add_argument(
+        "--roll",
+        type=float,
+        default=None,
+        help="the camera's roll in degrees, as in `viewshift render --roll`: positive = rolled clockwise seen from "
+        "behind, so the picture's content turned counter-clockwise; the photo is turned back by it "
+        "(default: estimated)",
+    )
+    p_str.add_argument("--overwrite", action="store_true", help="replace an existing output file (default: refuse)")
+    p_str.add_argument("--max-pixels", type=_count, default=100_000_000, help="refuse larger images (default: 1e8)")
+    _add_common(p_str)
     p_str.set_defaults(func=_straighten)
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
+
+
+def _require_output(args: argparse.Namespace, what: str) -> str:
+    from viewshift.errors import InputError
+
+    if not args.output:
+        raise InputError(f"give the {what} with -o/--output")
+    return args.output
 
 
 def _presets(args: argparse.Namespace) -> int:
@@ -99,22 +203,32 @@ def _presets(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from viewshift.errors import InputError
     from viewshift.planar.configs import PRESETS
     from viewshift.planar.train import train
 
     if args.preset not in PRESETS:
         raise InputError(f"unknown preset {args.preset!r}; choose one of {', '.join(PRESETS)}")
-    if args.steps is not None and args.steps < 1:
-        raise InputError(f"--steps must be at least 1, got {args.steps}")
+    output = _require_output(args, "run folder")
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise InputError(f"--max-minutes must be positive, got {args.max_minutes}")
+    config = PRESETS[args.preset]
+    if args.seed is not None:
+        config = dataclasses.replace(config, seed=args.seed)
     path = train(
-        PRESETS[args.preset],
-        args.out,
+        config,
+        output,
         data_path=args.data,
-        resume=not args.no_resume,
+        resume=args.resume,
         max_steps=args.steps,
+        max_minutes=args.max_minutes,
         threads=args.threads,
     )
-    print(f"wrote {path}")
+    if not args.quiet:
+        more = "" if path.name == "model.pt" else " (out of --max-minutes; run the same command again to continue)"
+        print(f"wrote {path}{more}")
     return 0
 
 
@@ -152,63 +266,80 @@ def summarise(result: dict) -> list[str]:
     return lines
 
 
+def load_shipped(name: str):
+    """A shipped model by name and its config (``viewshift/planar/weights/<name>.json``)."""
+    from viewshift.errors import InputError
+    from viewshift.planar.api import WEIGHTS_DIR, load_model
+    from viewshift.planar.configs import config_from_dict
+
+    if name not in MODELS:
+        raise InputError(f"unknown model {name!r}; use one of {', '.join(MODELS)}")
+    return load_model(name), config_from_dict(json.loads((WEIGHTS_DIR / f"{name}.json").read_text()))
+
+
 def _eval(args: argparse.Namespace) -> int:
     import torch
 
     from viewshift.io import atomic_path, check_output
-    from viewshift.planar.train import evaluate_run, load_run
+    from viewshift.planar.tasks import evaluate_run
+    from viewshift.planar.train import load_run
 
-    if args.json:
-        check_output(args.json, overwrite=args.overwrite, extensions=(".json",))
-    torch.set_num_threads(1)
-    if args.run:
-        model, config = load_run(args.run)
-    else:
-        from viewshift.planar.api import ALIGN_MODELS, ANGLE_MODELS, ROLL_MODELS, WEIGHTS_DIR, load_model
-        from viewshift.planar.configs import config_from_dict
-
-        if args.model not in ANGLE_MODELS + ALIGN_MODELS + ROLL_MODELS:
-            names = ", ".join(ANGLE_MODELS + ALIGN_MODELS + ROLL_MODELS)
-            raise InputError(f"unknown model {args.model!r}; use one of {names}")
-        model = load_model(args.model)
-        config = config_from_dict(json.loads((WEIGHTS_DIR / f"{args.model}.json").read_text()))
+    if args.output:
+        check_output(args.output, overwrite=args.overwrite, extensions=(".json",))
+    torch.set_num_threads(args.threads)
+    model, config = load_run(args.run) if args.run else load_shipped(args.model)
     result = evaluate_run(model, config, split=args.split)
     result["split"] = args.split
     result["config"] = getattr(config, "preset", "")
     for line in summarise(result):
         print(line)
-    if args.json:
-        with atomic_path(args.json) as tmp:
+    if args.output:
+        with atomic_path(args.output) as tmp:
             tmp.write_text(json.dumps(result))
-        print(f"wrote {args.json}")
+        if not args.quiet:
+            print(f"wrote {args.output}")
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from viewshift.errors import InputError, OutputError
     from viewshift.planar.train import export_weights
 
+    output = _require_output(args, "destination folder")
     if args.vanishing_agreement is not None and not args.vanishing_gate:
         raise InputError("--vanishing-agreement needs --vanishing-gate")
     if args.vanishing_agreement is not None and not args.vanishing_agreement > 0:
         raise InputError(f"--vanishing-agreement must be a positive number of degrees, got {args.vanishing_agreement}")
+    existing = [p for p in (Path(output) / f"{args.name}.pt", Path(output) / f"{args.name}.json") if p.exists()]
+    if existing and not args.overwrite:
+        raise OutputError(f"{existing[0]} exists; pass --overwrite to replace it")
     gate = tuple(args.vanishing_gate) if args.vanishing_gate else None
     if gate and args.vanishing_agreement is not None:
         gate += (args.vanishing_agreement,)
-    print(f"wrote {export_weights(args.run, args.name, args.weights, gate)}")
+    path = export_weights(args.run, args.name, output, gate)
+    if not args.quiet:
+        print(f"wrote {path}, {path.with_suffix('.json')}")
     return 0
 
 
 def _straighten(args: argparse.Namespace) -> int:
-    import numpy as np
+    from pathlib import Path
 
+    import numpy as np
+    import torch
+
+    from viewshift.errors import InputError
     from viewshift.io import check_output, read_image, write_image
     from viewshift.planar.api import explain_roll, straighten
 
+    torch.set_num_threads(args.threads)
     check_output(args.output, overwrite=args.overwrite, inputs=[args.photo])
     loaded = read_image(args.photo, max_pixels=args.max_pixels)
     image = loaded.rgb if loaded.alpha is None else np.dstack([loaded.rgb, loaded.alpha])
     if args.roll is not None and not -45.0 <= args.roll <= 45.0:
-        raise InputError(f"--roll {args.roll} is outside ±45°; give the tilt in degrees, counter-clockwise")
+        raise InputError(f"--roll {args.roll} is outside ±45°; give the camera's roll in degrees (clockwise)")
     if args.roll is None:
         estimate = explain_roll(loaded.rgb)
         roll, source = estimate.roll, f"from the {estimate.source.split(',')[0]}"
@@ -218,7 +349,7 @@ def _straighten(args: argparse.Namespace) -> int:
             source += f"; the vertical vanishing point ({estimate.vanishing.roll:+.1f}°) disagreed with it"
     else:
         roll, source = args.roll, "given"
-    levelled, roll = straighten(image, roll=roll, keep_size=args.keep_size, fill=args.fill)
+    levelled, roll = straighten(image, roll=roll, keep_size=args.keep_size, fill=args.corner_fill)
     rgb = loaded.rgb
     if (
         loaded.alpha is None
@@ -227,6 +358,7 @@ def _straighten(args: argparse.Namespace) -> int:
     ):
         levelled = levelled[:, :, 0]  # a grey photo stays grey
     write_image(args.output, levelled, overwrite=args.overwrite, inputs=[Path(args.photo)])
-    h, w = levelled.shape[:2]
-    print(f"roll {roll:+.2f}° (counter-clockwise, {source}); rotated by {-roll:+.2f}°; wrote {args.output} ({w}×{h})")
+    if not args.quiet:
+        h, w = levelled.shape[:2]
+        print(f"wrote {args.output} ({w}×{h}), levelled: camera roll {roll:+.2f}° ({source})")
     return 0

@@ -19,7 +19,7 @@ from viewshift.planar.warps import (
 )
 
 if TYPE_CHECKING:
-    from viewshift.planar.roll import VanishingGate
+    from viewshift.planar.vanishing import VanishingGate
 
 ANGLE_HEADS = ("naive", "vector", "bins")
 
@@ -270,7 +270,7 @@ class RollNet(nn.Module):
     """Estimates a photo's roll from its gradient-orientation histogram.
 
     The input is a histogram of gradient orientations over ``[0°, 180°)`` (see
-    :func:`viewshift.planar.roll.orientation_histogram`); a photo rolled by θ shifts it circularly by θ, so the
+    :func:`viewshift.planar.features.orientation_histogram`); a photo rolled by θ shifts it circularly by θ, so the
     network is a small circular 1-D CNN followed by a linear read-out of the roll in degrees.
 
     Args:
@@ -371,10 +371,10 @@ class RollMatchNet(nn.Module):
         max_shift: largest roll considered, in bins.
         window: decode with a soft-argmax over ``±window`` shifts around the best one; over all shifts when None.
         feature_kind: which photo features the network reads (``kind`` of
-            :func:`viewshift.planar.roll.photo_features`); recorded here so inference computes the right input.
+            :func:`viewshift.planar.features.photo_features`); recorded here so inference computes the right input.
         vanishing_gate: inference (:func:`viewshift.planar.api.roll_with_network`) uses the photo's vertical
             vanishing point instead of the network when this gate accepts it
-            (:class:`viewshift.planar.roll.VanishingGate`); None: the network always. Recorded only.
+            (:class:`viewshift.planar.vanishing.VanishingGate`); None: the network always. Recorded only.
     """
 
     def __init__(

@@ -1,8 +1,9 @@
-"""Training and evaluation of the planar models: typed configs, presets, a resumable loop, metrics.
+"""Training the planar models: a resumable generic loop over a task, run folders, ensembles and weight export.
 
 Inference code (:mod:`viewshift.planar.api`) never imports this module. Every run writes into its folder:
 ``config.json`` (the dataclass), ``checkpoint.pt`` (model + optimiser + step, for resuming), ``log.txt`` and, at
-the end, ``model.pt`` (weights only) + ``model.json`` (the config again, beside the weights).
+the end, ``model.pt`` (weights only) + ``model.json`` (the config again, beside the weights). What is trained
+(data, loss, validation) is the config's task (:mod:`viewshift.planar.tasks`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from viewshift.errors import InputError
-from viewshift.planar import angles as A
+from viewshift.io import atomic_path
 from viewshift.planar.configs import (
     AlignConfig,
     AlignEnsembleConfig,
@@ -27,153 +26,20 @@ from viewshift.planar.configs import (
     RotationConfig,
     build_model,
     config_from_dict,
-    scored_classes,
 )
-from viewshift.planar.digits import load_split
-from viewshift.planar.models import (
-    AlignEnsemble,
-    AlignNet,
-    AngleEnsemble,
-    AngleNet,
-    RollMatchNet,
-    predict_angles_rot90,
-)
-from viewshift.planar.warps import elastic_warp, rotate_images, sample_perturbations, warp_images
+from viewshift.planar.models import AlignEnsemble, AngleEnsemble
+from viewshift.planar.tasks import make_task
 
 
-def _to_tensor(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(images).float().div_(255.0).unsqueeze(1)
+def _save(obj, path: Path) -> None:
+    """``torch.save`` through the atomic writer."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
-# ---------------------------------------------------------------------------------------------- losses / steps
-def rotation_loss(config: RotationConfig, outputs: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """The loss a rotation config names, on ``(B, 2)`` or ``(B, K)`` outputs and ``(B,)`` angles in degrees."""
-    if config.loss == "cosine_proximity":
-        return A.cosine_proximity_loss(outputs, angles)
-    if config.loss == "angular":
-        return A.angular_loss(outputs, angles)
-    if config.loss == "von_mises":
-        return A.von_mises_nll(outputs, angles)
-    if config.loss == "bins":
-        target = A.soft_bin_targets(angles, config.num_bins, config.bin_sigma)
-        return -(target * F.log_softmax(outputs, dim=-1)).sum(dim=-1).mean()
-    raise InputError(f"unknown rotation loss {config.loss!r}")
-
-
-class _Task:
-    """Data + loss of one config kind, used by the generic loop."""
-
-    def __init__(self, config, data_path: str | None, cache: Path | None = None) -> None:
-        self.config = config
-        self.data_path = data_path
-        if isinstance(config, (RotationConfig, AlignConfig)):
-            classes = tuple(config.classes) if isinstance(config, RotationConfig) and config.classes else None
-            train = load_split("train", classes, data_path, val_per_class=config.val_per_class)
-            self.images = _to_tensor(train.images)
-            self.labels = torch.from_numpy(train.labels)
-            focus = getattr(config, "eval_classes", None)
-            focus_ids = torch.tensor(focus or [], dtype=self.labels.dtype)
-            self.focus = torch.nonzero(torch.isin(self.labels, focus_ids)).flatten()
-        else:
-            from viewshift.planar.roll import build_roll_dataset
-
-            if cache is not None and cache.is_file():
-                data = torch.load(cache, weights_only=True)
-                feats, rolls = data["features"], data["rolls"]
-            else:
-                feats, rolls = build_roll_dataset(config, split="train")
-                if cache is not None:
-                    torch.save({"features": feats, "rolls": rolls}, cache)
-            self.images, self.labels = feats, rolls
-
-    def loss(self, model: torch.nn.Module, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
-        c = self.config
-        idx = torch.randint(0, self.images.shape[0], (c.batch_size,), generator=generator)
-        if isinstance(c, RotationConfig) and c.eval_class_share > 0 and len(self.focus):
-            # The first share of the batch comes from the scored classes only.
-            n = int(round(c.eval_class_share * c.batch_size))
-            idx[:n] = self.focus[torch.randint(0, len(self.focus), (n,), generator=generator)]
-        if isinstance(c, RotationConfig):
-            angles = torch.rand(c.batch_size, generator=generator) * 360.0 - 180.0
-            x = rotate_images(self._augment(self.images[idx], generator), angles)
-            out = model(x)
-            loss = rotation_loss(c, out, angles)
-            err = A.angle_difference(model.decode(out.detach()), angles).abs().mean()
-            return loss, {"err_deg": float(err)}
-        if isinstance(c, AlignConfig):
-            canvas = self._augment(self.images[idx], generator)
-            h0 = sample_perturbations(
-                c.batch_size, c.warp_kind, c.corner_sigma, c.translation_sigma, generator=generator
-            )
-            perturbed = warp_images(canvas, h0)[0]
-            if c.protocol == "paper" and c.recurrent:
-                logits = model(perturbed, source=canvas, init=h0)
-            else:
-                logits = model(perturbed)
-            labels = self.labels[idx]
-            loss = F.cross_entropy(logits, labels)
-            return loss, {"acc": float((logits.argmax(-1) == labels).float().mean())}
-        feats, rolls = self.images[idx], self.labels[idx]
-        if isinstance(model, RollMatchNet) and c.roll_loss == "ce":
-            # Cross-entropy on the shift scores against a Gaussian (σ = 1 bin) around the true shift.
-            logits = model.scores(feats) * torch.exp(-model.log_temperature)
-            shifts = torch.arange(-model.max_shift, model.max_shift + 1, dtype=feats.dtype)
-            target = torch.softmax(-0.5 * (shifts[None] - rolls[:, None] * model.num_bins / 180.0) ** 2, dim=-1)
-            loss = -(target * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
-            with torch.no_grad():
-                pred = model(feats)
-        else:
-            pred = model(feats)
-            loss = F.smooth_l1_loss(pred, rolls, beta=1.0)
-        return loss, {"err_deg": float((pred.detach() - rolls).abs().mean())}
-
-    def _augment(self, digits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Elastic + scale augmentation of ``(B, 1, 28, 28)`` upright digits, when the config asks for it."""
-        c = self.config
-        if c.elastic_alpha <= 0 and c.scale_jitter <= 0:
-            return digits
-        return elastic_warp(digits, c.elastic_alpha, c.elastic_sigma, c.scale_jitter, generator)
-
-    def validate(self, model: torch.nn.Module) -> float | None:
-        """Validation score (lower is better) on the held-out validation split, or None without one.
-
-        Rotation: mean absolute angle error in degrees with the 4 quarter-turn views (what the API uses).
-        Alignment: classification error in the input-image protocol. Roll: mean absolute roll error.
-        """
-        c = self.config
-        was_training = model.training
-        model.eval()
-        try:
-            if isinstance(c, RotationConfig):
-                if not c.val_per_class:
-                    return None
-                images, angles, _ = rotation_test_set(scored_classes(c), data_path=self.data_path, split="val", cfg=c)
-                with torch.no_grad():
-                    pred = torch.cat(
-                        [predict_angles_rot90(model, images[i : i + 512], 4) for i in range(0, len(images), 512)]
-                    )
-                return float(A.angle_difference(pred, angles).abs().mean())
-            if isinstance(c, AlignConfig):
-                if not c.val_per_class:
-                    return None
-                _, _, perturbed, labels = align_test_set(data_path=self.data_path, cfg=c, split="val")
-                with torch.no_grad():
-                    pred = torch.cat([model(perturbed[i : i + 500]).argmax(-1) for i in range(0, len(labels), 500)])
-                return float((pred != labels).float().mean())
-            if not c.val_photos:
-                return None
-            return evaluate_roll(model, split="val", per_photo=c.val_rolls_per_photo)["mean"]
-        finally:
-            model.train(was_training)
-
-    def param_groups(self, model: torch.nn.Module) -> list[dict]:
-        c = self.config
-        if isinstance(c, AlignConfig) and model.predictor is not None:
-            return [
-                {"params": model.classifier.parameters(), "lr": c.lr},
-                {"params": model.predictor.parameters(), "lr": c.lr_predictor},
-            ]
-        return [{"params": model.parameters(), "lr": c.lr}]
+def _write_json(data: dict, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def train(
@@ -185,10 +51,12 @@ def train(
     log_every: int = 100,
     checkpoint_every: int = 250,
     max_steps: int | None = None,
+    max_minutes: float | None = None,
     threads: int = 1,
     validate_from: float = 0.5,
 ) -> Path:
-    """Train a config, resumably; returns the path of the final ``model.pt``.
+    """Train a config, resumably; returns the path of the final ``model.pt``, or of ``checkpoint.pt`` when
+    ``max_minutes`` ran out first (training the same config into the same folder again continues from it).
 
     Args:
         config: what to train.
@@ -198,6 +66,7 @@ def train(
         log_every: steps between log lines.
         checkpoint_every: steps between checkpoints.
         max_steps: override ``config.steps`` (smoke tests, longer runs); the schedule and the saved config use it.
+        max_minutes: wall-time budget of this call; when it runs out, a checkpoint is written and training stops.
         threads: ``torch.set_num_threads`` for the run.
         validate_from: score the validation split at checkpoints from this fraction of the steps on (configs
             with a validation split only); ``model.pt`` is the best-scoring of those checkpoints.
@@ -208,9 +77,9 @@ def train(
     steps = max_steps if max_steps is not None else config.steps
     # The saved config records the steps actually trained (an override via max_steps included).
     config = dataclasses.replace(config, steps=steps)
-    (out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    _write_json(dataclasses.asdict(config), out / "config.json")
     torch.manual_seed(config.seed)
-    task = _Task(config, data_path, cache=out / "dataset.pt")
+    task = make_task(config, data_path, cache=out / "dataset.pt")
     model = build_model(config)
     if getattr(config, "optimizer", "adam") == "adadelta":
         opt = torch.optim.Adadelta(task.param_groups(model), rho=0.95, eps=1e-7)
@@ -262,19 +131,15 @@ def train(
                 log.flush()
                 if best_val is None or score <= best_val:
                     best_val = score
-                    torch.save({"step": step, "val": score, "model": model.state_dict()}, out / "best.pt")
-        if step % checkpoint_every == 0 or step == steps:
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "generator": generator.get_state(),
-                    "step": step,
-                },
-                tmp,
-            )
-            tmp.replace(ckpt)
+                    _save({"step": step, "val": score, "model": model.state_dict()}, out / "best.pt")
+        out_of_time = max_minutes is not None and time.time() - t0 > 60.0 * max_minutes and step < steps
+        if step % checkpoint_every == 0 or step == steps or out_of_time:
+            state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": generator.get_state()}
+            _save({**state, "step": step}, ckpt)
+        if out_of_time:
+            log.write(f"step {step}/{steps} stopped: --max-minutes {max_minutes:g} ran out\n")
+            log.close()
+            return ckpt
     log.close()
     model.eval()
     final = out / "model.pt"
@@ -285,8 +150,8 @@ def train(
         state = torch.load(best, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         record["selected_step"], record["val_score"] = int(state["step"]), float(state["val"])
-    torch.save(model.state_dict(), final)
-    (out / "model.json").write_text(json.dumps(record, indent=2))
+    _save(model.state_dict(), final)
+    _write_json(record, out / "model.json")
     return final
 
 
@@ -302,204 +167,6 @@ def load_run(path: str | Path) -> tuple[torch.nn.Module, RotationConfig | AlignC
     model.load_state_dict(torch.load(pt, map_location="cpu", weights_only=True))
     model.eval()
     return model, config
-
-
-# ------------------------------------------------------------------------------------------------- evaluation
-EVAL_SEED = 1234
-VAL_SEED = 4321
-
-
-def rotation_test_set(
-    classes: list[int] | None,
-    per_image: int = 10,
-    data_path: str | None = None,
-    split: str = "test",
-    cfg: RotationConfig | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Held-out digits, each rotated by ``per_image`` fixed seeded angles in [-180°, 180°).
-
-    Args:
-        classes: classes to keep (None: all).
-        per_image: angles per digit.
-        data_path: digit mosaic.
-        split: ``"test"`` (seed :data:`EVAL_SEED`) or ``"val"`` (seed :data:`VAL_SEED`; the validation digits of
-            ``cfg.val_per_class``).
-        cfg: the config whose validation split to use.
-
-    Returns:
-        ``(images (N, 1, 28, 28), angles (N,), labels (N,))``.
-    """
-    val = cfg.val_per_class if cfg is not None else 0
-    test = load_split(split, tuple(classes) if classes else None, data_path, val_per_class=val)
-    g = torch.Generator().manual_seed(EVAL_SEED if split == "test" else VAL_SEED)
-    base = _to_tensor(test.images).repeat_interleave(per_image, 0)
-    angles = torch.rand(base.shape[0], generator=g) * 360.0 - 180.0
-    labels = torch.from_numpy(test.labels).repeat_interleave(per_image, 0)
-    # Quantise to uint8 like images fed through the public API.
-    images = (rotate_images(base, angles) * 255.0).round() / 255.0
-    return images, angles, labels
-
-
-@torch.no_grad()
-def predict_angles(model: AngleNet, images: torch.Tensor, batch: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decoded angles ``(N,)`` and raw outputs ``(N, D)`` for ``(N, 1, 28, 28)`` images."""
-    outs = torch.cat([model(images[i : i + batch]) for i in range(0, images.shape[0], batch)])
-    return model.decode(outs), outs
-
-
-def evaluate_rotation(
-    model: AngleNet,
-    classes: list[int] | None,
-    data_path: str | None = None,
-    split: str = "test",
-    cfg: RotationConfig | None = None,
-) -> dict:
-    """Angle error statistics on the fixed rotated test (or ``split="val"``: validation) set, overall and per
-    class, plus predictions."""
-    images, angles, labels = rotation_test_set(classes, data_path=data_path, split=split, cfg=cfg)
-    pred, outs = predict_angles(model, images)
-    result = {"overall": A.angle_error_stats(pred.numpy(), angles.numpy()).as_dict(), "per_class": {}}
-    with torch.no_grad():
-        pred_tta = torch.cat([predict_angles_rot90(model, images[i : i + 512], 4) for i in range(0, len(images), 512)])
-    result["overall_tta4"] = A.angle_error_stats(pred_tta.numpy(), angles.numpy()).as_dict()
-    for cls in sorted(set(labels.tolist())):
-        m = labels == cls
-        stats = A.angle_error_stats(pred[m].numpy(), angles[m].numpy()).as_dict()
-        err = A.angle_difference(pred[m], angles[m]).abs()
-        stats["within_5_mod_180"] = float((torch.minimum(err, 180.0 - err) <= 5.0).float().mean())
-        stats["tta4"] = A.angle_error_stats(pred_tta[m].numpy(), angles[m].numpy()).as_dict()
-        result["per_class"][str(cls)] = stats
-    result["pred"] = pred.tolist()
-    result["true"] = angles.tolist()
-    result["outputs"] = outs[:, :2].tolist() if outs.shape[1] == 2 else []
-    return result
-
-
-def align_test_set(
-    warp_kind: str = "homography",
-    per_image: int = 10,
-    data_path: str | None = None,
-    cfg: AlignConfig | None = None,
-    split: str = "test",
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Held-out digits, each perturbed by ``per_image`` fixed seeded warps.
-
-    ``split="val"`` uses the validation digits of ``cfg.val_per_class`` and seed :data:`VAL_SEED` instead.
-
-    Returns:
-        ``(canvas (N, 1, 28, 28), init (N, 3, 3), perturbed (N, 1, 28, 28), labels (N,))``; ``perturbed`` is
-        quantised to uint8 levels like images fed through the public API.
-    """
-    c = cfg or AlignConfig("eval", warp_kind=warp_kind)
-    test = load_split(split, None, data_path, val_per_class=c.val_per_class if split == "val" else 0)
-    g = torch.Generator().manual_seed(EVAL_SEED if split == "test" else VAL_SEED)
-    canvas = _to_tensor(test.images).repeat_interleave(per_image, 0)
-    h0 = sample_perturbations(canvas.shape[0], c.warp_kind, c.corner_sigma, c.translation_sigma, generator=g)
-    perturbed = (warp_images(canvas, h0)[0] * 255.0).round() / 255.0
-    labels = torch.from_numpy(test.labels).repeat_interleave(per_image, 0)
-    return canvas, h0, perturbed, labels
-
-
-@torch.no_grad()
-def evaluate_align(
-    model: AlignNet | AlignEnsemble,
-    config: AlignConfig | AlignEnsembleConfig,
-    data_path: str | None = None,
-    split: str = "test",
-) -> dict:
-    """Test (or ``split="val"``: validation) classification error (both protocols for IC-STN) and per-class
-    mean/variance of aligned digits (of the first member, for an ensemble)."""
-    if isinstance(config, AlignEnsembleConfig):
-        config = config.members[0]  # the members share the perturbations and the validation split
-    canvas, h0, perturbed, labels = align_test_set(config.warp_kind, data_path=data_path, cfg=config, split=split)
-    result: dict = {}
-    aligned_all, pred_all = [], []
-    for i in range(0, canvas.shape[0], 500):
-        aligned_all.append(model.align(perturbed[i : i + 500])[0])
-        pred_all.append(model(perturbed[i : i + 500]).argmax(-1))
-    aligned = torch.cat(aligned_all)
-    pred = torch.cat(pred_all)
-    result["error_image_protocol"] = float((pred != labels).float().mean())
-    if model.recurrent and model.num_warps > 0:
-        pred_p = torch.cat(
-            [
-                model(perturbed[i : i + 500], source=canvas[i : i + 500], init=h0[i : i + 500]).argmax(-1)
-                for i in range(0, canvas.shape[0], 500)
-            ]
-        )
-        result["error_paper_protocol"] = float((pred_p != labels).float().mean())
-    result["count"] = int(labels.numel())
-    result["per_class_error"] = {str(c): float((pred[labels == c] != c).float().mean()) for c in range(10)}
-    result["mean_images"] = torch.stack([aligned[labels == c, 0].mean(0) for c in range(10)]).tolist()
-    result["var_images"] = torch.stack([aligned[labels == c, 0].var(0) for c in range(10)]).tolist()
-    result["input_mean_images"] = torch.stack([perturbed[labels == c, 0].mean(0) for c in range(10)]).tolist()
-    result["input_var_images"] = torch.stack([perturbed[labels == c, 0].var(0) for c in range(10)]).tolist()
-    return result
-
-
-def evaluate_roll(
-    model: torch.nn.Module,
-    per_photo: int = 10,
-    split: str = "test",
-    crops: int = 1,
-    references: bool = True,
-    seed: int | None = None,
-) -> dict:
-    """Mean/median absolute roll error on the held-out photos (:data:`viewshift.planar.roll.ROLL_TEST_PHOTOS`,
-    or :data:`~viewshift.planar.roll.ROLL_VAL_PHOTOS` with ``split="val"``), each rolled by ``per_photo`` fixed
-    seeded angles in ±20° and cropped to its valid rectangle; estimated exactly as
-    :func:`viewshift.planar.estimate_roll` does (with the mirrored-photo average; ``crops`` as in
-    :func:`viewshift.planar.api.roll_with_network`). The true roll includes each photo's measured own roll
-    unless ``references`` is False (:func:`viewshift.planar.roll.roll_test_set`). The rolls are seeded with
-    ``seed``, by default :data:`EVAL_SEED` for the test photos and :data:`VAL_SEED` for the validation photos.
-    """
-    from viewshift.planar.api import roll_with_network
-    from viewshift.planar.roll import roll_test_set
-
-    rows = []
-    if seed is None:
-        seed = EVAL_SEED if split == "test" else VAL_SEED
-    for name, roll, photo in roll_test_set(per_photo, seed=seed, split=split, references=references):
-        pred = roll_with_network(model, photo, crops)
-        rows.append({"photo": name, "roll": roll, "pred": pred, "error": abs(pred - roll)})
-    return summarize_roll(rows)
-
-
-def summarize_roll(rows: list[dict]) -> dict:
-    """The statistics :func:`evaluate_roll` returns, from its rows (``photo``, ``roll``, ``pred``, ``error``),
-    possibly pooled over several seeds: count, mean, median, share within 1° and 2°, max, mean per photo (in
-    order of first appearance) and the rows themselves."""
-    errors = np.array([r["error"] for r in rows])
-    per_photo_err: dict[str, float] = {}
-    for name in dict.fromkeys(r["photo"] for r in rows):
-        per_photo_err[name] = float(np.mean([r["error"] for r in rows if r["photo"] == name]))
-    return {
-        "count": len(rows),
-        "mean": float(errors.mean()),
-        "median": float(np.median(errors)),
-        "within_1": float((errors <= 1.0).mean()),
-        "within_2": float((errors <= 2.0).mean()),
-        "max": float(errors.max()),
-        "per_photo": per_photo_err,
-        "rows": rows,
-    }
-
-
-def evaluate_run(model: torch.nn.Module, config, split: str = "test") -> dict:
-    """Evaluate a model by its config kind on the fixed held-out test (or validation) set of that kind.
-
-    ``split="val"`` needs a config with a validation split (``val_per_class`` > 0 or ``val_photos``).
-    """
-    if split not in ("test", "val"):
-        raise InputError(f"unknown evaluation split {split!r}; use 'test' or 'val'")
-    members = getattr(config, "members", [config])
-    if split == "val" and not all(getattr(m, "val_per_class", 0) or getattr(m, "val_photos", False) for m in members):
-        raise InputError(f"preset {config.preset!r} was trained without a validation split; evaluate on 'test'")
-    if isinstance(config, RotationConfig):
-        return evaluate_rotation(model, scored_classes(config), split=split, cfg=config)
-    if isinstance(config, (AlignConfig, AlignEnsembleConfig)):
-        return evaluate_align(model, config, split=split)
-    return evaluate_roll(model, split=split, per_photo=config.val_rolls_per_photo if split == "val" else 10)
 
 
 def load_ensemble(
@@ -520,7 +187,7 @@ def load_ensemble(
 
 def with_vanishing_gate(config: RollConfig, gate: tuple[float, ...]) -> RollConfig:
     """``config`` with the vanishing-point gate ``(support, ambiguity)`` or ``(support, ambiguity, agreement)``
-    (:class:`viewshift.planar.roll.VanishingGate`; agreement 0 or absent: none)."""
+    (:class:`viewshift.planar.vanishing.VanishingGate`; agreement 0 or absent: none)."""
     support, ambiguity, *agreement = gate
     return dataclasses.replace(
         config,
@@ -556,8 +223,6 @@ def export_weights(
     out = Path(weights_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    tmp = out / f".{name}.pt.tmp"
-    torch.save(state, tmp)
-    tmp.replace(out / f"{name}.pt")
-    (out / f"{name}.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    _save(state, out / f"{name}.pt")
+    _write_json(dataclasses.asdict(config), out / f"{name}.json")
     return out / f"{name}.pt"

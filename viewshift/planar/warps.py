@@ -53,22 +53,6 @@ def params_to_homography(params: torch.Tensor) -> torch.Tensor:
     return full + torch.eye(3, dtype=params.dtype, device=params.device)
 
 
-def homography_to_params(homographies: torch.Tensor, num_params: int = 8) -> torch.Tensor:
-    """Inverse of :func:`params_to_homography` after scaling ``H[2, 2]`` to 1.
-
-    Args:
-        homographies: ``(B, 3, 3)`` homographies with non-zero ``H[2, 2]``.
-        num_params: 8 (homography) or 6 (affine; the projective row is dropped).
-
-    Returns:
-        ``(B, num_params)`` parameters.
-    """
-    _check_homographies(homographies)
-    h = homographies / homographies[:, 2:3, 2:3]
-    p = (h - torch.eye(3, dtype=h.dtype, device=h.device)).reshape(-1, 9)[:, :8]
-    return p[:, :num_params]
-
-
 def compose_homographies(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     """Sampling homography of "warp by ``first``, then warp the result by ``second``": ``first @ second``.
 
