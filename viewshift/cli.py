@@ -60,6 +60,8 @@ COMMAND_GROUPS: tuple[tuple[str, dict[str, str]], ...] = (
             "straighten": "level a tilted photo (roll within ±20°) and crop",
         },
     ),
+    ("viewshift.export.cli", {"export": "3-D photo exports: glTF mesh, PLY points/splats, depth JPEG, quilt, ..."}),
+    ("viewshift.web.cli", {"serve": "start the local web page: move the camera live, download views and exports"}),
 )
 """``(module, {command: one-line help})`` per command group, in the order of ``viewshift --help``."""
 

@@ -22,11 +22,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from viewshift.errors import InputError
-from viewshift.pipeline import Scene, ViewOptions
 
-__all__ = ["FORMATS", "ExportOptions", "export_scene", "infer_format"]
+if TYPE_CHECKING:  # the package imports no torch until an export runs (`viewshift export --help` stays fast)
+    from viewshift.pipeline import Scene, ViewOptions
+
+__all__ = ["FORMATS", "ExportOptions", "export_scene", "infer_format", "planned_outputs"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ class ExportOptions:
         quilt_width: quilt width in pixels.
         divergence: parallax (percent of the width) between the outermost quilt views or between the two eyes
             (``None``: 4 for quilts, 2.5 for a stereo pair).
-        view: rendering options of quilts and stereo eyes.
+        view: rendering options of quilts and stereo eyes (``None``: :class:`~viewshift.pipeline.ViewOptions`'s
+            defaults).
     """
 
     max_side: int | None = None
@@ -69,7 +73,7 @@ class ExportOptions:
     rows: int = 6
     quilt_width: int = 3360
     divergence: float | None = None
-    view: ViewOptions = ViewOptions()
+    view: ViewOptions | None = None
 
 
 def infer_format(path: str | os.PathLike[str]) -> str:
@@ -94,6 +98,25 @@ def infer_format(path: str | os.PathLike[str]) -> str:
     if ext in (".jpg", ".jpeg"):
         return "depth-jpeg"
     raise InputError(f"cannot tell the export format from {p.name!r}; give --format ({', '.join(FORMATS)})")
+
+
+def planned_outputs(path: str | os.PathLike[str], fmt: str) -> list[Path]:
+    """The files an export to ``path`` will write, as far as they are known before the scene is (a quilt's name
+    depends on the photo's aspect, so it is checked later).
+
+    >>> [p.name for p in planned_outputs("a/pair.png", "left-right")]
+    ['pair_left.png', 'pair_right.png']
+    """
+    p = Path(path)
+    if fmt == "left-right":
+        from viewshift.export.stereo_files import eye_names
+
+        return list(eye_names(p))
+    if fmt == "photo-depth":
+        from viewshift.export.photo_depth import depth_name
+
+        return [p, depth_name(p)]
+    return [] if fmt == "quilt" else [p]
 
 
 def export_scene(
