@@ -18,6 +18,7 @@ class Served:
     """What the server does; tests change the fields between requests."""
 
     files: dict[str, bytes] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> where a 302 sends it (as hosts do)
     cut_after: int | None = None  # close the connection after this many body bytes (once), announcing the full length
     ignore_range: bool = False
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
@@ -34,6 +35,12 @@ class _Handler(BaseHTTPRequestHandler):
         s = self.served
         rng = self.headers.get("Range")
         s.requests.append((self.path, rng))
+        if self.path in s.redirects:
+            self.send_response(302)
+            self.send_header("Location", s.redirects[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         data = s.files.get(self.path)
         if data is None:
             self.send_error(404, "Not Found")

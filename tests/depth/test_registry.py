@@ -23,6 +23,7 @@ from viewshift.depth import registry as reg
 from viewshift.depth.builtin import BUILTIN_WEIGHTS, BuiltinDepth
 from viewshift.depth.download import (
     ChecksumError,
+    DownloadError,
     HTTPStatusError,
     IncompleteDownloadError,
     NetworkError,
@@ -106,7 +107,8 @@ def test_download_then_estimate(server: FileServer, cache: Path) -> None:
     target = cache / "tiny-depth.onnx"
     assert isinstance(source, OnnxDepth) and source.path == target
     assert target.read_bytes() == server.served.files["/mean.onnx"]
-    assert sorted(p.name for p in cache.iterdir()) == ["tiny-depth.onnx"]  # no .part, no checksum note
+    files = sorted(p.name for p in cache.iterdir())
+    assert files == ["tiny-depth.onnx", "tiny-depth.onnx.lock"]  # no .part, no checksum record; the (empty) lock
     assert server.served.requests == [("/mean.onnx", None)]
 
     rgb = ramp_image()
@@ -153,6 +155,29 @@ def test_truncated_download_resumes_with_a_range_request(server: FileServer, cac
     assert (result.resumed_from, result.downloaded, result.verified) == (cut, total - cut, True)
     assert server.served.body_bytes == total  # the second request fetched only the rest
     assert (cache / "tiny-depth.onnx").read_bytes() == server.served.files["/mean.onnx"] and not part.exists()
+
+
+def test_resume_through_a_redirect(server: FileServer, cache: Path) -> None:
+    """Hugging Face and GitHub answer with a redirect to their storage; the Range request must survive it."""
+    server.served.redirects["/resolve/tiny.onnx"] = "/mean.onnx"
+    entry = entry_for(server, url=server.url("/resolve/tiny.onnx"))
+    server.served.cut_after = entry.size // 2
+    with pytest.raises(IncompleteDownloadError):
+        download_model(entry, quiet=True)
+    result = download_model(entry, quiet=True)
+    assert server.served.requests[-1] == ("/mean.onnx", f"bytes={entry.size // 2}-") and result.verified
+
+
+def test_a_second_download_of_the_same_file_is_refused_while_one_runs(server: FileServer, cache: Path) -> None:
+    import fcntl
+
+    entry = entry_for(server)
+    cache.mkdir(parents=True)
+    with open(cache / "tiny-depth.onnx.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(DownloadError, match="another download of tiny-depth.onnx is running"):
+            download_model(entry, quiet=True)
+    assert server.served.requests == [] and download_model(entry, quiet=True).verified
 
 
 def test_server_without_range_support_starts_again(server: FileServer, cache: Path) -> None:

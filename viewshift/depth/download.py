@@ -11,10 +11,12 @@ a file under the final name is always complete and verified. Every failure is a 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,7 +126,34 @@ def download_file(
     except OSError as exc:
         raise OutputError(f"cannot create the model folder {dest.parent}: {exc.strerror or exc}") from exc
     hint = f"; {by_hand}" if by_hand else ""
+    with _exclusive(dest):
+        return _download_locked(url, dest, part, sha256=sha256, size=size, quiet=quiet, timeout=timeout, hint=hint)
 
+
+@contextlib.contextmanager
+def _exclusive(dest: Path) -> Iterator[None]:
+    """Hold ``dest.lock`` while downloading, so two downloads of one file do not write one ``.part`` together."""
+    lock_path = dest.with_name(dest.name + ".lock")
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; concurrent downloads are the user's to avoid
+        yield
+        return
+    with open(lock_path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise DownloadError(f"another download of {dest.name} is running (it holds {lock_path})") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _download_locked(
+    url: str, dest: Path, part: Path, *, sha256: str | None, size: int | None, quiet: bool, timeout: float, hint: str
+) -> DownloadResult:
+    """:func:`download_file` once ``dest``'s lock is held."""
     have = part.stat().st_size if part.is_file() else 0
     if size is not None and have > size:
         part.unlink()
