@@ -6,21 +6,9 @@ import numpy as np
 import pytest
 
 from tests.helpers import require_shared_data
+from tests.pipeline.scenes import random_image as _image
 from viewshift.errors import DepthError, InputError, MoveError
-from viewshift.pipeline import (
-    Move,
-    compose_stereo,
-    largest_valid_rectangle,
-    prepare_scene,
-    stereo_pair,
-    synthesize,
-)
-
-
-def _image(h=40, w=64, seed=0, dtype=np.uint8):
-    rng = np.random.default_rng(seed)
-    top = 255 if dtype == np.uint8 else 65535
-    return rng.integers(0, top + 1, (h, w, 3)).astype(dtype)
+from viewshift.pipeline import Move, prepare_scene, synthesize
 
 
 def test_zero_move_returns_input_unchanged():
@@ -106,13 +94,6 @@ def test_fill_none_leaves_transparent_holes_and_border_modes():
     assert crop.image.shape[1] == 64 - 3  # the 3 revealed border columns are cut
 
 
-def test_largest_valid_rectangle():
-    m = np.zeros((5, 7), bool)
-    m[:, 0] = m[4, :] = True
-    m[0, 6] = True
-    assert largest_valid_rectangle(m) == (1, 0, 6, 4)
-
-
 def test_background_fill_keeps_foreground_out_of_the_band():
     # A red near square over a green far plane: the revealed band must be filled with green only.
     img = np.zeros((40, 80, 3), np.uint8)
@@ -124,30 +105,6 @@ def test_background_fill_keeps_foreground_out_of_the_band():
     band = out.holes & ~out.border
     assert band.sum() == 20 * 6  # 100 * 0.08 * (1/1 - 1/4) = 6 columns, 20 rows
     assert np.array_equal(out.image[band], np.tile([0, 200, 0], (band.sum(), 1)))
-
-
-def test_stereo_pair_eyes_layouts_and_convergence():
-    img = _image(w=60)
-    depth = np.full(img.shape[:2], 2.0, np.float32)
-    scene = prepare_scene(img, depth=depth, focal=100.0)
-    left, right = stereo_pair(scene, baseline=0.08, balance=1.0)
-    assert np.array_equal(left.image, img)  # balance 1: the left eye is the photo
-    assert np.array_equal(right.image[:, :-4], img[:, 4:])
-    left, right = stereo_pair(scene, baseline=0.08)  # balanced: each eye moves 2 px
-    assert np.array_equal(left.image[:, 2:], img[:, :-2]) and np.array_equal(right.image[:, :-2], img[:, 2:])
-    # Converging at the plane's depth puts it on the screen: zero parallax in both eyes.
-    left, right = stereo_pair(scene, baseline=0.08, convergence=2.0)
-    assert np.array_equal(left.image, img) and np.array_equal(right.image, img)
-    h, w = img.shape[:2]
-    shapes = {k: compose_stereo(left.image, right.image, k).shape for k in ("sbs", "half-sbs", "tb", "anaglyph")}
-    assert shapes == {"sbs": (h, 2 * w, 3), "half-sbs": (h, w, 3), "tb": (2 * h, w, 3), "anaglyph": (h, w, 3)}
-    l2, r2 = stereo_pair(scene, baseline=0.08)
-    sbs = compose_stereo(l2.image, r2.image, "sbs")
-    assert np.array_equal(sbs[:, :w], l2.image) and np.array_equal(sbs[:, w:], r2.image)
-    ana = compose_stereo(l2.image, r2.image, "anaglyph")
-    assert np.array_equal(ana[..., 0], l2.image[..., 0]) and np.array_equal(ana[..., 1:], r2.image[..., 1:])
-    with pytest.raises(InputError):
-        stereo_pair(scene, baseline=0.08, balance=2.0)
 
 
 @pytest.mark.parametrize(
