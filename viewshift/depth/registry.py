@@ -394,7 +394,8 @@ def verify_file(entry: ModelEntry) -> Path:
 
 def _not_installed_message(entry: ModelEntry) -> str:
     where = model_path(entry)
-    size = f" ({entry.size / 1e6:.0f} MB)" if entry.size else ""
+    mb = entry.size / 1e6 if entry.size else entry.approx_mb
+    size = f" ({mb:.0f} MB)" if mb else ""
     return (
         f"depth model {entry.name} is not installed: run `viewshift models get {entry.name}`{size} or add "
         f"--download, or download {entry.url} yourself and put it at {where}"
