@@ -234,8 +234,8 @@ def test_every_option_has_help_and_shows_its_default(command):
         assert ("-q", "--quiet") in spellings, f"{command} has no -q/--quiet"
 
 
-# These print what they find, or (models get) fill the model cache folder: no output of the caller's choosing.
-OUTPUTLESS = {"planar presets", "models list", "models path", "models get"}
+# These print what they find, fill the model cache folder (models get) or serve a page: no output file to choose.
+OUTPUTLESS = {"planar presets", "models list", "models path", "models get", "serve"}
 
 
 def test_help_does_not_import_the_library():

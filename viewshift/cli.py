@@ -14,8 +14,9 @@ imports that one group and calls its ``register``. To add a command group, write
     ("viewshift.video.cli", {"convert": "turn a whole video into 3-D (resumable)"}),
 
 Its ``register`` must add exactly the commands named there (``tests/test_cli.py`` checks it, and that every
-option has a help text). Build the options with :mod:`viewshift.cli_args` (``add_output``, ``add_threads``,
-``add_camera``, ``add_deprecated``, ``wrote``...) so every command speaks the same vocabulary.
+option has a help text); the table's one-line help is the one ``viewshift --help`` shows. Build the options with
+:mod:`viewshift.cli_args` (``add_output``, ``add_threads``, ``add_camera``, ``add_deprecated``, ``wrote``...) so
+every command speaks the same vocabulary.
 
 This file is the one place that turns a :class:`ViewshiftError` into ``viewshift: error: <one line>`` and a
 non-zero exit code.
@@ -94,6 +95,8 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
                     raise
                 continue  # that command group is not built yet
             module.register(subparsers)
+            for listed in subparsers._choices_actions:  # the table's one-line help is the one shown
+                listed.help = helps.get(listed.dest, listed.help)
         else:
             for name, text in helps.items():
                 subparsers.add_parser(name, help=text, add_help=False)
