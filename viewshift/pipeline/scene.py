@@ -14,13 +14,14 @@ import numpy as np
 import torch
 
 from viewshift.errors import InputError, MoveError
-from viewshift.geometry import depth_to_points, invert_pose, project_depth, transfer_matrices
+from viewshift.geometry import depth_to_points, invert_pose, project_depth
 from viewshift.pipeline.config import Move, ViewOptions, ViewResult
 from viewshift.pipeline.crop import crop_box
 from viewshift.render import kernels
 from viewshift.render import realism as _realism
 from viewshift.render.fill import fill_holes
 from viewshift.render.view import RenderSettings, render_view
+from viewshift.render.warp import outside_source
 
 __all__ = ["Scene", "move_for_divergence"]
 
@@ -90,12 +91,7 @@ class Scene:
         to disocclusions. A hole pixel is a border pixel when its ray, taken at the scene's farthest depth (the
         background that fills holes), lands outside the source image."""
         K_tgt = self.K if K_new is None else K_new
-        M, t = (x[0].numpy() for x in transfer_matrices(K_tgt, src_T_new, self.K))
-        border = np.zeros(tuple(holes.shape[-2:]), bool)
-        h, w = self.size
-        hole_index = kernels.true_indices(holes[0, 0]).numpy()
-        kernels.outside(hole_index, border.shape[1], M, t, float(self.depth.max()), h, w, border)
-        return border
+        return outside_source(holes, float(self.depth.max()), K_tgt, src_T_new, self.K, self.size)[0, 0].numpy()
 
     def render(
         self,
