@@ -423,8 +423,6 @@ class _ChunkWriter:
         self.k += 1
 
     def write(self, frames: list[np.ndarray], state: dict) -> None:
-        if self.count == self.chunk_frames:
-            self._finish(last=False)
         if not self.writers:
             self._start()
         for writer, frame in zip(self.writers, frames, strict=True):
@@ -432,10 +430,17 @@ class _ChunkWriter:
         self.count += 1
         self.written += 1
         self.state = state
+        if self.count == self.chunk_frames:  # finished as soon as it is full, so an interruption keeps it
+            self._finish(last=False)
 
     def end(self) -> None:
+        """Finish the open chunk as the last one (or mark the previous, full one as last)."""
         if self.writers:
             self._finish(last=True)
+        elif self.k > 0:
+            meta = self.work.meta(self.k - 1)
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            _write_json(meta, {**data, "last": True})
 
     def abort(self) -> None:
         for writer in self.writers:
@@ -588,14 +593,16 @@ def convert_video(
         with_depth = _Pump(_with_depth(decoded, provider, settings.batch, timer), size=settings.batch + 2, name="depth")
         encode_q: queue.Queue = queue.Queue(maxsize=4)
         encode_error: list[BaseException] = []
+        aborted = threading.Event()
 
         def encode() -> None:
             try:
                 while (item := encode_q.get()) is not None:
                     with timer("encode"):
                         writer.write(*item)
-                with timer("encode"):
-                    writer.end()
+                if not aborted.is_set():  # an interrupted run never finishes its chunk
+                    with timer("encode"):
+                        writer.end()
             except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
                 encode_error.append(exc)
                 with contextlib.suppress(queue.Empty):
@@ -628,15 +635,14 @@ def convert_video(
         finally:
             bar.close()
             if not ok:
+                aborted.set()
                 with_depth.stop()
                 decoded.stop()
                 reader.close()
-                with contextlib.suppress(queue.Empty):
-                    while True:
-                        encode_q.get_nowait()
+                # Frames already handed over are encoded (a chunk they complete is kept); the open chunk is not.
                 with contextlib.suppress(queue.Full):
-                    encode_q.put(None, timeout=5)
-                encoder.join(timeout=30)
+                    encode_q.put(None, timeout=60)
+                encoder.join(timeout=60)
                 writer.abort()
         if start == 0 and written == 0:
             work.remove()

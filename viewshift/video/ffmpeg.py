@@ -163,8 +163,12 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     streams = _STREAM.findall(head)
     video = [s for s in streams if s[1] == "Video" and s[2] not in ("mjpeg", "png")]  # not cover art
     if not video:
-        first = next((ln.strip() for ln in head.splitlines() if str(p) in ln and ":" in ln), "")
-        reason = first.split(": ", 1)[-1] if "Invalid data" in first else "no video stream"
+        if "Invalid data" in head:
+            reason = "ffmpeg cannot read it: invalid data"
+        elif "Input #0" in head:
+            reason = "it holds no video stream, so no frames"
+        else:
+            reason = _last_error(head.encode())
         raise InputError(f"{p} is not a video ({reason}); give an .mp4, .mkv, .mov, .webm or .avi file")
     codec = video[0][2]
     has_audio = any(s[1] == "Audio" for s in streams)
@@ -178,6 +182,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     pix_fmt, width, height = size.group(1), int(size.group(2)), int(size.group(3))
     m = _SHOWINFO_COLOUR.search(shown)
     colour = ColourInfo(*m.groups()) if m else ColourInfo()
+    if colour.space in ("gbr", "rgb"):  # an RGB source: written as standard limited-range BT.709 YUV
+        known = [v if v not in ("unknown", "reserved") else "bt709" for v in (colour.primaries, colour.transfer)]
+        colour = ColourInfo("tv", "bt709", *known)
     rate = _FRAME_RATE.search(shown)
     fps = Fraction(int(rate.group(1)), int(rate.group(2))) if rate and int(rate.group(2)) > 0 else Fraction(0)
     if fps <= 0:
@@ -191,7 +198,8 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     if len(pts) >= 3:
         steps = np.diff(np.sort(np.asarray(pts, np.float64)))
         steps = steps[steps > 0]
-        if steps.size and (steps.max() - steps.min()) > 0.01 * np.median(steps):
+        # Containers with coarse time bases (Matroska: 1 ms) round a constant rate's steps by a tick.
+        if steps.size and (steps.max() - steps.min()) > max(0.01 * np.median(steps), 1.5):
             variable = True
             # A variable-rate file is converted at its average rate.
             span = (max(pts) - min(pts)) * time_base
