@@ -56,7 +56,11 @@ def _add_io(p: argparse.ArgumentParser, what: str) -> None:
 def _add_depth(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("depth (default: the built-in depth network)")
     x = g.add_mutually_exclusive_group()
-    x.add_argument("--depth", help="depth file (.npy, 16-bit .png, .pfm); for a batch, a folder of <stem>.<ext>")
+    x.add_argument(
+        "--depth",
+        metavar="FILE|DIR",
+        help="depth file (.npy, 16-bit .png, .pfm); for a batch, a folder of <stem>.<ext>",
+    )
     x.add_argument(
         "--depth-model",
         metavar="SPEC",
@@ -76,9 +80,15 @@ def _add_depth(p: argparse.ArgumentParser) -> None:
         help="unit of --depth (default: metric)",
     )
     g.add_argument(
-        "--depth-scale", type=float, default=1.0, help="multiply the depth file's values (e.g. 0.001 for mm)"
+        "--depth-scale",
+        metavar="X",
+        type=float,
+        default=1.0,
+        help="multiply the depth file's values (e.g. 0.001 for mm)",
     )
-    g.add_argument("--depth-baseline", type=float, help="baseline of a disparity file or of --stereo-right's pair")
+    g.add_argument(
+        "--depth-baseline", metavar="B", type=float, help="baseline of a disparity file or of --stereo-right's pair"
+    )
     g.add_argument(
         "--depth-fill-unknown",
         action="store_true",
@@ -96,7 +106,10 @@ def _add_depth(p: argparse.ArgumentParser) -> None:
         help="what the ONNX model outputs (default: a named model's own kind; inverse for an .onnx file)",
     )
     g.add_argument(
-        "--scene-distance", type=float, help="median depth that relative depth is scaled to (default: 3, metres)"
+        "--scene-distance",
+        metavar="Z",
+        type=float,
+        help="median depth that relative depth is scaled to (default: 3, metres)",
     )
 
 
@@ -110,7 +123,8 @@ def _add_move(p: argparse.ArgumentParser) -> None:
         ("pitch", "tilt the camera up"),
         ("roll", "roll the camera clockwise seen from behind (the picture's content turns counter-clockwise)"),
     ):
-        g.add_argument(f"--{name}", type=float, default=0.0, help=text)
+        unit = "DEG" if name in ("yaw", "pitch", "roll") else "D"
+        g.add_argument(f"--{name}", type=float, default=0.0, metavar=unit, help=text)
     g.add_argument("--pose", metavar="FILE", help="4×4 new-camera-to-source pose (.npy or text) instead of a move")
     g.add_argument(
         "--divergence",
@@ -131,7 +145,7 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-realism", action="store_true", help="do not match the fill's noise and blur to the photo")
     g.add_argument("--border", choices=("fill", "crop", "leave"), default="fill", help="strips revealed at the border")
     g.add_argument("--dilate", type=int, default=0, metavar="PX", help="grow near surfaces by PX pixels against halos")
-    g.add_argument("--seed", type=int, default=0, help="seed of the realism noise")
+    g.add_argument("--seed", metavar="N", type=int, default=0, help="seed of the realism noise")
 
 
 def _options(args: argparse.Namespace):
@@ -501,10 +515,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "right: the right eye alone",
     )
     x = p.add_mutually_exclusive_group()
-    x.add_argument("--baseline", type=float, help="eye separation in depth units")
+    x.add_argument("--baseline", metavar="B", type=float, help="eye separation in depth units")
     x.add_argument("--divergence", type=float, metavar="PCT", help="largest parallax in %% of the width (default: 2.5)")
-    p.add_argument("--convergence", type=float, help="depth that lands on the screen plane (default: infinity)")
-    p.add_argument("--balance", type=float, default=0.0, help="-1..1: 0 splits the distortion, 1 keeps the left eye")
+    p.add_argument(
+        "--convergence", metavar="Z", type=float, help="depth that lands on the screen plane (default: infinity)"
+    )
+    p.add_argument(
+        "--balance", metavar="X", type=float, default=0.0, help="-1..1: 0 splits the distortion, 1 keeps the left eye"
+    )
     p.set_defaults(func=cmd_stereo)
 
     p = subparsers.add_parser("video", help="make a short parallax clip (.mp4 or .gif)")
@@ -517,7 +535,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--num-frames", type=count, default=48, metavar="N", help="frames of the clip")
     add_deprecated(p, "--frames", "--num-frames", dest="num_frames", type=count, metavar="N")
-    p.add_argument("--fps", type=float, default=24.0, help="frames per second")
+    p.add_argument("--fps", metavar="F", type=float, default=24.0, help="frames per second")
     p.add_argument(
         "--amplitude",
         type=float,
