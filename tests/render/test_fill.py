@@ -237,8 +237,12 @@ def test_methods_registry_and_errors():
         fill_holes(image, depth, holes, depth_tolerance=-0.1)
     with pytest.raises(InputError):
         fill_holes(image, depth, holes, "telea", radius=0)
-    with pytest.raises(InputError, match="all holes"):
+    with pytest.raises(InputError, match=r"^the view is all holes: .*use a smaller move$"):
         fill_holes(image, depth, torch.ones_like(holes))
+    # In a batch the message names the image that is all holes.
+    both = torch.stack([holes[0], torch.ones_like(holes[0])])
+    with pytest.raises(InputError, match=r"all holes \(image 1 of the batch\)"):
+        fill_holes(image.expand(2, -1, -1, -1), depth.expand(2, -1, -1, -1), both)
 
 
 def test_reflection_folds_back_inside_the_background_surface():

@@ -243,7 +243,7 @@ def fill_background(
 
     Raises:
         ShapeError: shapes that do not match.
-        InputError: wrong dtypes, bad ``direction``/``depth_tolerance``, or a batch item that is all holes.
+        InputError: wrong dtypes, bad ``direction``/``depth_tolerance``, or a view (batch image) that is all holes.
         DepthError: non-positive or non-finite depth at a non-hole pixel.
 
     Example:
@@ -312,8 +312,13 @@ def fill_background(
             )
         if first:
             per_item = torch.bincount(lin // (height * width), minlength=bsz)
-            if bool((per_item == height * width).any()):
-                raise InputError("a batch item is all holes: there is nothing to fill from; check the camera move")
+            empty = (per_item == height * width).nonzero()
+            if empty.numel():
+                which = f" (image {int(empty[0])} of the batch)" if bsz > 1 else ""
+                raise InputError(
+                    f"the view is all holes{which}: the move takes the whole scene out of view, there is nothing to "
+                    "fill from; use a smaller move"
+                )
         first = False
         n_filled = int(filled.sum())
         if n_filled == lin.numel():  # also when there were no holes left
