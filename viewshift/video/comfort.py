@@ -21,6 +21,7 @@ to ``max_divergence``) and a convergence that keep 95 % of the frames inside all
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -154,8 +155,13 @@ def suggest(
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if works(mid) else (lo, mid)
         d = lo
-    c = min(max(lowest_c(d), 0.0), 1.0)
-    return round(d, 2), round(c, 2)
+    # Two decimals each, rounded so that the limits still hold: divergence down, convergence up.
+    d = math.floor((d - 1e-9) * 100) / 100
+    c = math.ceil(lowest_c(d) * 100 - 1e-9) / 100
+    while d > 0.05 and c > far + limits.behind_pct / d + 1e-12:
+        d = round(d - 0.01, 2)
+        c = math.ceil(lowest_c(d) * 100 - 1e-9) / 100
+    return d, min(max(c, 0.0), 1.0)
 
 
 def analyse_normalised(
@@ -181,9 +187,9 @@ def analyse_normalised(
         divergence=divergence,
         convergence=convergence,
         parallax_pct={"p1": q(p_front), "p50": q(p_mid), "p99": q(p_back)},
-        share_behind=float(np.mean(p_back > limits.behind_pct)),
-        share_front=float(np.mean(-p_front > limits.front_pct)),
-        share_edge=float(np.mean(-p_edge > limits.edge_pct)),
+        share_behind=float(np.mean(p_back > limits.behind_pct + 1e-9)),
+        share_front=float(np.mean(-p_front > limits.front_pct + 1e-9)),
+        share_edge=float(np.mean(-p_edge > limits.edge_pct + 1e-9)),
         suggested_divergence=d,
         suggested_convergence=c,
         limits=asdict(limits),
