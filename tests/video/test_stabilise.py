@@ -61,7 +61,7 @@ def test_less_flicker_than_per_frame_when_a_near_object_comes_and_goes():
     def flicker(mode: str) -> float:
         s = Stabiliser(StabiliseSettings(mode=mode), fps=25)
         disp = [disparity_pixels(s(FRAME, d), w, 2.0, 0.75) for d in frames]
-        return float(np.mean([np.abs(b - a)[middle].mean() for a, b in zip(disp, disp[1:])]))
+        return float(np.mean([np.abs(b - a)[middle].mean() for a, b in zip(disp[:-1], disp[1:], strict=True)]))
 
     smooth, per_frame = flicker("smooth"), flicker("per-frame")
     assert smooth < 0.3 * per_frame, (smooth, per_frame)
