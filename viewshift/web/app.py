@@ -105,6 +105,10 @@ class _Busy(Exception):
     """Too many requests waiting for a worker."""
 
 
+class _Stopped(Exception):
+    """The server is stopping: a running job gives up at its next step."""
+
+
 class _Depths:
     """The depth sources the server offers, by name; each model is opened once, on first use."""
 
@@ -188,11 +192,13 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="viewshift-job")
     limiter = anyio.CapacityLimiter(config.render_workers)
     waiting = {"n": 0}
+    stopping = threading.Event()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
-        jobs.shutdown(wait=False, cancel_futures=True)
+        stopping.set()  # a running job stops at its next frame or view
+        await anyio.to_thread.run_sync(lambda: jobs.shutdown(wait=True, cancel_futures=True))
         store.close()
 
     app = FastAPI(title="viewshift", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -490,6 +496,11 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     # --------------------------------------------------------------------------------------------- jobs
 
+    def step(job: Job, done: int, total: int) -> None:
+        if stopping.is_set():
+            raise _Stopped()
+        job.progress(done, total)
+
     def run_job(job: Job, upload: Upload, source: str, params: dict[str, Any]) -> None:
         job.state = "running"
         try:
@@ -505,6 +516,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
             job.state = "done"
         except ViewshiftError as exc:
             job.error, job.state = str(exc), "failed"
+        except _Stopped:
+            job.error, job.state = "the server stopped", "failed"
         except Exception as exc:  # noqa: BLE001 - one failed job must not stop the worker
             log.exception("job %s failed", job.id)
             job.error, job.state = f"internal error ({type(exc).__name__})", "failed"
@@ -517,7 +530,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         for i, (move, K_new) in enumerate(path):
             view = scene.render(move.pose(), options=ViewOptions(), K_new=K_new)
             frames.append(np.ascontiguousarray(view.image[..., :3]))
-            job.progress(i + 1, len(path) + 1)
+            step(job, i + 1, len(path) + 1)
         out = job.folder / f"photo.{params['container']}"
         vio.write_video(out, frames, fps=params["fps"])
         job.progress(len(path) + 1, len(path) + 1)
@@ -528,7 +541,9 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
         ext = FORMATS[job.kind].extensions[0]
         options = ExportOptions(divergence=params.get("divergence"))
-        files = export_scene(scene, job.folder / f"photo{ext}", job.kind, options=options, progress=job.progress)
+        files = export_scene(
+            scene, job.folder / f"photo{ext}", job.kind, options=options, progress=lambda d, t: step(job, d, t)
+        )
         if len(files) == 1:
             return files[0]
         out = job.folder / "photo.zip"
