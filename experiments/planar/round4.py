@@ -1,10 +1,10 @@
 """Round 4 of the planar study: a third seed for the IC-STN family, picked on validation, tested once.
 
 Usage (after training ``cnn-deep-s2``, ``stn-deep-s2`` and ``icstn-4-deep-s2`` into RUNS beside the round-3
-runs, see docs/planar.md, section 7):
+runs, see history.md, section 7):
 
-    python bench/planar_round4.py --runs RUNS --docs docs/planar --stage val    # validation only, names the pick
-    python bench/planar_round4.py --runs RUNS --docs docs/planar --stage test   # test, once, for the pick
+    python experiments/planar/round4.py --runs RUNS --stage val    # validation only, names the pick
+    python experiments/planar/round4.py --runs RUNS --stage test   # test, once, for the pick
 
 Candidates are the round-3 pick (the two-seed IC-STN-4 ensemble) and the three-seed ensemble; the pick is the
 lower validation error. ``--stage test`` scores the pick and, as baselines trained the same way, the CNN and STN
@@ -16,16 +16,11 @@ ensembles of two and three seeds (their validation errors are printed beside; th
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import load, mean_var_figure, params, present, run_stages, steps_label, write_tables
 
-from planar_icstn import mean_var_figure  # noqa: E402
-from planar_round2 import run_stages, write_tables  # noqa: E402
-from planar_round3 import _load, _params, _present, steps_label  # noqa: E402
-
-from viewshift.planar.train import evaluate_align
+from viewshift.planar.evaluate import evaluate_align
 
 SEEDS2, SEEDS3 = "{0}+{0}-s1", "{0}+{0}-s1+{0}-s2"
 CANDIDATES = tuple(s.format("icstn-4-deep") for s in (SEEDS2, SEEDS3))
@@ -34,8 +29,8 @@ BASELINES = tuple(s.format(b) for b in ("cnn-deep", "stn-deep") for s in (SEEDS2
 
 def _stage_val(root: Path, docs: Path) -> None:
     scores = {}
-    for name in (n for n in CANDIDATES if _present(root, n)):
-        model, config = _load(root, name)
+    for name in (n for n in CANDIDATES if present(root, n)):
+        model, config = load(root, name)
         scores[name] = evaluate_align(model, config, split="val")["error_image_protocol"]
     pick = min(scores, key=scores.get)
     lines = ["| candidate | validation error (400 digits × 10 perturbations) |", "|---|---|"]
@@ -48,14 +43,14 @@ def _stage_test(root: Path, docs: Path) -> None:
     lines = ["| model | parameters | steps | test error (8000 cases) | validation error |", "|---|---|---|---|---|"]
     out: dict = {"picks": {"align": pick}}
     figure = {}
-    for name in [pick] + [n for n in BASELINES if _present(root, n)]:
-        model, config = _load(root, name)
+    for name in [pick] + [n for n in BASELINES if present(root, n)]:
+        model, config = load(root, name)
         r = evaluate_align(model, config)
         val = evaluate_align(model, config, split="val")["error_image_protocol"]
         steps = steps_label(config)
         tag = " (pick)" if name == pick else ""
         test = r["error_image_protocol"]
-        lines.append(f"| {name}{tag} | {_params(model)} | {steps} | {100 * test:.2f} % | {100 * val:.2f} % |")
+        lines.append(f"| {name}{tag} | {params(model)} | {steps} | {100 * test:.2f} % | {100 * val:.2f} % |")
         figure[name] = r
         out[name] = {k: v for k, v in r.items() if not k.endswith("images")} | {"val_error": val}
     mean_var_figure(figure, docs / "round4_icstn_mean_var.png")

@@ -1,8 +1,8 @@
 """IC-STN study on held-out perturbed digits: test error per model and mean/variance images of aligned digits.
 
-Usage (after training the presets into RUNS/<preset>, see docs/planar.md):
+Usage (after training the presets into RUNS/<preset>, see history.md):
 
-    python bench/planar_icstn.py --runs RUNS --docs docs/planar
+    python experiments/planar/round1_icstn.py --runs RUNS
 
 Test set: the 800 held-out digits, each warped by 10 seeded homography perturbations (corners σ 0.25, shared
 translation σ 0.25, normalised coordinates). Writes ``icstn_table.md``, ``icstn.json`` and
@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from viewshift.planar.train import evaluate_align, load_run
+from viewshift.planar.evaluate import evaluate_align
+from viewshift.planar.train import load_run
 
 RUNS = ("cnn", "stn", "icstn-1", "icstn-2", "icstn-4")
 
@@ -27,7 +28,9 @@ RUNS = ("cnn", "stn", "icstn-1", "icstn-2", "icstn-4")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", required=True, help="folder holding one run folder per preset")
-    parser.add_argument("--docs", default="docs/planar", help="where to write the table and figure")
+    parser.add_argument(
+        "--docs", default=str(Path(__file__).resolve().parent / "results"), help="where to write the table and figure"
+    )
     parser.add_argument("--suffix", default="", help="evaluate RUNS/<preset><suffix> (e.g. -5k); names outputs too")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -1,8 +1,8 @@
 """Rotation-regression study on held-out digits: error table and predicted-angle histograms.
 
-Usage (after training the presets into RUNS/<preset>, see docs/planar.md):
+Usage (after training the presets into RUNS/<preset>, see history.md):
 
-    python bench/planar_rotation.py --runs RUNS --docs docs/planar
+    python experiments/planar/round1_rotation.py --runs RUNS
 
 Evaluates every rotation run found (naive and fixed, "3"s only and all digits) on the fixed test set (80 held-out
 digits per class, 10 seeded angles each), prints a table and writes ``rotation_table.md``, ``rotation.json`` and
@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from viewshift.planar.train import evaluate_rotation, load_run
+from viewshift.planar.evaluate import evaluate_rotation
+from viewshift.planar.train import load_run
 
 RUNS = (
     "rot-naive-3",
@@ -37,7 +38,9 @@ RUNS = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", required=True, help="folder holding one run folder per preset")
-    parser.add_argument("--docs", default="docs/planar", help="where to write the table and figure")
+    parser.add_argument(
+        "--docs", default=str(Path(__file__).resolve().parent / "results"), help="where to write the table and figure"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     docs = Path(args.docs)

@@ -2,10 +2,10 @@
 
 Usage:
 
-    taskset -c 0 python bench/planar_step_time.py icstn-4-deep cnn-deep stn-deep rot-bins-3-val
+    taskset -c 0 python experiments/planar/step_time.py icstn-4-deep cnn-deep stn-deep rot-bins-3-val
 
 For each preset: the mean time of 20 training steps (loss, backward, Adam) after 5 warm-up steps, and the time of
-one validation pass. Numbers depend on what else runs on the core; docs/planar.md (section 6) gives them for an
+one validation pass. Numbers depend on what else runs on the core; history.md (section 6) gives them for an
 idle core.
 """
 
@@ -15,9 +15,10 @@ import argparse
 import time
 
 import torch
+from presets import PRESETS
 
-from viewshift.planar.configs import PRESETS, build_model
-from viewshift.planar.train import _Task
+from viewshift.planar.configs import build_model
+from viewshift.planar.tasks import make_task
 
 
 def main() -> None:
@@ -27,7 +28,7 @@ def main() -> None:
     torch.set_num_threads(1)
     for name in args.presets:
         config = PRESETS[name]
-        task = _Task(config, None)
+        task = make_task(config)
         model = build_model(config)
         opt = torch.optim.Adam(model.parameters(), 1e-3)
         generator = torch.Generator().manual_seed(0)

@@ -1,9 +1,9 @@
-"""Quick checks behind the round-2 IC-STN choices in docs/planar.md (section 5).
+"""Quick checks behind the round-2 IC-STN choices in history.md (section 5).
 
 Usage:
 
-    python bench/planar_classifier_check.py floor          # digit classifiers on *unperturbed* digits
-    python bench/planar_classifier_check.py icstn RUN      # an IC-STN run: clean validation digits, test-time aug
+    python experiments/planar/classifier_check.py floor          # digit classifiers on *unperturbed* digits
+    python experiments/planar/classifier_check.py icstn RUN      # an IC-STN run: clean validation digits, test-time aug
 
 ``floor`` trains each candidate classifier for 2000 steps (batch 64, Adam 1e-3, cosine decay, seed 0) on the
 3200 first-round training digits and prints its error on the 800 unperturbed test digits: the small classifier
@@ -64,7 +64,8 @@ def floor() -> None:
 
 
 def icstn(run: str) -> None:
-    from viewshift.planar.train import align_test_set, load_run
+    from viewshift.planar.evaluate import align_test_set
+    from viewshift.planar.train import load_run
 
     model, cfg = load_run(run)
     val = load_split("val", None, None, cfg.val_per_class)

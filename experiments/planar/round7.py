@@ -1,10 +1,10 @@
 """Round 7 of the planar study: a vanishing-point ambiguity that looks for a second family of segments, and
 training photos with their own rolls measured, picked on validation, tested once.
 
-Usage (RUNS holds ``roll-tilt``, the round-5 network, and ``roll-tilt-selfref``; see docs/planar.md, section 10):
+Usage (RUNS holds ``roll-tilt``, the round-5 network, and ``roll-tilt-selfref``; see history.md, section 10):
 
-    python bench/planar_round7.py --runs RUNS --docs docs/planar --stage val    # gate on training photos, picks
-    python bench/planar_round7.py --runs RUNS --docs docs/planar --stage test   # test, once, for the pick
+    python experiments/planar/round7.py --runs RUNS --stage val    # gate on training photos, picks
+    python experiments/planar/round7.py --runs RUNS --stage test   # test, once, for the pick
 
 Same labels as round 6 (applied roll + each photo's measured own roll). ``--stage val`` fixes the gate on the
 training photos with the rule of round 6 (the most accepted cases with a mean error ≤ 2°) over a grid suited to
@@ -17,14 +17,9 @@ on the validation photos. ``--stage test`` scores the pick once; the round-6 pic
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from planar_round2 import run_stages, write_tables  # noqa: E402
-from planar_round3 import _params, roll_test  # noqa: E402
-from planar_round6 import fit_gate, load_pick, score_candidates  # noqa: E402
+from common import fit_gate, load_pick, params, roll_test, run_stages, score_candidates, write_tables
 
 NETWORKS = ("roll-tilt", "roll-tilt-selfref")
 SUPPORTS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
@@ -41,11 +36,11 @@ def _stage_test(root: Path, docs: Path) -> None:
     pick, model, _ = load_pick(root, val)
     r, summary, per_photo = roll_test(model, pick, docs / "round7_roll_photos.png")
     lines = ["| model | parameters | test result (160 cases) | validation |", "|---|---|---|---|"]
-    lines.append(f"| {pick} **(pick)** | {_params(model)} | {summary} | {val['roll'][pick]:.3f}° |")
+    lines.append(f"| {pick} **(pick)** | {params(model)} | {summary} | {val['roll'][pick]:.3f}° |")
     round6 = json.loads((docs / "round6_test.json").read_text())
     old = round6["roll"]
     lines.append(
-        f"| {round6['picks']['roll']} (round-6 pick, from round6_test.json) | {_params(model)} | mean "
+        f"| {round6['picks']['roll']} (round-6 pick, from round6_test.json) | {params(model)} | mean "
         f"{old['mean']:.2f}°, median {old['median']:.2f}°, ≤2° {100 * old['within_2']:.0f} % | round6_val.md |"
     )
     out = {"picks": val["picks"], "gate": tuple(val["gate"]), "roll": r}

@@ -2,11 +2,12 @@
 
 Usage:
 
-    python bench/planar_roll.py --docs docs/planar            # the shipped model "photo-roll"
-    python bench/planar_roll.py --run RUNS/roll --docs docs/planar
+    python experiments/planar/round1_roll.py            # the shipped model "photo-roll"
+    python experiments/planar/round1_roll.py --run RUNS/roll
 
-Each held-out photo (``viewshift.planar.roll.ROLL_TEST_PHOTOS``) is rolled by 10 seeded angles uniform in ±20°
-and cropped to its largest valid rectangle; the roll is estimated as ``viewshift.planar.estimate_roll`` does.
+Each held-out photo (the ``test`` list of ``viewshift/planar/data/roll_splits.json``) is rolled by 10 seeded
+angles uniform in ±20° and cropped to its largest valid rectangle; the roll is estimated as
+``viewshift.planar.estimate_roll`` does.
 Writes ``roll_table.md``, ``roll.json`` and ``roll_examples.png`` into ``--docs``.
 """
 
@@ -19,14 +20,19 @@ from pathlib import Path
 import torch
 
 from viewshift.planar.api import load_model, roll_with_network
-from viewshift.planar.roll import load_rgb, roll_photo_paths, rotate_photo, shared_data_root
-from viewshift.planar.train import evaluate_roll, load_run
+from viewshift.planar.evaluate import evaluate_roll
+from viewshift.planar.photo import rotate_photo
+from viewshift.planar.roll_data import roll_photo_paths
+from viewshift.planar.shared_data import load_rgb, shared_data_root
+from viewshift.planar.train import load_run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", default=None, help="run folder; the shipped photo-roll model when omitted")
-    parser.add_argument("--docs", default="docs/planar", help="where to write the table and figure")
+    parser.add_argument(
+        "--docs", default=str(Path(__file__).resolve().parent / "results"), help="where to write the table and figure"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     docs = Path(args.docs)

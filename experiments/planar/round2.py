@@ -1,9 +1,9 @@
 """Round 2 of the planar study: pick on the validation split, then score the picks on the test set once.
 
-Usage (after training the round-2 presets into RUNS/<preset>, see docs/planar.md):
+Usage (after training the round-2 presets into RUNS/<preset>, see history.md):
 
-    python bench/planar_round2.py --runs RUNS --docs docs/planar --stage val    # validation only, names picks
-    python bench/planar_round2.py --runs RUNS --docs docs/planar --stage test   # test, once, for the picks
+    python experiments/planar/round2.py --runs RUNS --stage val    # validation only, names picks
+    python experiments/planar/round2.py --runs RUNS --stage test   # test, once, for the picks
 
 ``--stage val`` scores every round-2 candidate on its validation split (never the test set): rotation models
 of 3s, and circular-mean ensembles (two seeds of rot-bins-3-val; of rot-bins-3-aug; all), by the mean error over the
@@ -19,35 +19,26 @@ round-2 CNN and STN baselines (the IC-STN comparison needs them): ``round2_test.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
-import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from planar_icstn import mean_var_figure  # noqa: E402
+from common import error_histogram, mean_var_figure, rotation_predictions, run_stages, write_tables
 
 from viewshift.planar import angles as A
-from viewshift.planar.configs import scored_classes
-from viewshift.planar.models import predict_angles_rot90
-from viewshift.planar.train import evaluate_align, evaluate_roll, load_ensemble, load_run, rotation_test_set
+from viewshift.planar.evaluate import evaluate_align, evaluate_roll
+from viewshift.planar.train import load_ensemble, load_run
 
 ROTATION_RUNS = ("rot-bins-3-val", "rot-bins-3-val-s1", "rot-bins-3-aug", "rot-bins-3-aug-s1", "rot-bins-3-mix")
 ALIGN_RUNS = ("cnn-deep", "stn-deep", "icstn-4-deep")
 ROLL_RUNS = ("roll-val", "roll-val-wide", "roll-val-clean")
 
 
-@torch.no_grad()
 def _rotation_predictions(runs: list[Path], split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Predictions of one run or of the :class:`AngleEnsemble` of several (as ``estimate_angle`` runs it: 4
     quarter-turn views), and the true angles, on the split's rotated 3s."""
     model, config = load_ensemble(runs)
-    images, angles, _ = rotation_test_set(scored_classes(config.members[0]), split=split, cfg=config.members[0])
-    pred = torch.cat([predict_angles_rot90(model, images[i : i + 512], 4) for i in range(0, len(images), 512)])
+    pred, angles, _ = rotation_predictions(model, config, split)
     return pred, angles
 
 
@@ -134,46 +125,6 @@ def _stage_test(root: Path, docs: Path) -> None:
         lines += ["", "| held-out photo | mean abs error ° |", "|---|---|"]
         lines += [f"| {p} | {e:.2f} |" for p, e in r["per_photo"].items()]
     write_tables(docs, "round2_test", lines, out)
-
-
-def error_histogram(err: np.ndarray, title: str, path: Path, stat: str = "mean") -> None:
-    """Histogram of absolute angle errors (clipped at 30°) with their mean (or ``stat="median"``) marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    value = float(np.mean(err) if stat == "mean" else np.median(err))
-    fig, ax = plt.subplots(figsize=(7, 3))
-    ax.hist(np.clip(err, 0, 30), bins=np.arange(0, 31, 1), color="C2")
-    ax.axvline(value, color="k", ls="--", label=f"{stat} {value:.2f}°")
-    ax.set_xlabel("absolute angle error (°; last bin ≥ 29°)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    print(f"wrote {path}")
-
-
-def write_tables(docs: Path, stem: str, lines: list[str], data: dict) -> None:
-    """Print a markdown table and write it to ``docs/<stem>.md``, with ``data`` as ``docs/<stem>.json``."""
-    table = "\n".join(lines)
-    print(table)
-    (docs / f"{stem}.md").write_text(table + "\n")
-    (docs / f"{stem}.json").write_text(json.dumps(data, indent=1) + "\n")
-
-
-def run_stages(doc: str, stage_val, stage_test) -> None:
-    """The command line shared by the round scripts: ``--runs``, ``--docs``, ``--stage val|test``."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--runs", required=True, help="folder holding one run folder per preset")
-    parser.add_argument("--docs", default="docs/planar", help="where to write the tables and figures")
-    parser.add_argument("--stage", choices=("val", "test"), required=True, help="validation picks, or test once")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    docs = Path(args.docs)
-    docs.mkdir(parents=True, exist_ok=True)
-    (stage_val if args.stage == "val" else stage_test)(Path(args.runs), docs)
 
 
 def main() -> None:

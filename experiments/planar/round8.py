@@ -1,13 +1,13 @@
 """Round 8 of the planar study: the vanishing point must agree with the network, picked on a larger validation
 sample, tested once.
 
-Usage (RUNS holds ``roll-tilt``, the round-5 network shipped as ``photo-roll``; see docs/planar.md, section 11):
+Usage (RUNS holds ``roll-tilt``, the round-5 network shipped as ``photo-roll``; see history.md, section 11):
 
-    python bench/planar_round8.py --runs RUNS --docs docs/planar --stage val    # candidates on validation
-    python bench/planar_round8.py --runs RUNS --docs docs/planar --stage test   # test, once, for the pick
+    python experiments/planar/round8.py --runs RUNS --stage val    # candidates on validation
+    python experiments/planar/round8.py --runs RUNS --stage test   # test, once, for the pick
 
 Same labels as rounds 6-7 (applied roll + each photo's measured own roll) and the same network; only the gate
-(:class:`viewshift.planar.roll.VanishingGate`) changes. The round-7 gate (support ≥ 0.5, ambiguity ≤ 0.5) is
+(:class:`viewshift.planar.vanishing.VanishingGate`) changes. The round-7 gate (support ≥ 0.5, ambiguity ≤ 0.5) is
 the baseline; each candidate adds an agreement: the vanishing point's roll is taken only within D degrees of the
 network's own estimate, with the round-7 ambiguity or a looser one. Validation uses the 8 validation photos with
 three seeds of 10 rolls each (240 cases, not 80: one seed's mean moved by 1.7° with the seed, a single Cones copy
@@ -21,19 +21,13 @@ car) and the others, whose label assumes the photographer held the camera level.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
+from common import candidate, params, roll_test, roll_val_table, run_stages, write_tables
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from planar_round2 import run_stages, write_tables  # noqa: E402
-from planar_round3 import _params, roll_test, roll_val_table  # noqa: E402
-from planar_round6 import candidate  # noqa: E402
-
-from viewshift.planar.roll import ROLL_TEST_PHOTOS, reference_roll
-from viewshift.planar.train import VAL_SEED, evaluate_roll, summarize_roll
+from viewshift.planar.evaluate import VAL_SEED, evaluate_roll, summarize_roll
+from viewshift.planar.roll_data import reference_roll, roll_splits
 
 NETWORK = "roll-tilt"
 BASELINE = (0.5, 0.5)  # the round-7 gate, shipped in photo-roll until now
@@ -98,22 +92,23 @@ def _stage_test(root: Path, docs: Path) -> None:
     r, summary, _ = roll_test(model, pick, docs / "round8_roll_photos.png")
     old = json.loads((docs / "round7_test.json").read_text())["roll"]
     lines = ["| model | parameters | test result (160 cases) | validation |", "|---|---|---|---|"]
-    lines.append(f"| {pick} **(pick)** | {_params(model)} | {summary} | {val['roll'][pick]:.3f}° |")
+    lines.append(f"| {pick} **(pick)** | {params(model)} | {summary} | {val['roll'][pick]:.3f}° |")
     base = _label(BASELINE)
     lines.append(
-        f"| round-7 pick, {base} (round7_test.json) | {_params(model)} | mean {old['mean']:.2f}°, median "
+        f"| round-7 pick, {base} (round7_test.json) | {params(model)} | mean {old['mean']:.2f}°, median "
         f"{old['median']:.2f}°, ≤2° {100 * old['within_2']:.0f} % | {val['roll'][base]:.3f}° |"
     )
     known_new, other_new = _split_means(r["per_photo"])
     known_old, other_old = _split_means(old["per_photo"])
-    n_known = sum(map(known_roll, ROLL_TEST_PHOTOS))
+    test_photos = roll_splits()["test"]
+    n_known = sum(map(known_roll, test_photos))
     lines += [
         "",
         "| held-out photos | round 7 | round 8 |",
         "|---|---|---|",
         f"| {n_known} with a known own roll (marked verticals, level-mounted camera) | {known_old:.2f} | "
         f"{known_new:.2f} |",
-        f"| {len(ROLL_TEST_PHOTOS) - n_known} assumed level | {other_old:.2f} | {other_new:.2f} |",
+        f"| {len(test_photos) - n_known} assumed level | {other_old:.2f} | {other_new:.2f} |",
         "",
         "| held-out photo | round 7 | round 8 |",
         "|---|---|---|",

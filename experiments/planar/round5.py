@@ -2,10 +2,10 @@
 validation, tested once.
 
 Usage (after training the round-5 presets into RUNS beside the round-3 runs ``icstn-4-deep``,
-``icstn-4-deep-s1`` and ``roll-val-clean``, see docs/planar.md, section 8):
+``icstn-4-deep-s1`` and ``roll-val-clean``, see history.md, section 8):
 
-    python bench/planar_round5.py --runs RUNS --docs docs/planar --stage val    # validation only, names the picks
-    python bench/planar_round5.py --runs RUNS --docs docs/planar --stage test   # test, once, for the picks
+    python experiments/planar/round5.py --runs RUNS --stage val    # validation only, names the picks
+    python experiments/planar/round5.py --runs RUNS --stage test   # test, once, for the picks
 
 Candidates (lowest validation score wins):
 
@@ -24,16 +24,21 @@ candidates): ``round5_val.md`` / ``.json``, ``round5_test.md`` / ``.json``, ``ro
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (
+    load,
+    mean_var_figure,
+    params,
+    present,
+    roll_test,
+    roll_val_table,
+    run_stages,
+    steps_label,
+    write_tables,
+)
 
-from planar_icstn import mean_var_figure  # noqa: E402
-from planar_round2 import run_stages, write_tables  # noqa: E402
-from planar_round3 import _load, _params, _present, roll_test, roll_val_table, steps_label  # noqa: E402
-
-from viewshift.planar.train import evaluate_align, evaluate_roll
+from viewshift.planar.evaluate import evaluate_align, evaluate_roll
 
 PAIR = "{0}+{0}-s1"
 ALIGN = (PAIR.format("icstn-4-deep"), PAIR.format("icstn-4-deep-long"))
@@ -45,14 +50,14 @@ ROLL = ("roll-val-clean", "roll-vanishing", "roll-tilt", "roll-vanishing-tilt")
 def _stage_val(root: Path, docs: Path) -> None:
     data: dict = {"align": {}, "align_diagnostic": {}, "roll": {}, "roll_per_photo": {}}
     rows = []
-    for name in (n for n in ALIGN + ALIGN_DIAGNOSTIC if _present(root, n)):
-        model, config = _load(root, name)
+    for name in (n for n in ALIGN + ALIGN_DIAGNOSTIC if present(root, n)):
+        model, config = load(root, name)
         error = evaluate_align(model, config, split="val")["error_image_protocol"]
         data["align" if name in ALIGN else "align_diagnostic"][name] = error
         task = "IC-STN-4" if name in ALIGN else "IC-STN-4, single member (diagnostic)"
         rows.append((task, f"{name} ({steps_label(config)} steps)", name, f"{100 * error:.2f} %"))
-    for name in (n for n in ROLL if _present(root, n)):
-        model, config = _load(root, name)
+    for name in (n for n in ROLL if present(root, n)):
+        model, config = load(root, name)
         r = evaluate_roll(model, config.val_rolls_per_photo, split="val")
         data["roll"][name], data["roll_per_photo"][name] = r["mean"], r["per_photo"]
         rows.append(("photo roll (8 photos × 10 rolls)", name, name, f"{r['mean']:.3f}°"))
@@ -69,14 +74,14 @@ def _stage_test(root: Path, docs: Path) -> None:
     lines = ["| model | parameters | steps | test result | validation |", "|---|---|---|---|---|"]
     out: dict = {"picks": picks}
     figure = {}
-    for name in [picks["align"]] * ("align" in picks) + [n for n in BASELINES if _present(root, n)]:
-        model, config = _load(root, name)
+    for name in [picks["align"]] * ("align" in picks) + [n for n in BASELINES if present(root, n)]:
+        model, config = load(root, name)
         r = evaluate_align(model, config)
         val = evaluate_align(model, config, split="val")["error_image_protocol"]
         tag = " **(pick)**" if name == picks.get("align") else ""
         paper = f" (paper protocol {100 * r['error_paper_protocol']:.2f} %)" if "error_paper_protocol" in r else ""
         lines.append(
-            f"| {name}{tag} | {_params(model)} | {steps_label(config)} | error {100 * r['error_image_protocol']:.2f} %"
+            f"| {name}{tag} | {params(model)} | {steps_label(config)} | error {100 * r['error_image_protocol']:.2f} %"
             f"{paper} | {100 * val:.2f} % |"
         )
         figure[name] = r
@@ -84,11 +89,11 @@ def _stage_test(root: Path, docs: Path) -> None:
     if figure:
         mean_var_figure(figure, docs / "round5_icstn_mean_var.png")
     if "roll" in picks:
-        model, config = _load(root, picks["roll"])
+        model, config = load(root, picks["roll"])
         r, summary, per_photo = roll_test(model, picks["roll"], docs / "round5_roll_photos.png")
         out["roll"] = r
         name = f"{picks['roll']} **(pick)**"
-        row = f"| {name} | {_params(model)} | {config.steps} | {summary} (160 cases) | round5_val.md |"
+        row = f"| {name} | {params(model)} | {config.steps} | {summary} (160 cases) | round5_val.md |"
         lines += [row] + per_photo
     write_tables(docs, "round5_test", lines, out)
 
