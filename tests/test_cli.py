@@ -354,3 +354,19 @@ def test_threads_sets_torch_threads(scene, capsys):
     finally:
         torch.set_num_threads(before)
     assert FULL_PARSER.parse_args(["render", "x.png", "-o", "y.png"]).threads == os.cpu_count()
+
+
+def test_run_turns_errors_and_interrupts_into_exit_codes(capsys):
+    from viewshift.cli import run
+    from viewshift.errors import OutputError
+
+    def refuse(args):
+        raise OutputError("out.png exists")
+
+    def stop(args):
+        raise KeyboardInterrupt
+
+    assert run(refuse, argparse.Namespace()) == 3
+    assert capsys.readouterr().err == "viewshift: error: out.png exists\n"
+    assert run(stop, argparse.Namespace(), interrupted="run it again to resume") == 130
+    assert capsys.readouterr().err == "viewshift: interrupted; run it again to resume\n"

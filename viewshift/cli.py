@@ -19,7 +19,7 @@ option has a help text); the table's one-line help is the one ``viewshift --help
 every command speaks the same vocabulary.
 
 This file is the one place that turns a :class:`ViewshiftError` into ``viewshift: error: <one line>`` and a
-non-zero exit code.
+non-zero exit code (:func:`run`; a module's own ``python -m`` entry point calls it too).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from viewshift.cli_args import HelpFormatter, settle_output
 from viewshift.errors import ViewshiftError
@@ -128,13 +128,24 @@ def main(argv: list[str] | None = None) -> int:
     problem = settle_output(args)
     if problem:
         parser.error(problem)
+    return run(args.func, args)
+
+
+def run(handler: Callable[[argparse.Namespace], int | None], args: argparse.Namespace, *, interrupted: str = "") -> int:
+    """Call a command's handler; a typed error becomes ``viewshift: error: <one line>`` and its exit code.
+
+    Args:
+        handler: the command's handler.
+        args: its parsed arguments.
+        interrupted: what to add after ``viewshift: interrupted`` on Ctrl-C (e.g. how to resume).
+    """
     try:
-        return int(args.func(args) or 0)
+        return int(handler(args) or 0)
     except ViewshiftError as exc:
         print(f"viewshift: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("viewshift: interrupted", file=sys.stderr)
+        print(f"viewshift: interrupted{'; ' + interrupted if interrupted else ''}", file=sys.stderr)
         return 130
     except MemoryError:
         print("viewshift: error: out of memory; try a smaller image or --max-pixels", file=sys.stderr)

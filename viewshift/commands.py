@@ -148,6 +148,18 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", metavar="N", type=int, default=0, help="seed of the realism noise")
 
 
+def _add_scene_args(p: argparse.ArgumentParser, what: str, *, move: bool = False, render: bool = False) -> None:
+    """The arguments of a command that turns a photo into a scene: input and output, camera, depth; optionally a
+    camera move and the rendering options."""
+    _add_io(p, what)
+    add_camera(p)
+    _add_depth(p)
+    if move:
+        _add_move(p)
+    if render:
+        _add_render_options(p)
+
+
 def _options(args: argparse.Namespace):
     from viewshift.pipeline import ViewOptions
 
@@ -493,20 +505,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="render the view from a moved camera",
         description="Render IMAGE as seen from a moved camera: `viewshift render photo.jpg --right 0.05 -o out.png`.",
     )
-    _add_io(p, "image (.png, .jpg, .tif, .webp)")
-    add_camera(p)
-    _add_depth(p)
-    _add_move(p)
-    _add_render_options(p)
+    _add_scene_args(p, "image (.png, .jpg, .tif, .webp)", move=True, render=True)
     p.add_argument("--save-depth", metavar="FILE", help="also write the new view's depth (.npy/.png/.pfm)")
     p.add_argument("--save-mask", metavar="FILE.png", help="also write the hole mask (white = revealed)")
     p.set_defaults(func=cmd_render)
 
     p = subparsers.add_parser("stereo", help="make a stereo pair (side-by-side, top-bottom, anaglyph)")
-    _add_io(p, "image")
-    add_camera(p)
-    _add_depth(p)
-    _add_render_options(p)
+    _add_scene_args(p, "image", render=True)
     p.add_argument(
         "--layout",
         choices=LazyChoices("viewshift.pipeline", "STEREO_LAYOUTS"),
@@ -526,10 +531,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_stereo)
 
     p = subparsers.add_parser("video", help="make a short parallax clip (.mp4 or .gif)")
-    _add_io(p, "video (.mp4 or .gif)")
-    add_camera(p)
-    _add_depth(p)
-    _add_render_options(p)
+    _add_scene_args(p, "video (.mp4 or .gif)", render=True)
     p.add_argument(
         "--path", choices=LazyChoices("viewshift.pipeline", "PATHS"), default="swing", help="the camera's path"
     )
@@ -545,7 +547,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_video)
 
     p = subparsers.add_parser("depth", help="write the depth map (.npy float32, 16-bit .png + preview, .pfm)")
-    _add_io(p, "depth file (.npy, .png, .pfm)")
-    add_camera(p)
-    _add_depth(p)
+    _add_scene_args(p, "depth file (.npy, .png, .pfm)")
     p.set_defaults(func=cmd_depth)
