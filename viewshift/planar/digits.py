@@ -30,10 +30,10 @@ SPLIT_SEED = 2017
 
 
 def default_digits_path() -> Path:
-    """``$VIEWSHIFT_SHARED_DATA/digits/digits_train.png``, else ``../shared/data`` beside the repository."""
-    root = os.environ.get("VIEWSHIFT_SHARED_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-    return (base / "digits" / "digits_train.png").resolve()
+    """``digits/digits_train.png`` under :func:`viewshift.planar.shared_data.shared_data_root`."""
+    from viewshift.planar.shared_data import shared_data_root
+
+    return shared_data_root() / "digits" / "digits_train.png"
 
 
 @dataclass(frozen=True)
