@@ -1,7 +1,7 @@
 """The command line's shared vocabulary: options every command spells the same way, old spellings, the success line.
 
 Command modules build their parsers from these helpers so that one name means one thing everywhere
-(``-o/--output``, ``--overwrite``, ``-q/--quiet``, ``--threads``, ``--max-minutes``, ``--seed``, ``--focal``/``--fov``).
+(``-o/--output``, ``--overwrite``, ``-q/--quiet``, ``--threads``, ``--max-minutes``, ``--focal``/``--fov``).
 This module imports only the standard library: command modules import it at module level, and ``viewshift --help``
 must not pay for numpy or torch.
 
@@ -24,6 +24,7 @@ __all__ = [
     "LazyChoices",
     "add_camera",
     "add_deprecated",
+    "add_max_minutes",
     "add_output",
     "add_quiet",
     "add_threads",
@@ -143,6 +144,26 @@ def add_threads(parser, *, what: str = "torch and renderer threads") -> None:
     parser.add_argument(
         "--threads", type=count, default=CPU_COUNT, metavar="N", help=f"{what} (default: {CPU_COUNT}, the CPU cores)"
     )
+
+
+def add_max_minutes(parser, *, old: tuple[str, ...] = (), default: float | None = None) -> None:
+    """Add ``--max-minutes M``, the wall-time budget of long work (stops with a checkpoint when it runs out).
+
+    Args:
+        parser: the sub-command's parser.
+        old: old spellings (e.g. ``("--minutes",)``), accepted with a deprecation note.
+        default: the budget when none is given (``None``: no limit).
+    """
+    text = "stop (with a checkpoint) after M minutes of wall time"
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=default,
+        metavar="M",
+        help=text + ("" if default else " (default: no limit)"),
+    )
+    for spelling in old:
+        add_deprecated(parser, spelling, "--max-minutes", dest="max_minutes", type=float, metavar="M")
 
 
 def add_camera(

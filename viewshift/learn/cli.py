@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from viewshift.cli_args import CPU_COUNT, LazyChoices, add_deprecated, add_output, count, wrote
+from viewshift.cli_args import CPU_COUNT, LazyChoices, add_deprecated, add_max_minutes, add_output, count, wrote
 from viewshift.errors import InputError, OutputError
 
 
@@ -49,9 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=count, dest="clip_stride", help="frames between a target and its neighbours")
     p.add_argument("--init", help="checkpoint or depth model file to start from")
     p.add_argument("--config", help="JSON file of config fields (applied before the flags)")
-    p.add_argument(
-        "--max-minutes", type=float, metavar="M", help="stop (with a checkpoint) after M minutes of wall time"
-    )
+    add_max_minutes(p)
     resume = p.add_mutually_exclusive_group()
     resume.add_argument("--no-resume", action="store_true", help="start afresh even if a checkpoint exists")
     resume.add_argument("--resume", action="store_true", help="continue from the checkpoint (what happens anyway)")
