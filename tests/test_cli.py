@@ -370,3 +370,22 @@ def test_run_turns_errors_and_interrupts_into_exit_codes(capsys):
     assert capsys.readouterr().err == "viewshift: error: out.png exists\n"
     assert run(stop, argparse.Namespace(), interrupted="run it again to resume") == 130
     assert capsys.readouterr().err == "viewshift: interrupted; run it again to resume\n"
+
+
+def test_every_flag_an_error_message_suggests_exists():
+    """An error that says "pass --x" must name an option some command really has."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import viewshift
+
+    flags = {o for p in LEAVES.values() for a in p._actions for o in a.option_strings}
+    missing = []
+    for path in Path(viewshift.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", ast.unparse(node.exc)):
+                    if flag not in flags:
+                        missing.append(f"{path.name}:{node.lineno} {flag}")
+    assert len(flags) > 50 and missing == []
