@@ -191,3 +191,30 @@ def test_temporary_files_are_removed(tmp_path):
         assert _finish(c, job)["state"] == "done"
         assert any(folder.rglob("photo.ply"))
     assert not folder.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_several_tabs_at_once(client):
+    """Two photos (two tabs) rendered concurrently: each answer is its own photo's render."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import viewshift
+
+    rgb, depth = square_photo()
+    flipped = np.ascontiguousarray(rgb[:, ::-1])
+    ids = []
+    for image in (rgb, flipped):
+        ident = client.post("/api/uploads", content=png_bytes(image)).json()["id"]
+        client.post(f"/api/uploads/{ident}/depth", content=npy_bytes(depth[:, ::-1] if image is flipped else depth))
+        ids.append(ident)
+    moves = [0.02 * k for k in range(6)]
+
+    def fetch(job):
+        ident, right = job
+        return _image(client.get(f"/api/uploads/{ident}/view.png", params={"source": "file", "right": right}))
+
+    jobs = [(ident, right) for right in moves for ident in ids]
+    with ThreadPoolExecutor(4) as pool:
+        views = list(pool.map(fetch, jobs))
+    for (ident, right), view in zip(jobs, views, strict=True):
+        image, d = (rgb, depth) if ident == ids[0] else (flipped, np.ascontiguousarray(depth[:, ::-1]))
+        np.testing.assert_array_equal(view, viewshift.synthesize(image, depth=d, right=right).image)
