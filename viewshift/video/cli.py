@@ -34,7 +34,9 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("video input (when the input is a video or a folder of videos)")
     g.add_argument("--codec", choices=("h264", "h265"), default="h264", help="video codec (default: h264)")
     g.add_argument("--crf", type=float, default=18.0, help="quality, lower = better and larger (default: 18)")
-    g.add_argument("--preset", default="veryfast", help="x264/x265 preset, e.g. ultrafast .. slow (default: veryfast)")
+    g.add_argument(
+        "--preset", default="superfast", help="x264/x265 preset, e.g. ultrafast .. slow (default: superfast)"
+    )
     g.add_argument(
         "--bit-depth",
         choices=("auto", "8", "10"),
@@ -90,7 +92,7 @@ def _settings(args: argparse.Namespace, *, move=None):
         convergence=_get(args, "convergence", DEFAULT_CONVERGENCE),
         codec=_get(args, "codec", "h264"),
         crf=_get(args, "crf", 18.0),
-        preset=_get(args, "preset", "veryfast"),
+        preset=_get(args, "preset", "superfast"),
         bit_depth=_get(args, "bit_depth", "auto"),
         odd_size=_get(args, "odd_size", "pad"),
         batch=_get(args, "batch", 8),

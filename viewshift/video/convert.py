@@ -93,7 +93,7 @@ class ConvertSettings:
     convergence: float = DEFAULT_CONVERGENCE
     codec: str = "h264"
     crf: float = 18.0
-    preset: str = "veryfast"
+    preset: str = "superfast"
     bit_depth: str = "auto"
     odd_size: str = "pad"
     edge_tolerance_px: float = 1.0
@@ -461,9 +461,18 @@ class _StereoRenderer:
 
     def __call__(self, frame: np.ndarray, n: np.ndarray, stabiliser: Stabiliser) -> list[np.ndarray]:
         s = self.settings
-        disp = disparity_pixels(n, self.width, s.divergence, s.convergence)
-        left, _ = shift_view(frame, disp, 0.5, edge_tolerance_px=s.edge_tolerance_px)
-        right, _ = shift_view(frame, disp, -0.5, edge_tolerance_px=s.edge_tolerance_px)
+        h, w = frame.shape[:2]
+        # δ is affine in n: computed at the depth map's size, then resized once to the frame (one full-size pass).
+        disp = _resize_to(disparity_pixels(n, self.width, s.divergence, s.convergence), w, h)
+        tol = s.edge_tolerance_px
+        if s.layout in ("sbs", "tb"):  # the eyes are rendered straight into their halves of the output frame
+            both = np.empty((h, 2 * w, 3) if s.layout == "sbs" else (2 * h, w, 3), frame.dtype)
+            halves = (both[:, :w], both[:, w:]) if s.layout == "sbs" else (both[:h], both[h:])
+            shift_view(frame, disp, 0.5, edge_tolerance_px=tol, out=halves[0])
+            shift_view(frame, disp, -0.5, edge_tolerance_px=tol, out=halves[1])
+            return [both]
+        left, _ = shift_view(frame, disp, 0.5, edge_tolerance_px=tol)
+        right, _ = shift_view(frame, disp, -0.5, edge_tolerance_px=tol)
         return _compose(left, right, s.layout)
 
 
@@ -482,6 +491,7 @@ class _MovedRenderer:
     def __call__(self, frame: np.ndarray, n: np.ndarray, stabiliser: Stabiliser) -> list[np.ndarray]:
         from viewshift.pipeline import load_image, scene_from
 
+        n = _resize_to(n, frame.shape[1], frame.shape[0])
         lo, hi = stabiliser.lo, stabiliser.hi
         half = lo + 0.5 * (hi - lo)
         inverse = np.maximum(lo + n * (hi - lo), 0.05 * max(half, 1e-9))
@@ -620,8 +630,7 @@ def convert_video(
         try:
             for _index, frame, depth_map in with_depth:
                 with timer("render"):
-                    n = _resize_to(stabiliser(frame, depth_map), w, h)
-                    frames_out = render(frame, n, stabiliser)
+                    frames_out = render(frame, stabiliser(frame, depth_map), stabiliser)
                 if encode_error or not encoder.is_alive():
                     raise encode_error[0] if encode_error else OutputError("the encoder stopped")
                 encode_q.put((frames_out, stabiliser.state()))

@@ -348,7 +348,7 @@ class FrameWriter:
         *,
         codec: str = "h264",
         crf: float = 18,
-        preset: str = "veryfast",
+        preset: str = "superfast",
         bit_depth: int = 8,
         colour: ColourInfo = ColourInfo(),
         threads: int = 0,

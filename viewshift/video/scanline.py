@@ -127,7 +127,12 @@ def shift_rows(src, disp, scale, tol, out, holes, y0, y1):
 
 
 def shift_view(
-    image: np.ndarray, disparity: np.ndarray, scale: float, *, edge_tolerance_px: float = 1.0
+    image: np.ndarray,
+    disparity: np.ndarray,
+    scale: float,
+    *,
+    edge_tolerance_px: float = 1.0,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One eye: ``image`` with every pixel moved by ``scale · disparity`` along its row, holes filled.
 
@@ -136,6 +141,8 @@ def shift_view(
         disparity: ``H×W`` float32 disparity δ in pixels (larger = nearer; see the module docstring).
         scale: the eye's share of δ: ``+0.5`` for the left eye, ``-0.5`` for the right (balance 0).
         edge_tolerance_px: stretch (px) beyond which neighbours are an occlusion edge.
+        out: where to write the view (``H×W×C``, same dtype; may be a view into a larger frame, such as one half
+            of a side-by-side frame); a new array if None.
 
     Returns:
         ``(view, holes)``: ``H×W×C`` same dtype; ``H×W`` bool, pixels no source pixel reached (filled in ``view``).
@@ -155,7 +162,10 @@ def shift_view(
         raise InputError(f"edge tolerance must be positive, got {edge_tolerance_px}")
     src = np.ascontiguousarray(image)
     disp = np.ascontiguousarray(disparity, dtype=np.float32)
-    out = np.empty_like(src)
+    if out is None:
+        out = np.empty_like(src)
+    elif out.shape != src.shape or out.dtype != src.dtype:
+        raise ShapeError(f"out is {out.shape} {out.dtype}, the view is {src.shape} {src.dtype}")
     holes = np.empty(src.shape[:2], bool)
     kernels.run_rows(shift_rows, src.shape[0], src, disp, np.float32(scale), np.float32(edge_tolerance_px), out, holes)
     return out, holes

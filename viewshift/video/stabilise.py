@@ -99,8 +99,8 @@ class Stabiliser:
     def restore(self, state: dict) -> None:
         self.lo, self.hi = state.get("lo"), state.get("hi")
 
-    def _is_cut(self, frame: np.ndarray) -> bool:
-        thumb = cv2.resize(_grey(frame), (32, 18), interpolation=cv2.INTER_AREA)
+    def _is_cut(self, grey: np.ndarray) -> bool:
+        thumb = cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA)
         cut = self._thumb is not None and float(np.abs(thumb - self._thumb).mean()) > self.settings.cut_threshold
         self._thumb = thumb
         return cut
@@ -126,7 +126,11 @@ class Stabiliser:
         """
         inverse = 1.0 / np.maximum(depth.astype(np.float32), 1e-6)
         lo, hi = self.range_of(inverse)
-        cut = self._is_cut(frame)
+        h, w = depth.shape
+        # One small grey copy of the frame (a quarter of the depth map's size) serves the cut test and smoothing.
+        small = cv2.resize(frame, (max(8, w // 4), max(8, h // 4)), interpolation=cv2.INTER_AREA)
+        grey = _grey(small)
+        cut = self._is_cut(grey)
         if self.settings.mode == "per-frame" or self.lo is None or cut:
             self.lo, self.hi = lo, hi
             self._prev = None
@@ -136,12 +140,12 @@ class Stabiliser:
         span = max(self.hi - self.lo, 1e-6 * max(abs(self.hi), 1e-12))
         n = np.clip((inverse - self.lo) / span, -0.5, 1.5).astype(np.float32)
         if self.settings.mode == "smooth" and self.settings.pixel_smoothing > 0:
-            n = self._smooth_pixels(frame, n)
+            n = self._smooth_pixels(grey, n)
         return n
 
-    def _smooth_pixels(self, frame: np.ndarray, n: np.ndarray) -> np.ndarray:
+    def _smooth_pixels(self, grey: np.ndarray, n: np.ndarray) -> np.ndarray:
         h, w = n.shape
-        grey = cv2.GaussianBlur(cv2.resize(_grey(frame), (max(1, w // 4), max(1, h // 4))), (5, 5), 0) * 255.0
+        grey = cv2.GaussianBlur(grey, (5, 5), 0) * 255.0
         prev, prev_grey = self._prev, self._grey
         self._grey = grey
         if prev is not None and prev_grey is not None and prev.shape == n.shape:
