@@ -7,55 +7,28 @@
 * ``viewshift planar presets`` lists the presets.
 * ``viewshift straighten PHOTO -o OUT`` levels a tilted photo.
 
-Only argparse and the standard library are imported here; each handler imports what it needs, so that
-``viewshift --help`` stays fast. Old spellings (``--out``, ``--json``, ``--weights``, straighten's ``--fill``)
-still work for one release and print one deprecation line on stderr.
+Only argparse, the standard library and :mod:`viewshift.cli_args` are imported here; each handler imports what it
+needs, so that ``viewshift --help`` stays fast. Old spellings (``--out``, ``--json``, ``--weights``, straighten's
+``--fill``) still work for one release and print one deprecation line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
+
+from viewshift.cli_args import (
+    add_deprecated,
+    add_max_minutes,
+    add_output,
+    add_quiet,
+    add_threads,
+    count,
+    wrote,
+)
 
 MODELS = ("digits", "digits-3", "digits-icstn", "photo-roll")
 CORNER_FILLS = ("black", "white", "edge")
-
-
-class _Deprecated(argparse.Action):
-    """An old spelling of an option: stores into the new option's ``dest`` and says so on stderr."""
-
-    def __init__(self, option_strings, dest, new: str, **kwargs) -> None:
-        self.new = new
-        kwargs.setdefault("help", f"deprecated spelling of {new} (accepted for one release)")
-        super().__init__(option_strings, dest, **kwargs)
-
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
-        print(f"viewshift: warning: {option_string} is deprecated; use {self.new}", file=sys.stderr)
-        setattr(namespace, self.dest, values)
-
-
-def _count(text: str) -> int:
-    """A positive whole number, also written as ``1e8``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 1 or value != int(value):
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return int(value)
-
-
-def _add_common(parser: argparse.ArgumentParser, *, threads: bool = True) -> None:
-    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success (default: off)")
-    if threads:
-        parser.add_argument(
-            "--threads",
-            type=_count,
-            default=os.cpu_count() or 1,
-            help="torch threads (default: the number of CPU cores, %(default)s here)",
-        )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,51 +39,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p_train = sub.add_parser("train", help="train one preset (resumable) into a run folder")
     p_train.add_argument("--preset", required=True, help="preset name (see `viewshift planar presets`)")
+    # -o is required, but checked after parsing (viewshift.cli_args.settle_output) so that --out alone still works.
     p_train.add_argument(
-        "-o", "--output", metavar="RUN", help="run folder: config.json, checkpoint.pt, log.txt, model.pt (required)"
+        "-o", "--output", metavar="RUN", help="run folder: config.json, checkpoint.pt, log.txt, model.pt"
     )
-    p_train.add_argument("--out", dest="output", action=_Deprecated, new="-o/--output")
-    p_train.add_argument("--steps", type=_count, default=None, help="step budget (default: the preset's steps)")
-    p_train.add_argument(
-        "--max-minutes",
-        type=float,
-        default=None,
-        help="stop (with a checkpoint) after this much wall time; run again to continue (default: no limit)",
-    )
-    p_train.add_argument("--seed", type=int, default=None, help="random seed (default: the preset's seed)")
+    add_deprecated(p_train, "--out", "-o/--output", dest="output", metavar="RUN")
+    p_train.set_defaults(output_required=True)
+    add_quiet(p_train)
+    p_train.add_argument("--steps", type=count, default=None, metavar="N", help="step budget (default: the preset's)")
+    add_max_minutes(p_train)
+    p_train.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default: the preset's)")
     p_train.add_argument(
         "--data", default=None, help="digit mosaic PNG (default: $VIEWSHIFT_SHARED_DATA/digits/digits_train.png)"
     )
     resume = p_train.add_mutually_exclusive_group()
     resume.add_argument(
-        "--resume", dest="resume", action="store_true", default=True, help="continue from checkpoint.pt (default)"
+        "--resume", dest="resume", action="store_true", default=True, help="continue from checkpoint.pt (the default)"
     )
     resume.add_argument(
-        "--no-resume",
-        dest="resume",
-        action="store_false",
-        help="start afresh even if a checkpoint exists (default: off)",
+        "--no-resume", dest="resume", action="store_false", help="start afresh even with a checkpoint (default: resume)"
     )
-    _add_common(p_train)
+    add_threads(p_train, what="torch threads")
     p_train.set_defaults(func=_train)
 
     p_eval = sub.add_parser("eval", help="evaluate a run or a shipped model on its fixed held-out test set")
     which = p_eval.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", help="run folder with model.pt + model.json (this or --model is required)")
     which.add_argument("--model", help=f"shipped model name: {', '.join(MODELS)} (this or --run is required)")
-    p_eval.add_argument(
-        "--split", choices=("test", "val"), default="test", help="held-out test set or validation set (default: test)"
-    )
-    p_eval.add_argument(
-        "-o",
-        "--output",
-        metavar="OUT.json",
-        default=None,
-        help="also write all results, with predictions (default: none)",
-    )
-    p_eval.add_argument("--json", dest="output", action=_Deprecated, new="-o/--output")
-    p_eval.add_argument("--overwrite", action="store_true", help="replace an existing output file (default: refuse)")
-    _add_common(p_eval)
+    p_eval.add_argument("--split", choices=("test", "val"), default="test", help="held-out test set or validation set")
+    add_output(p_eval, "also write all results, with predictions, to this JSON file", required=False, old=("--json",))
+    add_threads(p_eval, what="torch threads")
     p_eval.set_defaults(func=_eval)
 
     p_export = sub.add_parser("export", help="write a run's weights (float16) and config into a weights folder")
@@ -118,13 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--run",
         required=True,
         action="append",
-        help="run folder with model.pt + model.json; repeat for an ensemble (required)",
+        help="run folder with model.pt + model.json; repeat for an ensemble",
     )
-    p_export.add_argument("--name", required=True, help="model name, e.g. digits-icstn (required)")
-    p_export.add_argument(
-        "-o", "--output", metavar="DIR", help="destination folder, e.g. viewshift/planar/weights (required)"
-    )
-    p_export.add_argument("--weights", dest="output", action=_Deprecated, new="-o/--output")
+    p_export.add_argument("--name", required=True, help="model name, e.g. digits-icstn")
+    add_output(p_export, "destination folder, e.g. viewshift/planar/weights", required=False, old=("--weights",))
+    p_export.set_defaults(output_required=True)  # checked after parsing, so that --weights alone still works
     p_export.add_argument(
         "--vanishing-gate",
         nargs=2,
@@ -141,10 +97,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --vanishing-gate: use the vanishing point only within DEGREES of the network's own estimate "
         "(default: no such check)",
     )
-    p_export.add_argument(
-        "--overwrite", action="store_true", help="replace an existing model of that name (default: refuse)"
-    )
-    _add_common(p_export, threads=False)
     p_export.set_defaults(func=_export)
 
     p_presets = sub.add_parser("presets", help="list the training presets")
@@ -152,44 +104,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p_str = subparsers.add_parser("straighten", help="level a tilted photo (roll within ±20°) and crop")
     p_str.add_argument("photo", help="input photo (JPEG, PNG, TIFF, WebP, PPM)")
-    p_str.add_argument("-o", "--output", required=True, help="output image file (required)")
+    add_output(p_str, "output image file")
     p_str.add_argument(
-        "--keep-size",
-        action="store_true",
-        help="keep the size and fill the corners instead of cropping (default: crop)",
+        "--keep-size", action="store_true", help="keep the size and fill the corners instead of cropping"
     )
     p_str.add_argument(
-        "--corner-fill",
-        choices=CORNER_FILLS,
-        default="black",
-        help="colour of the corners with --keep-size (default: black)",
+        "--corner-fill", choices=CORNER_FILLS, default="black", help="colour of the corners with --keep-size"
     )
-    p_str.add_argument("--fill", dest="corner_fill", choices=CORNER_FILLS, action=_Deprecated, new="--corner-fill")
+    add_deprecated(p_str, "--fill", "--corner-fill", dest="corner_fill", choices=CORNER_FILLS)
     p_str.add_argument(
         "--roll",
         type=float,
         default=None,
-        help="the camera's roll in degrees, as in `viewshift render --roll`: positive = rolled clockwise seen from "
-        "behind, so the picture's content turned counter-clockwise; the photo is turned back by it "
-        "(default: estimated)",
+        metavar="DEG",
+        help="the camera's roll, as in `viewshift render --roll`: positive = rolled clockwise seen from behind, so "
+        "the picture's content turned counter-clockwise; the photo is turned back by it (default: estimated)",
     )
-    p_str.add_argument("--overwrite", action="store_true", help="replace an existing output file (default: refuse)")
-    p_str.add_argument("--max-pixels", type=_count, default=100_000_000, help="refuse larger images (default: 1e8)")
-    _add_common(p_str)
+    p_str.add_argument("--max-pixels", type=count, default=100_000_000, help="refuse larger images (default: 1e8)")
+    add_threads(p_str, what="torch threads")
     p_str.set_defaults(func=_straighten)
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
-
-
-def _require_output(args: argparse.Namespace, what: str) -> str:
-    from viewshift.errors import InputError
-
-    if not args.output:
-        raise InputError(f"give the {what} with -o/--output")
-    return args.output
 
 
 def _presets(args: argparse.Namespace) -> int:
@@ -211,7 +149,7 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.preset not in PRESETS:
         raise InputError(f"unknown preset {args.preset!r}; choose one of {', '.join(PRESETS)}")
-    output = _require_output(args, "run folder")
+    output = args.output
     if args.max_minutes is not None and not args.max_minutes > 0:
         raise InputError(f"--max-minutes must be positive, got {args.max_minutes}")
     config = PRESETS[args.preset]
@@ -226,9 +164,8 @@ def _train(args: argparse.Namespace) -> int:
         max_minutes=args.max_minutes,
         threads=args.threads,
     )
-    if not args.quiet:
-        more = "" if path.name == "model.pt" else " (out of --max-minutes; run the same command again to continue)"
-        print(f"wrote {path}{more}")
+    more = "" if path.name == "model.pt" else " (out of --max-minutes; run the same command again to continue)"
+    wrote(args, f"{path}{more}")
     return 0
 
 
@@ -296,8 +233,7 @@ def _eval(args: argparse.Namespace) -> int:
     if args.output:
         with atomic_path(args.output) as tmp:
             tmp.write_text(json.dumps(result))
-        if not args.quiet:
-            print(f"wrote {args.output}")
+        wrote(args, args.output)
     return 0
 
 
@@ -307,7 +243,7 @@ def _export(args: argparse.Namespace) -> int:
     from viewshift.errors import InputError, OutputError
     from viewshift.planar.train import export_weights
 
-    output = _require_output(args, "destination folder")
+    output = args.output
     if args.vanishing_agreement is not None and not args.vanishing_gate:
         raise InputError("--vanishing-agreement needs --vanishing-gate")
     if args.vanishing_agreement is not None and not args.vanishing_agreement > 0:
@@ -319,8 +255,7 @@ def _export(args: argparse.Namespace) -> int:
     if gate and args.vanishing_agreement is not None:
         gate += (args.vanishing_agreement,)
     path = export_weights(args.run, args.name, output, gate)
-    if not args.quiet:
-        print(f"wrote {path}, {path.with_suffix('.json')}")
+    wrote(args, f"{path}, {path.with_suffix('.json')}")
     return 0
 
 
@@ -358,7 +293,6 @@ def _straighten(args: argparse.Namespace) -> int:
     ):
         levelled = levelled[:, :, 0]  # a grey photo stays grey
     write_image(args.output, levelled, overwrite=args.overwrite, inputs=[Path(args.photo)])
-    if not args.quiet:
-        h, w = levelled.shape[:2]
-        print(f"wrote {args.output} ({w}×{h}), levelled: camera roll {roll:+.2f}° ({source})")
+    h, w = levelled.shape[:2]
+    wrote(args, f"{args.output} ({w}×{h}), levelled: camera roll {roll:+.2f}° ({source})")
     return 0
