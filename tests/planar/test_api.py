@@ -46,8 +46,8 @@ def test_shipped_digit_angle_models_on_held_out_subset():
     keep = torch.arange(len(labels)) % 4 == 0  # 200 of them, all classes
     pred = estimate_angle(_to_uint8(images[keep]))
     err = np.abs((pred - angles[keep].numpy() + 180) % 360 - 180)
-    # Stated accuracy of the shipped model (round 3, rot-bins-all-val) on this subset: measured median 2.15°
-    # (mean 4.0°; docs/planar.md, section 6); stated bound 3°.
+    # Stated accuracy of the shipped model (rot-bins-all-val) on this subset: measured median 2.15° (mean 4.0°);
+    # stated bound 3°.
     assert np.median(err) <= 3.0
 
     threes = labels == 3
@@ -79,9 +79,8 @@ def test_shipped_roll_on_held_out_photos():
         own = reference_roll(str(path.relative_to(shared_data_root())))  # the photo's own measured roll
         for roll in (-12.0, 7.0):
             errors.append(abs(estimate_roll(rotate_photo(photo, roll)) - roll - own))
-    # Measured 1.21° with the round-7 model (roll-tilt with the vanishing-point gate; 7.3° for the round-5 model
-    # against labels without the photos' own rolls), the worst case aero1.jpg rolled by 7° (6.6°, no verticals);
-    # stated bound 2.5°.
+    # Measured 1.21° with the shipped model (roll-tilt + vanishing-point gate), the worst case aero1.jpg rolled by
+    # 7° (6.6°, no verticals); stated bound 2.5°.
     assert np.mean(errors) <= 2.5
 
 

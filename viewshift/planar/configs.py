@@ -100,24 +100,24 @@ class RollConfig:
     lr: float = 1e-3
     long_side: int = 256
     max_photos: int | None = None  # use only the first N training photos (smoke tests)
-    # Hold the validation photos (viewshift.planar.roll.ROLL_VAL_PHOTOS) out of training and score them
+    # Hold the validation photos (the ``val`` list of planar/data/roll_splits.json) out of training and score them
     # (val_rolls_per_photo seeded rolls each) at checkpoints; model.pt keeps the best-scoring checkpoint.
     val_photos: bool = False
     val_rolls_per_photo: int = 10
     seed: int = 0
     kind: str = "roll"
     holdout: list[str] = field(default_factory=list)  # training photos (relative paths) left out of training
-    features: str = "gradient"  # gradient | gradient+lines | gradient+vanishing (viewshift.planar.roll.photo_features)
-    centred_crops: bool = False  # training sub-crops keep the photo's centre (viewshift.planar.roll.random_rolled_crop)
-    tilt: float = 0.0  # training photos are first turned by random pitch and yaw in ±tilt degrees (roll.tilt_photo)
-    # Inference only: when > 0, a photo whose vertical vanishing point (roll.vertical_vanishing_roll) has at least
+    features: str = "gradient"  # gradient | gradient+lines | gradient+vanishing (features.photo_features)
+    centred_crops: bool = False  # training sub-crops keep the photo's centre (roll_data.random_rolled_crop)
+    tilt: float = 0.0  # training photos are first turned by random pitch and yaw in ±tilt degrees (photo.tilt_photo)
+    # Inference only: when > 0, a photo whose vertical vanishing point (vanishing.vertical_vanishing_roll) has at least
     # this support and at most vanishing_ambiguity is levelled by it, the network answers the others.
     vanishing_support: float = 0.0
     vanishing_ambiguity: float = 0.7
     # ... and, when > 0, only if its roll is within this many degrees of the network's estimate.
     vanishing_agreement: float = 0.0
     # Training photos without marked verticals take their own roll from a clear vertical vanishing point
-    # (roll.training_reference_roll) instead of counting as level.
+    # (roll_data.training_reference_roll) instead of counting as level.
     self_reference: bool = False
 
 
