@@ -1,0 +1,320 @@
+"""Geometric multi-view depth (viewshift.multiview) on real clips with known poses and depth, beside the built-in
+network and a constant depth.
+
+    python bench/multiview_eval.py                 # writes docs/depth/multiview.{json,md,png}
+    python bench/multiview_eval.py --only 7scenes  # one clip, for a quick look (nothing written unless --write)
+
+Clips (read from ../shared/data at run time):
+
+* ``7scenes-a``, ``7scenes-b`` — 7-Scenes redkitchen, 10 frames 10 apart (≈ 7 cm steps) at 640×480 from frames
+  100 and 200; Kinect depth (colour and depth sensors are not exactly registered) and KinectFusion poses.
+* ``rgbd-5`` — the five RGB-D frames of ``video/rgbd-5frames`` (640×480, large moves), depth in mm, poses.
+* ``tum-fr1`` — the two TUM freiburg1 frames of ``video/tum-fr1-pair``, depth / 5000 = m, no poses.
+* ``kitti06`` — KITTI odometry 06 frames 0–9 (grey, 1226×370, ~1.2 m forward per frame), GT poses, no depth.
+* ``llff-flower`` — LLFF flower views 0–8 (the first row of the capture grid, 504×378), COLMAP poses, no depth.
+* ``fox`` — the first 10 frames of the fox orbit, downscaled to 360×640, COLMAP poses, no depth.
+
+For each clip the reference frame is the middle one. Reported:
+
+* **Pose**: ``ATE`` = RMS distance of the camera centres after the similarity (scale, rotation, translation) that
+  best fits them to the ground truth (Umeyama, least squares, :mod:`viewshift.multiview.metrics`), in the ground
+  truth's unit and as a percentage of its path length; ``rot°`` = mean error of consecutive relative rotations.
+  With the dataset's focal length given, and separately with the focal length searched (``f err`` = searched /
+  true − 1).
+* **Depth** (where ground truth exists): AbsRel after median scaling (``d ← d · median(gt) / median(d)``, over the
+  pixels with ground truth ≤ 10 m) of the geometric depth, of the built-in network and of a constant depth, over
+  all pixels; and on the geometric depth's confident pixels (confidence > 0.3, coverage given) for geometric and
+  built-in alike.
+* **Time**: wall seconds of ``estimate_cameras`` and ``multiview_depth`` (load average of the machine recorded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from viewshift.depth.builtin import load_builtin
+from viewshift.io import atomic_path, depth_preview, read_image
+from viewshift.learn.metrics import depth_metrics
+from viewshift.multiview import SweepConfig, estimate_cameras, multiview_depth
+from viewshift.multiview.metrics import trajectory_errors
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("VIEWSHIFT_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
+CONFIDENT = 0.3
+MAX_DEPTH = 10.0
+
+
+# ------------------------------------------------------------------------------------------------ clips
+
+
+def _rgb(path: Path) -> np.ndarray:
+    return read_image(path).rgb.astype(np.uint8)
+
+
+def sevenscenes(start: int) -> dict:
+    root = DATA / "video" / "7scenes-redkitchen" / "frames"
+    names = [f"frame-{i:06d}" for i in range(start, start + 100, 10)]
+    ref = len(names) // 2
+    depth = cv2.imread(str(root / f"{names[ref]}.depth.png"), cv2.IMREAD_UNCHANGED).astype(np.float32)
+    depth[(depth == 0) | (depth >= 65535)] = np.nan
+    return dict(
+        frames=[_rgb(root / f"{n}.color.jpg") for n in names],
+        poses=np.stack([np.loadtxt(root / f"{n}.pose.txt") for n in names]),
+        depth=depth / 1000.0,
+        focal=585.0,
+        ref=ref,
+    )
+
+
+def _quat_pose(row: np.ndarray) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    T = np.eye(4)
+    T[:3, :3] = Rotation.from_quat(row[3:7]).as_matrix()  # x y z w
+    T[:3, 3] = row[:3]
+    return T
+
+
+def rgbd5() -> dict:
+    root = DATA / "video" / "rgbd-5frames"
+    poses = np.stack([_quat_pose(r) for r in np.loadtxt(root / "pose.txt")])
+    ref = 2
+    depth = cv2.imread(str(root / "depth" / f"{ref + 1}.pgm"), cv2.IMREAD_UNCHANGED).astype(np.float32)
+    depth[depth == 0] = np.nan
+    return dict(
+        frames=[_rgb(root / "color" / f"{i}.png") for i in range(1, 6)],
+        poses=poses,
+        depth=depth / 1000.0,
+        focal=518.5,
+        ref=ref,
+    )
+
+
+def tum_fr1() -> dict:
+    root = DATA / "video" / "tum-fr1-pair"
+    depth = cv2.imread(str(root / "1_depth.png"), cv2.IMREAD_UNCHANGED).astype(np.float32)
+    depth[depth == 0] = np.nan
+    return dict(
+        frames=[_rgb(root / "1.png"), _rgb(root / "2.png")], poses=None, depth=depth / 5000.0, focal=521.0, ref=0
+    )
+
+
+def kitti06() -> dict:
+    root = DATA / "video" / "kitti-odom06-frames0-50"
+    rows = np.loadtxt(root / "poses.txt")[:10]
+    poses = np.tile(np.eye(4), (10, 1, 1))
+    poses[:, :3, :] = rows.reshape(-1, 3, 4)
+    frames = [np.repeat(_rgb(root / "image_l" / f"{i:06d}.png")[..., :1], 3, axis=2) for i in range(10)]
+    return dict(frames=frames, poses=poses, depth=None, focal=707.0912, ref=5)
+
+
+def llff_flower() -> dict:
+    root = DATA / "multiview" / "llff-flower"
+    pb = np.load(root / "poses_bounds.npy")[:9]
+    c2w = pb[:, :15].reshape(-1, 3, 5)[:, :, :4]
+    poses = np.tile(np.eye(4), (len(pb), 1, 1))
+    # LLFF columns are [down, right, backwards]; OpenCV wants [right, down, forwards].
+    poses[:, :3, 0], poses[:, :3, 1], poses[:, :3, 2] = c2w[:, :, 1], c2w[:, :, 0], -c2w[:, :, 2]
+    poses[:, :3, 3] = c2w[:, :, 3]
+    frames = [_rgb(root / "images_8" / f"image{i:03d}.png") for i in range(len(pb))]
+    return dict(frames=frames, poses=poses, depth=None, focal=446.88, ref=4)
+
+
+def fox() -> dict:
+    root = DATA / "video" / "fox-handheld"
+    meta = json.loads((root / "transforms.json").read_text())
+    entries = sorted((f for f in meta["frames"] if (root / f["file_path"]).exists()), key=lambda f: f["file_path"])[:10]
+    scale = 360 / meta["w"]
+    frames, poses = [], []
+    for e in entries:
+        rgb = _rgb(root / e["file_path"])
+        frames.append(cv2.resize(rgb, (360, round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA))
+        T = np.array(e["transform_matrix"], dtype=np.float64)
+        T[:3, 1:3] *= -1  # NeRF/OpenGL camera axes (y up, z backwards) to OpenCV
+        poses.append(T)
+    return dict(frames=frames, poses=np.stack(poses), depth=None, focal=meta["fl_x"] * scale, ref=5)
+
+
+CLIPS = {
+    "7scenes-a": lambda: sevenscenes(100),
+    "7scenes-b": lambda: sevenscenes(200),
+    "rgbd-5": rgbd5,
+    "tum-fr1": tum_fr1,
+    "kitti06": kitti06,
+    "llff-flower": llff_flower,
+    "fox": fox,
+}
+
+
+# ------------------------------------------------------------------------------------------------ scoring
+
+
+def score_depth(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> float:
+    return depth_metrics(pred, gt, mask=mask, align="median", max_depth=MAX_DEPTH).abs_rel
+
+
+def evaluate(name: str, clip: dict, config: SweepConfig, builtin) -> tuple[dict, dict]:
+    frames, ref = clip["frames"], clip["ref"]
+    h, w = frames[0].shape[:2]
+    row: dict = {"clip": name, "frames": len(frames), "size": f"{w}×{h}", "ref": ref}
+    t = time.perf_counter()
+    cams = estimate_cameras(frames, focal=clip["focal"])
+    row["t_cameras"] = time.perf_counter() - t
+    t = time.perf_counter()
+    result = multiview_depth(frames, ref, cameras=cams, config=config)
+    row["t_depth"] = time.perf_counter() - t
+    row["reprojection_px"] = cams.reprojection_px
+    row["registered"] = int(cams.registered.sum())
+    t = time.perf_counter()
+    searched = estimate_cameras(frames)
+    row["t_cameras_search"] = time.perf_counter() - t
+    row["focal_err"] = float(searched.K[0, 0] / clip["focal"] - 1)
+    if clip["poses"] is not None:
+        for key, c in (("", cams), ("_search", searched)):
+            err = trajectory_errors(c.world_T_cam, clip["poses"])
+            row["ate" + key] = err["ate"]
+            row["ate_pct" + key] = 100 * err["ate"] / err["path"]
+            row["rot_deg" + key] = err["rotation_deg"]
+        row["path"] = err["path"]
+    built = builtin.estimate(frames[ref]).depth
+    conf = result.confidence > CONFIDENT
+    row["coverage"] = float(conf.mean())
+    if clip["depth"] is not None:
+        gt = clip["depth"]
+        row["absrel_geo"] = score_depth(result.depth, gt)
+        row["absrel_builtin"] = score_depth(built, gt)
+        row["absrel_const"] = score_depth(np.ones_like(gt), gt)
+        row["absrel_geo_conf"] = score_depth(result.depth, gt, conf)
+        row["absrel_builtin_conf"] = score_depth(built, gt, conf)
+    pictures = dict(ref=frames[ref], geo=result.depth, conf=result.confidence, builtin=built, gt=clip["depth"])
+    return row, pictures
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+
+def fmt(row: dict, key: str, spec: str = ".3f") -> str:
+    v = row.get(key)
+    return "–" if v is None else format(v, spec)
+
+
+def markdown(rows: list[dict], meta: dict) -> str:
+    lines = [
+        "| clip | frames | ATE (f given) | ATE % path | rot° | f err (search) | ATE % path (search) | reproj px "
+        "| AbsRel geometric | AbsRel built-in | AbsRel constant | confident px | AbsRel geo (confident) "
+        "| AbsRel built-in (same px) | s cameras | s depth |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['clip']} | {r['frames']} × {r['size']} | {fmt(r, 'ate', '.4f')} | {fmt(r, 'ate_pct', '.1f')} "
+            f"| {fmt(r, 'rot_deg', '.2f')} | {100 * r['focal_err']:+.1f} % | {fmt(r, 'ate_pct_search', '.1f')} "
+            f"| {r['reprojection_px']:.2f} | {fmt(r, 'absrel_geo')} | {fmt(r, 'absrel_builtin')} "
+            f"| {fmt(r, 'absrel_const')} | {100 * r['coverage']:.0f} % | {fmt(r, 'absrel_geo_conf')} "
+            f"| {fmt(r, 'absrel_builtin_conf')} | {r['t_cameras']:.1f} | {r['t_depth']:.1f} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Measured {meta['date']} with `{meta['command']}`; torch threads {meta['threads']}, load average "
+        f"{meta['load_before']} before and {meta['load_after']} after (the machine was shared: times are upper bounds)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _tile(img: np.ndarray, height: int) -> np.ndarray:
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    w = round(img.shape[1] * height / img.shape[0])
+    return cv2.resize(img, (w, height), interpolation=cv2.INTER_AREA)
+
+
+def picture(all_pictures: list[tuple[str, dict]], height: int = 150) -> np.ndarray:
+    """One row per clip: reference frame, geometric depth, confidence, built-in depth, ground truth."""
+    heads = ["reference frame", "geometric depth", "confidence (white = 1)", "built-in depth", "ground truth"]
+    rows = []
+    for name, p in all_pictures:
+        tiles = [
+            _tile(p["ref"], height),
+            _tile(depth_preview(p["geo"]), height),
+            _tile((np.clip(p["conf"], 0, 1) * 255).astype(np.uint8), height),
+            _tile(depth_preview(p["builtin"]), height),
+        ]
+        if p["gt"] is not None:
+            g = np.nan_to_num(p["gt"], nan=0.0).astype(np.float32)
+            prev = depth_preview(np.where(g > 0, g, g.max()).astype(np.float32))
+            prev[g <= 0] = 0  # black: no ground truth
+            tiles.append(_tile(prev, height))
+        else:
+            blank = np.full_like(tiles[0], 40)
+            cv2.putText(blank, "none", (8, height // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (220, 220, 220), 1)
+            tiles.append(blank)
+        label = np.full((22, 10, 3), 255, np.uint8)
+        titled = []
+        for k, t in enumerate(tiles):
+            label = np.full((22, t.shape[1], 3), 255, np.uint8)
+            cv2.putText(label, f"{name}: {heads[k]}" if k == 0 else heads[k], (3, 16), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.45, (0, 0, 0), 1)  # fmt: skip
+            titled.append(np.pad(np.concatenate([label, t], 0), ((0, 0), (0, 4), (0, 0)), constant_values=255))
+        rows.append(np.concatenate(titled, 1))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 6), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    return np.concatenate(rows, 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", choices=sorted(CLIPS), help="clips to run (default: all)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of the sweep (default: 1)")
+    ap.add_argument("--write", action="store_true", help="write docs/ even with --only")
+    ap.add_argument("--out-dir", default=str(REPO / "docs" / "depth"), help="where multiview.{json,md,png} go")
+    args = ap.parse_args(argv)
+    if not DATA.exists():
+        print(f"shared data not found at {DATA}", file=sys.stderr)
+        return 1
+    import torch
+
+    torch.set_num_threads(args.threads)
+    config = SweepConfig(threads=args.threads)
+    builtin = load_builtin(num_threads=args.threads)
+    names = args.only or list(CLIPS)
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    rows, pictures = [], []
+    for name in names:
+        row, pics = evaluate(name, CLIPS[name](), config, builtin)
+        rows.append(row)
+        pictures.append((name, pics))
+        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": "python bench/multiview_eval.py" + (f" --only {' '.join(names)}" if args.only else ""),
+        "threads": args.threads,
+        "load_before": load_before,
+        "load_after": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "confident": CONFIDENT,
+        "max_depth": MAX_DEPTH,
+    }
+    md = markdown(rows, meta)
+    print(md)
+    if args.only and not args.write:
+        return 0
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "multiview.json") as tmp:
+        tmp.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    with atomic_path(out / "multiview_table.md") as tmp:
+        tmp.write_text(md)
+    with atomic_path(out / "multiview.png") as tmp:
+        cv2.imwrite(str(tmp), cv2.cvtColor(picture(pictures), cv2.COLOR_RGB2BGR))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
