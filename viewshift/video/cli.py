@@ -29,8 +29,43 @@ def is_video_input(spec: str | None) -> bool:
     return False
 
 
+VIDEO_LAYOUTS = ("sbs", "half-sbs", "tb", "half-tb", "anaglyph", "left-right", "right")
+
+
+class _WithVideoLayouts:
+    """The photo layouts of ``--layout`` (any container) plus the video-only ones, as argparse ``choices``."""
+
+    def __init__(self, photo) -> None:
+        self.photo = photo
+
+    def _values(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*self.photo, *VIDEO_LAYOUTS]))
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values()
+
+    def __iter__(self):
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+
 def add_video_options(p: argparse.ArgumentParser) -> None:
-    """Options that only a video input uses (added to ``stereo`` and ``render``)."""
+    """Options that only a video input uses (called by ``viewshift stereo`` and ``viewshift render`` when they
+    build their parsers). An existing ``--layout`` also accepts the video layouts, and the help of ``--divergence``
+    and ``--convergence`` says what they mean for a video."""
+    for action in p._actions:
+        if action.dest == "layout" and action.choices is not None:
+            action.choices = _WithVideoLayouts(action.choices)
+            action.help = (action.help or "") + "; for a video also half-tb, and left-right (two files OUT_L, OUT_R)"
+        elif action.dest == "divergence":
+            action.help = (action.help or "") + "; for a video: the depth range in %% of the width (default: 2.0)"
+        elif action.dest == "convergence":
+            action.help = (action.help or "") + (
+                "; for a video: the normalised disparity on the screen plane, 0 = the far end .. 1 = the near "
+                "end of the depth range (default: 0.75)"
+            )
     g = p.add_argument_group("video input (when the input is a video or a folder of videos)")
     g.add_argument("--codec", choices=("h264", "h265"), default="h264", help="video codec (default: h264)")
     g.add_argument("--crf", type=float, default=18.0, help="quality, lower = better and larger (default: 18)")
@@ -84,8 +119,6 @@ def _settings(args: argparse.Namespace, *, move=None):
     from viewshift.video.stabilise import StabiliseSettings
 
     layout = _get(args, "layout", "sbs")
-    if layout == "right":
-        layout = "left-right"
     return ConvertSettings(
         layout=layout,
         divergence=_get(args, "divergence", DEFAULT_DIVERGENCE),

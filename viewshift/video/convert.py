@@ -52,7 +52,7 @@ __all__ = [
     "output_paths",
 ]
 
-LAYOUTS = ("sbs", "half-sbs", "tb", "half-tb", "anaglyph", "left-right")
+LAYOUTS = ("sbs", "half-sbs", "tb", "half-tb", "anaglyph", "left-right", "right")
 OUTPUT_EXTENSIONS = (".mp4", ".mkv", ".mov")
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts")
 DEFAULT_DIVERGENCE = 2.0
@@ -67,8 +67,8 @@ class ConvertSettings:
     """Everything that shapes the output; saved with the chunks so a resumed run can check it is the same job.
 
     Attributes:
-        layout: one of :data:`LAYOUTS` (``left-right`` writes two files, ``OUT_L.mp4`` and ``OUT_R.mp4``);
-            ignored for a moved camera (``move`` given), which writes one view.
+        layout: one of :data:`LAYOUTS` (``left-right`` writes two files, ``OUT_L.mp4`` and ``OUT_R.mp4``;
+            ``right`` the right eye alone); ignored for a moved camera (``move`` given), which writes one view.
         divergence: disparity range in % of the width between the far and near ends of the depth range.
         convergence: normalised disparity on the screen plane (0: the far end, everything in front; 1: the near
             end, everything behind).
@@ -207,7 +207,7 @@ def _compose(left: np.ndarray, right: np.ndarray, layout: str) -> list[np.ndarra
 
 
 def _output_shape(layout: str, w: int, h: int, moved: bool) -> tuple[int, int]:
-    if moved or layout in ("half-sbs", "half-tb", "anaglyph", "left-right"):
+    if moved or layout in ("half-sbs", "half-tb", "anaglyph", "left-right", "right"):
         return w, h
     return (2 * w, h) if layout == "sbs" else (w, 2 * h)
 
