@@ -27,6 +27,7 @@ from viewshift.cli_args import (
     wrote,
 )
 from viewshift.errors import DepthError, InputError, OutputError, ViewshiftError
+from viewshift.multiview.cli import add_clip_option, add_frames_options, cmd_depth_frames, wants_multiview
 from viewshift.video.cli import add_video_options
 
 IMAGE_OUT = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
@@ -41,8 +42,16 @@ EXAMPLE_IMAGE = Path(__file__).resolve().parent / "examples" / "leuven.jpg"
 # ------------------------------------------------------------------------------------------ shared arguments
 
 
-def _add_io(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("image", help="input image, or a folder / glob of images for a batch")
+def _add_io(p: argparse.ArgumentParser, what: str, *, frames: bool = False) -> None:
+    if frames:  # viewshift depth: also several frames of one scene, or a video (multi-view depth)
+        p.add_argument(
+            "image",
+            nargs="*",
+            help="input image, or a folder / glob of images for a batch; or several frames of one scene "
+            "(FRAME1 FRAME2 ...) or a video: geometric depth of frame --ref",
+        )
+    else:
+        p.add_argument("image", help="input image, or a folder / glob of images for a batch")
     add_output(p, f"output {what} (a folder for a batch)")
     p.add_argument(
         "--max-pixels",
@@ -75,6 +84,7 @@ def _add_depth(p: argparse.ArgumentParser) -> None:
         help="download the --depth-model NAME into the cache folder if it is not there (`viewshift models list`)",
     )
     x.add_argument("--stereo-right", metavar="IMAGE", help="the right image of a rectified pair (semi-global matching)")
+    add_clip_option(x)
     g.add_argument(
         "--depth-unit",
         choices=("metric", "relative", "disparity"),
@@ -149,10 +159,12 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", metavar="N", type=int, default=0, help="seed of the realism noise")
 
 
-def _add_scene_args(p: argparse.ArgumentParser, what: str, *, move: bool = False, render: bool = False) -> None:
+def _add_scene_args(
+    p: argparse.ArgumentParser, what: str, *, move: bool = False, render: bool = False, frames: bool = False
+) -> None:
     """The arguments of a command that turns a photo into a scene: input and output, camera, depth; optionally a
-    camera move and the rendering options."""
-    _add_io(p, what)
+    camera move, the rendering options and several frames (``depth``)."""
+    _add_io(p, what, frames=frames)
     add_camera(p)
     _add_depth(p)
     if move:
@@ -218,6 +230,11 @@ def _depth_spec(args: argparse.Namespace, image: Path, focal: float):
         )
     if args.depth_model:
         return open_depth_model(args.depth_model, args)
+    if getattr(args, "clip", None):
+        from viewshift.multiview import ClipDepth
+
+        given = args.focal or (focal if args.fov else None)  # else the clip's K.txt / EXIF, or a focal search
+        return ClipDepth(args.clip, focal=given, max_frames=getattr(args, "clip_frames", 12), threads=args.threads)
     if args.stereo_right:
         if args.depth_baseline is None:
             raise DepthError("--stereo-right needs --depth-baseline, the distance between the two cameras")
@@ -231,14 +248,16 @@ def _scene(args: argparse.Namespace, image: Path):
     loaded = load_image(image, max_pixels=args.max_pixels)
     h, w = loaded.rgb.shape[:2]
     focal = resolve_focal(w, h, focal=args.focal, fov=args.fov, focal_35mm=loaded.focal_35mm)
+    spec = _depth_spec(args, image, focal)
     depth = get_depth(
         loaded,
-        _depth_spec(args, image, focal),
+        spec,
         focal=focal,
         depth_unit=args.depth_unit if not args.depth else None,
         depth_baseline=args.depth_baseline,
         scene_distance=args.scene_distance,
     )
+    focal = getattr(spec, "estimated_focal", None) or focal  # --clip: the focal its cameras were estimated with
     _note_first_compile()
     return scene_from(loaded, depth, focal)
 
@@ -261,7 +280,7 @@ def _set_threads(args: argparse.Namespace) -> None:
 
 def _inputs_of(args: argparse.Namespace) -> list[Path]:
     inputs = [Path(args.image)]
-    for name in ("depth", "stereo_right", "depth_model", "pose"):
+    for name in ("depth", "stereo_right", "depth_model", "pose", "clip"):
         value = getattr(args, name, None)
         if value and Path(value).is_file():
             inputs.append(Path(value))
@@ -464,6 +483,11 @@ def cmd_video(args: argparse.Namespace) -> int:
 def cmd_depth(args: argparse.Namespace) -> int:
     from viewshift import io as vio
 
+    if wants_multiview(args):  # several frames, a video, or --clip alone: viewshift.multiview.cli
+        return cmd_depth_frames(args)
+    if len(args.image) != 1:
+        raise InputError("give one image, a folder / glob of images, or several frames of one scene")
+    args.image = args.image[0]
     jobs, is_batch = _jobs(args, ".npy", DEPTH_OUT)
 
     def work(job: _Job) -> str:
@@ -558,5 +582,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_video)
 
     p = subparsers.add_parser("depth", help="write the depth map (.npy float32, 16-bit .png + preview, .pfm)")
-    _add_scene_args(p, "depth file (.npy, .png, .pfm)")
+    _add_scene_args(p, "depth file (.npy, .png, .pfm)", frames=True)
+    add_frames_options(p)
     p.set_defaults(func=cmd_depth)
