@@ -314,7 +314,9 @@ def normalise_disparity(disp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.stack(out)
 
 
-def scale_shift_invariant_loss(pred_disp: torch.Tensor, gt_disp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def scale_shift_invariant_loss(
+    pred_disp: torch.Tensor, gt_disp: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean masked ``|n(pred) - n(gt)|`` with ``n`` = :func:`normalise_disparity` (scalar).
 
     For relative depth: any positive scale and any shift of the disparity give the same loss.
@@ -323,20 +325,28 @@ def scale_shift_invariant_loss(pred_disp: torch.Tensor, gt_disp: torch.Tensor, m
         pred_disp: ``(B, 1, H, W)`` predicted disparity (inverse depth).
         gt_disp: ``(B, 1, H, W)`` ground-truth disparity (any scale and shift).
         mask: ``(B, 1, H, W)`` bool, valid ground truth.
+        weight: optional ``(B, 1, H, W)`` per-pixel weight (e.g. a pseudo-label's confidence): the mean becomes
+            ``sum(w |...|) / sum(w)`` over the mask. None: every valid pixel weighs 1.
     """
     diff = (normalise_disparity(pred_disp, mask) - normalise_disparity(gt_disp, mask)).abs()
-    return (diff * mask).sum() / mask.sum().clamp_min(1)
+    w = mask.to(diff.dtype) if weight is None else mask * weight
+    return (diff * w).sum() / w.sum().clamp_min(1e-6 if weight is not None else 1)
 
 
 def gradient_matching_loss(
-    pred_disp: torch.Tensor, gt_disp: torch.Tensor, mask: torch.Tensor, scales: int = 4
+    pred_disp: torch.Tensor,
+    gt_disp: torch.Tensor,
+    mask: torch.Tensor,
+    scales: int = 4,
+    weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Multi-scale gradient matching of normalised disparities (MiDaS), scalar; sharpens depth edges.
 
-    ``sum_k mean_mask(|∂x R_k| + |∂y R_k|)`` with ``R = n(pred) - n(gt)`` subsampled by ``2^k``.
+    ``sum_k mean_mask(|∂x R_k| + |∂y R_k|)`` with ``R = n(pred) - n(gt)`` subsampled by ``2^k``; with a
+    ``(B, 1, H, W)`` ``weight`` a gradient between two pixels counts ``w_a · w_b`` instead of 1.
     """
     r = (normalise_disparity(pred_disp, mask) - normalise_disparity(gt_disp, mask)) * mask
-    m = mask.to(r.dtype)
+    m = mask.to(r.dtype) if weight is None else mask * weight
     total = r.new_zeros(())
     for k in range(scales):
         step = 2**k
@@ -344,7 +354,7 @@ def gradient_matching_loss(
         mx, my = mk[..., :, 1:] * mk[..., :, :-1], mk[..., 1:, :] * mk[..., :-1, :]
         gx = (_dx(rk).abs() * mx).sum()
         gy = (_dy(rk).abs() * my).sum()
-        total = total + (gx + gy) / (mx.sum() + my.sum()).clamp_min(1)
+        total = total + (gx + gy) / (mx.sum() + my.sum()).clamp_min(1 if weight is None else 1e-6)
     return total
 
 
@@ -367,3 +377,51 @@ def scale_invariant_log_loss(pred_depth: torch.Tensor, gt_inverse: torch.Tensor,
     var = (g * g).sum((1, 2, 3)) / n - mean**2
     has = m.flatten(1).any(1)
     return (var * has).sum() / has.sum().clamp_min(1)
+
+
+def edge_ranking_loss(
+    pred_disp: torch.Tensor,
+    gt_disp: torch.Tensor,
+    mask: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    offsets: Sequence[int] = (2, 6),
+    threshold: float = 0.05,
+) -> torch.Tensor:
+    """Ordinal loss on pixel pairs across the ground truth's depth edges (structure-guided ranking), scalar.
+
+    Pairs ``(a, b)`` are pixels ``k`` apart horizontally or vertically (``k`` in ``offsets``). With
+    ``r = log g_a - log g_b`` of the ground-truth disparity ``g`` and ``P = log`` of the predicted disparity:
+    pairs with ``|r| > threshold`` (a depth edge between them) cost ``log(1 + exp(-sign(r) (P_a - P_b)))``, the
+    others ``(P_a - P_b)^2``; the two kinds are averaged separately (weights ``w_a · w_b``) and added, so the
+    few pairs that straddle an object boundary are not drowned by the many that do not. Invariant to the scale
+    of both disparities (Chen et al. 2016, Xian et al. 2020).
+
+    Args:
+        pred_disp: ``(B, 1, H, W)`` positive predicted disparity.
+        gt_disp: ``(B, 1, H, W)`` ground-truth disparity up to scale (positive where valid).
+        mask: ``(B, 1, H, W)`` bool, valid ground truth.
+        weight: optional ``(B, 1, H, W)`` per-pixel weight (None: 1).
+        offsets: pixel distances of the pairs.
+        threshold: log-ratio above which a pair is ordered (0.05: about 5 % depth difference).
+    """
+    m = mask & (gt_disp > 0)
+    w = m.to(pred_disp.dtype) if weight is None else m * weight
+    p = pred_disp.clamp_min(1e-6).log()
+    g = gt_disp.clamp_min(1e-6).log()
+    edge_sum = edge_w = flat_sum = flat_w = p.new_zeros(())
+    for k in offsets:
+        for dim in (-1, -2):
+            n = p.shape[dim]
+            if k >= n:
+                continue
+            a, b = slice(0, n - k), slice(k, n)
+            pa, pb = p.narrow(dim, a.start, a.stop), p.narrow(dim, b.start, b.stop - b.start)
+            ga, gb = g.narrow(dim, a.start, a.stop), g.narrow(dim, b.start, b.stop - b.start)
+            wab = w.narrow(dim, a.start, a.stop) * w.narrow(dim, b.start, b.stop - b.start)
+            r, dp = ga - gb, pa - pb
+            ordered = (r.abs() > threshold).to(p.dtype) * wab
+            equal = (r.abs() <= threshold).to(p.dtype) * wab
+            edge_sum = edge_sum + (F.softplus(-torch.sign(r) * dp) * ordered).sum()
+            flat_sum = flat_sum + (dp * dp * equal).sum()
+            edge_w, flat_w = edge_w + ordered.sum(), flat_w + equal.sum()
+    return edge_sum / edge_w.clamp_min(1e-6) + flat_sum / flat_w.clamp_min(1e-6)

@@ -58,9 +58,13 @@ class TrainConfig:
             ground-truth disparity = supervised term).
         stereo_holdout: stereo scene names (e.g. ``MiddEval3/Piano``) never trained on.
         synthetic: draw batches of procedural scenes (see :mod:`viewshift.learn.synthetic`).
+        pseudo: folders (or ``manifest.json`` files) of pseudo-labelled frames written by
+            ``bench/make_pseudo_labels.py`` (see :mod:`viewshift.learn.data.pseudo`): single frames supervised by
+            geometric depth, every pixel weighted by the label's confidence.
+        pseudo_min_confidence: pseudo-label pixels below this confidence are not supervised.
         synthetic_scenes: size of the pool of procedural scenes (each ray-cast once, then re-augmented).
         texture_dirs: folders of photos used as textures of the procedural scenes.
-        mix: relative frequency of ``clips``, ``stereo`` and ``synthetic`` batches (those present).
+        mix: relative frequency of ``clips``, ``stereo``, ``synthetic`` and ``pseudo`` batches (those present).
         augment: random scale + crop, mirror and colour jitter of every kind of data (False: centred crops,
             no mirror, no jitter; for ablations).
         smooth_weight: ``lambda_s``; explain_weight: ``lambda_e``; ssim_weight: SSIM share ``alpha``.
@@ -69,6 +73,8 @@ class TrainConfig:
         supervised_weight: weight of the scale-and-shift-invariant disparity loss where depth is known.
         gradient_weight: weight of the gradient-matching term where depth is known.
         silog_weight: weight of the scale-invariant log-depth loss where inverse depth is known up to scale.
+        ranking_weight: weight of the ordinal loss on pixel pairs across depth edges of the supervision
+            (:func:`~viewshift.learn.losses.edge_ranking_loss`), which makes object boundaries depth edges.
         anchor_weight: weight of a scale-invariant log-depth loss towards the prediction of the initial depth
             network (frozen copy of ``init``), which keeps test-time fitting from drifting away from it.
         init: a checkpoint or depth model file to start the depth (and pose) network from.
@@ -104,6 +110,8 @@ class TrainConfig:
     synthetic: bool = False
     synthetic_scenes: int = 1000
     texture_dirs: list[str] = field(default_factory=list)
+    pseudo: list[str] = field(default_factory=list)
+    pseudo_min_confidence: float = 0.1
     mix: dict[str, float] = field(default_factory=lambda: {"clips": 1.0, "stereo": 1.0, "synthetic": 1.0})
     augment: bool = True
     smooth_weight: float = 0.5
@@ -114,6 +122,7 @@ class TrainConfig:
     supervised_weight: float = 1.0
     gradient_weight: float = 0.5
     silog_weight: float = 0.0
+    ranking_weight: float = 0.0
     anchor_weight: float = 0.0
     init: str = ""
     channels_last: bool = True
@@ -255,10 +264,15 @@ class SfmModel(nn.Module):
             has = batch["has_depth"].reshape(-1, 1, 1, 1)
             valid = batch["depth_valid"] & has
             disp = 1.0 / depths[0]
-            ssi = L.scale_shift_invariant_loss(disp, batch["depth"], valid)
-            grad = L.gradient_matching_loss(disp, batch["depth"], valid)
+            weight = batch.get("depth_weight")  # pseudo-labels: confidence per pixel
+            ssi = L.scale_shift_invariant_loss(disp, batch["depth"], valid, weight=weight)
+            grad = L.gradient_matching_loss(disp, batch["depth"], valid, weight=weight)
             total = total + c.supervised_weight * ssi + c.gradient_weight * grad
             out["ssi"], out["grad"] = ssi.detach(), grad.detach()
+            if c.ranking_weight > 0:
+                rank = L.edge_ranking_loss(disp, batch["depth"], valid, weight=weight)
+                total = total + c.ranking_weight * rank
+                out["rank"] = rank.detach()
             metric = batch["has_metric_depth"].reshape(-1, 1, 1, 1)
             if c.silog_weight > 0 and bool(metric.any()):
                 silog = L.scale_invariant_log_loss(depths[0], batch["depth"], valid & metric)
@@ -322,8 +336,13 @@ class DataMix:
             self.datasets["synthetic"] = SyntheticScenes(
                 textures, size, num_sources=1, seed=c.seed, length=c.synthetic_scenes, cache=True, augment=c.augment
             )
+        if c.pseudo:
+            files = [f for p in c.pseudo for f in D.read_pseudo_manifest(p)]
+            self.datasets["pseudo"] = D.PseudoDepthDataset(
+                files, size, augment=c.augment, min_confidence=c.pseudo_min_confidence, seed=c.seed
+            )
         if not self.datasets:
-            raise InputError("no training data: give clips, stereo roots or synthetic scenes")
+            raise InputError("no training data: give clips, stereo roots, synthetic scenes or pseudo-labels")
         kinds = list(self.datasets)
         weights = np.array([c.mix.get(k, 1.0) for k in kinds], dtype=np.float64)
         self.kinds, self.weights = kinds, weights / weights.sum()

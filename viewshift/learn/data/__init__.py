@@ -30,11 +30,13 @@ and the known poses are mirrored too).
 from viewshift.learn.data.augment import MIRROR, colour_jitter, finish_sample, flip_sample, scale_crop, to_tensor
 from viewshift.learn.data.clip import IMAGE_SUFFIXES, Clip, SequenceDataset, load_frames, read_clip, write_clip
 from viewshift.learn.data.middlebury import StereoDataset, StereoPair, middlebury_pairs, shift_x
+from viewshift.learn.data.pseudo import PseudoDepthDataset, read_pseudo_manifest
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "MIRROR",
     "Clip",
+    "PseudoDepthDataset",
     "SequenceDataset",
     "StereoDataset",
     "StereoPair",
@@ -43,6 +45,7 @@ __all__ = [
     "flip_sample",
     "load_frames",
     "middlebury_pairs",
+    "read_pseudo_manifest",
     "read_clip",
     "scale_crop",
     "shift_x",
