@@ -7,7 +7,10 @@ The public API (imported lazily, so ``viewshift --help`` stays fast)::
     left, right = viewshift.stereo_pair(scene, divergence=2.5)
 
 Sub-packages: ``viewshift.geometry`` (camera geometry), ``viewshift.render`` (warping, splatting, filling),
-``viewshift.depth`` (depth sources), ``viewshift.planar`` (2-D learned geometry), ``viewshift.learn`` (training).
+``viewshift.depth`` (depth sources and named models), ``viewshift.pipeline`` (image + depth + move -> view, stereo
+pairs, camera paths), ``viewshift.io`` (every file read or written, the atomic writer), ``viewshift.planar`` (2-D
+learned geometry), ``viewshift.multiview``, ``viewshift.video``, ``viewshift.export``, ``viewshift.web``, and
+``viewshift.learn`` (training; nothing at inference time imports it). The command line: ``viewshift.cli``.
 """
 
 from __future__ import annotations
