@@ -8,6 +8,14 @@ restriction.
 
     nohup python bench/train_builtin.py --out runs/builtin --steps 4000 > runs/builtin.out 2>&1 &
 
+With ``--pseudo MANIFEST`` the frames pseudo-labelled by ``bench/make_pseudo_labels.py`` (geometric multi-view
+depth of real clips, every pixel weighted by its confidence) join the mix; ``--mix`` sets the shares of the
+kinds and ``--ranking-weight`` adds the ordinal loss across depth edges (docs/depth/builtin.md)::
+
+    nice -n 10 python bench/train_builtin.py --out /work/depth_runs/builtin-pseudo --steps 3000 \
+        --pseudo /work/pseudo_labels/manifest-train.json --mix pseudo=0.5,stereo=0.3,synthetic=0.2 \
+        --ranking-weight 0.5 --lr 2e-4 --init viewshift/depth/weights/builtin_depth.pt --threads 2 --max-minutes 60
+
 Resumable: run the same command again after a kill.
 """
 
@@ -51,8 +59,21 @@ def main(argv: list[str] | None = None) -> int:
         help="expected share of procedural-scene batches, the rest Middlebury pairs (default: half each)",
     )
     ap.add_argument("--seed", type=int, default=0, help="seeds the initialisation and every step's data")
+    ap.add_argument("--pseudo", default="", help="pseudo-label manifest.json (or its folder) to add (default: none)")
+    ap.add_argument(
+        "--mix", default="", help="shares of the kinds, e.g. pseudo=0.5,stereo=0.3,synthetic=0.2 (default: equal)"
+    )
+    ap.add_argument("--ranking-weight", type=float, default=None, help="edge ranking loss weight (default: 0)")
+    ap.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: the preset's 5e-4)")
     args = ap.parse_args(argv)
     mix = None
+    if args.mix:
+        if args.synthetic_share is not None:
+            ap.error("--mix and --synthetic-share contradict each other")
+        try:
+            mix = {k: float(v) for k, v in (item.split("=") for item in args.mix.split(","))}
+        except ValueError:
+            ap.error(f"--mix must look like pseudo=0.5,stereo=0.3,synthetic=0.2, not {args.mix!r}")
     if args.synthetic_share is not None:
         if not 0.0 < args.synthetic_share < 1.0:
             ap.error("--synthetic-share must be between 0 and 1 (exclusive); use --no-synthetic for none")
@@ -66,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         texture_dirs=[str(DATA / "photos"), str(DATA / "stereo" / "middlebury")],
         synthetic=not args.no_synthetic,
         mix=mix,
+        pseudo=[args.pseudo] if args.pseudo else None,
+        ranking_weight=args.ranking_weight,
+        lr=args.lr,
         seed=args.seed,
         init=args.init,
         steps=args.steps,
