@@ -60,11 +60,11 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
             action.choices = _WithVideoLayouts(action.choices)
             action.help = (action.help or "") + "; for a video also half-tb, and left-right (two files OUT_L, OUT_R)"
         elif action.dest == "divergence":
-            action.help = (action.help or "") + "; for a video: the depth range in %% of the width (default: 2.0)"
+            action.help = (action.help or "") + "; for a video: the depth range in %% of the width (default: 1.8)"
         elif action.dest == "convergence":
             action.help = (action.help or "") + (
                 "; for a video: the normalised disparity on the screen plane, 0 = the far end .. 1 = the near "
-                "end of the depth range (default: 0.75)"
+                "end of the depth range (default: 1.0)"
             )
     g = p.add_argument_group("video input (when the input is a video or a folder of videos)")
     g.add_argument("--codec", choices=("h264", "h265"), default="h264", help="video codec (default: h264)")
@@ -273,11 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
                 default="sbs",
                 help="frame layout; left-right writes OUT_L and OUT_R (default: sbs)",
             )
-            p.add_argument("--divergence", type=float, help="depth range in %% of the width (default: 2.0)")
+            p.add_argument("--divergence", type=float, help="depth range in %% of the width (default: 1.8)")
             p.add_argument(
                 "--convergence",
                 type=float,
-                help="normalised disparity on the screen plane, 0 far end .. 1 near end (default: 0.75)",
+                help="normalised disparity on the screen plane, 0 far end .. 1 near end (default: 1.0)",
             )
             p.set_defaults(func=run_stereo)
         else:

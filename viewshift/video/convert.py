@@ -55,9 +55,9 @@ __all__ = [
 LAYOUTS = ("sbs", "half-sbs", "tb", "half-tb", "anaglyph", "left-right", "right")
 OUTPUT_EXTENSIONS = (".mp4", ".mkv", ".mov")
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts")
-DEFAULT_DIVERGENCE = 2.0
+DEFAULT_DIVERGENCE = 1.8
 """Default divergence (% of the width from the far to the near end of the depth range); see docs/video.md."""
-DEFAULT_CONVERGENCE = 0.75
+DEFAULT_CONVERGENCE = 1.0
 """Default convergence (the normalised disparity on the screen plane); see docs/video.md."""
 _WORK_FORMAT = 1
 
