@@ -36,6 +36,9 @@ def test_focal_fov_round_trip():
     assert focal_from_35mm(24.0, 3000, 2000) == pytest.approx(24.0 * math.hypot(3000, 2000) / math.hypot(36, 24))
     with pytest.raises(ValueError):
         focal_from_fov(180.0, 100)
+    with pytest.raises(ValueError):
+        focal_from_fov(0.0, 100)
+    assert focal_from_fov(0.5, 100) == pytest.approx(50.0 / math.tan(math.radians(0.25)))  # narrow is fine
 
 
 def test_backproject_then_project_is_identity():
@@ -108,6 +111,11 @@ def test_intrinsics_under_resize_crop_flip():
     assert torch.allclose(pc, px - torch.tensor([5.0, 7.0]).view(1, 2, 1, 1))
     pf, _ = points_to_pixels(X * torch.tensor([-1.0, 1, 1]).view(1, 3, 1, 1), flip_intrinsics(K, 60))
     assert pf[0, 0, 0, 0] == pytest.approx(59 - px[0, 0, 0, 0].item(), abs=1e-4)
+    # Off-centre principal point: the mirrored camera's c_x is W - 1 - c_x; nothing else changes.
+    K_off = intrinsics(100.0, 40, 60, cx=20.0, cy=11.0)
+    expected = K_off.clone()
+    expected[0, 0, 2] = 39.0
+    assert torch.equal(flip_intrinsics(K_off, 60), expected)
 
 
 def test_scale_intrinsics_follows_pixel_centres_on_both_axes():
@@ -137,6 +145,27 @@ def test_projection_gradcheck_float64():
     assert torch.autograd.gradcheck(
         lambda v: project_depth(depth.detach(), K_src.detach(), pose_vector_to_matrix(v)), (vector,)
     )
+
+
+def test_projection_batched_and_in_the_depths_precision():
+    # Two batch items with their own cameras and moves give what each gives alone; float32 K and poses are used
+    # in the depth's float64 (the answer matches the all-float64 computation to float64 rounding).
+    K = torch.cat([intrinsics(80.0, 5, 7, cx=3.3, cy=1.7), intrinsics(60.0, 5, 7, cx=2.2, cy=2.6)])
+    K[1, 0, 1] = 0.4
+    poses = torch.cat([invert_pose(move_to_pose(right=0.1, yaw=3.0)), invert_pose(move_to_pose(up=-0.2, roll=9.0))])
+    depth = torch.rand(2, 1, 5, 7, dtype=torch.float64) * 4 + 1
+    pixels, z = project_depth(depth, K, poses.float())
+    assert pixels.dtype == z.dtype == torch.float64
+    for i in range(2):
+        K64, T64 = K[i : i + 1].double(), poses[i : i + 1].float().double()
+        alone, z_alone = project_depth(depth[i : i + 1], K64, T64)
+        assert torch.allclose(pixels[i : i + 1], alone, rtol=1e-12, atol=1e-9)
+        assert torch.allclose(z[i : i + 1], z_alone, rtol=1e-12)
+        # And by hand: X = z K^-1 p, q = K (R X + t).
+        grid = pixel_grid(5, 7, dtype=torch.float64).reshape(3, -1)
+        X = torch.linalg.inv(K64[0]) @ grid * depth[i].reshape(1, -1)
+        q = K64[0] @ (T64[0, :3, :3] @ X + T64[0, :3, 3:])
+        assert torch.allclose(pixels[i].reshape(2, -1), q[:2] / q[2:], rtol=1e-12, atol=1e-9)
 
 
 def test_shape_errors_are_typed():

@@ -159,6 +159,23 @@ def test_splat_nearest_integer_shift():
     assert torch.equal(out[..., :7], img[..., 3:]) and holes[..., 7:].all() and not holes[..., :7].any()
 
 
+def test_splat_nearest_drops_points_off_the_image_and_keeps_batches_apart():
+    # Points rounding to column W or row H (one past the last pixel) or lying absurdly far away are dropped; the
+    # nearer of two points on one pixel wins; each batch item splats into its own image.
+    h, w = 3, 4
+    img = torch.arange(2 * 6, dtype=torch.float32).view(2, 1, 1, 6) + 1
+    u = torch.tensor([[w, 1.0, -1e12, 1e12, 2.2, 1.8], [0.0, 1.0, 2.0, 3.0, 0.4, 2.0]])
+    v = torch.tensor([[1.0, h, 1.0, 1.0, 2.0, 2.0], [0.0, 0.0, 0.0, 0.0, 2.4, 2.0]])
+    z = torch.tensor([[1.0, 1.0, 1.0, 1.0, 2.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0, -1.0]]).view(2, 1, 1, 6)
+    out, holes = splat_nearest(img, torch.stack([u, v], dim=1).view(2, 2, 1, 6), z, h, w)
+    expected = torch.zeros(2, 1, h, w)
+    expected[0, 0, 2, 2] = 6.0  # points 4 and 5 share pixel (2, 2): the nearer (z = 1) wins
+    expected[1, 0, 0, :] = torch.tensor([7.0, 8.0, 9.0, 10.0])
+    expected[1, 0, 2, 0] = 11.0  # the last point of item 1 is behind the camera: dropped
+    assert torch.equal(out, expected)
+    assert torch.equal(holes, expected == 0)
+
+
 def test_inverse_warp_gradients_flow_to_depth_and_pose():
     h, w = 6, 8
     img = torch.rand(1, 3, h, w)

@@ -103,8 +103,9 @@ def splat_nearest(
     zz = zz.masked_fill(~(zz > 0), float("inf"))
     buffer = torch.full((b, height * width + 1), float("inf"), dtype=z.dtype, device=z.device)
     flat = _scatter_min(buffer, u, v, zz, height, width)
-    # A point wins its pixel when its depth equals the buffer's minimum there (ties: the last write wins).
-    winner = (flat < height * width) & (zz <= buffer.gather(1, flat))
+    # A point wins its pixel when its depth equals the buffer's minimum there (ties: the last write wins); dropped
+    # points (behind the camera, depth set to inf) win nothing, so empty pixels stay zero.
+    winner = (flat < height * width) & (zz <= buffer.gather(1, flat)) & (zz < float("inf"))
     out = torch.zeros(b, c, height * width + 1, dtype=image.dtype, device=image.device)
     target = torch.where(winner, flat, torch.full_like(flat, height * width)).unsqueeze(1).expand(b, c, -1)
     out.scatter_(2, target, image.reshape(b, c, -1))
