@@ -389,3 +389,19 @@ def test_every_flag_an_error_message_suggests_exists():
                     if flag not in flags:
                         missing.append(f"{path.name}:{node.lineno} {flag}")
     assert len(flags) > 50 and missing == []
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`viewshift models list | head -1`: the pipe closes early; the command must end quietly, not with a traceback."""
+    code = (
+        "import sys, viewshift.cli as c\n"
+        "class Closed:\n"
+        "    def write(self, s): raise BrokenPipeError(32, 'Broken pipe')\n"
+        "    def flush(self): pass\n"
+        "    def fileno(self): return sys.__stdout__.fileno()\n"
+        "sys.stdout = Closed()\n"
+        "raise SystemExit(c.main(['models', 'list']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr

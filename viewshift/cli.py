@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Iterable
 
@@ -150,6 +151,10 @@ def run(handler: Callable[[argparse.Namespace], int | None], args: argparse.Name
     except MemoryError:
         print("viewshift: error: out of memory; try a smaller image or --max-pixels", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `viewshift models list | head`: the reader left; not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not raise again
+        return 0
 
 
 if __name__ == "__main__":
