@@ -24,8 +24,9 @@ over the pixels with ground truth (7-Scenes and RGB-D: depth ≤ 10 m), then ave
   ``y = 1 / gt``, ``(s, t) = argmin Σ (s x + t - y)²`` and ``abs_rel_disp = mean |s x + t - y| / y``. On the
   four calibrated MiddEval3 scenes, 7-Scenes and the RGB-D stills (where ``1 / gt`` is inverse depth).
 * ``spearman`` — Spearman rank correlation of predicted and true depth (1 = same order of all pixels; a
-  constant depth has none, reported as 0). Also on the five held-out MiddEval2 scenes (Teddy, Cones, Aloe,
-  Moebius, Reindeer), whose disparity is known up to an offset only: ranks do not depend on it.
+  constant depth has none, reported as 0). Also on the held-out MiddEval2 scenes present in the data (Teddy,
+  Cones, Moebius, Reindeer; Aloe is not there), whose disparity is known up to an offset only: ranks do not
+  depend on it.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     for set_name, rows in ordering.items():
         out[f"{set_name}_disparity"] = rows
     if args.figure:
-        names = ["MiddEval3/Piano", "MiddEval3/Adirondack", "MiddEval2/Aloe", "7scenes-50", "rgbd-0"]
+        names = ["MiddEval3/Piano", "MiddEval3/Adirondack", "MiddEval2/Reindeer", "7scenes-50", "rgbd-0"]
         columns = [c for c in ("lower-is-nearer", "old built-in", "built-in") if c in sources]
         compare_figure(Path(args.figure), sets, preds, names, columns)
         out["figure"] = {"file": args.figure, "rows": names, "columns": ["photo", "ground truth", *columns]}
