@@ -13,7 +13,9 @@ def test_frame_stats_and_edge_strip():
     n[:, 40:60] = 1.0  # a near object in the middle only
     s = frame_stats(n)
     assert (s.far, s.near, s.edge_near) == (0.0, 1.0, 0.0)
-    n[:, :2] = 1.0  # now also touching the left edge (strip = 3 px)
+    n[:, :1] = 1.0  # a near rim in the outermost 1 % (a network's padding artefact) is skipped
+    assert frame_stats(n).edge_near == 0.0
+    n[:, :4] = 1.0  # an object cut by the left edge (strip = columns 1..3)
     assert frame_stats(n).edge_near == 1.0
 
 

@@ -10,7 +10,9 @@ and 1 % in front for most of a programme; Sky 3D's technical guidelines, also qu
 * ``behind_pct``: largest comfortable uncrossed parallax (2 %; on a 1.2 m wide TV that is 24 mm, well under
   the 65 mm between the eyes, so the eyes never have to diverge);
 * ``front_pct``: largest comfortable crossed parallax (1 %);
-* ``edge_pct``: crossed parallax allowed within ``edge_width_pct`` of the left and right frame edges (0.2 %):
+* ``edge_pct``: crossed parallax allowed in strips ``edge_width_pct`` wide (3 %) just inside the left and right
+  frame edges (the outermost ``edge_skip_pct``, 1 %, skipped: depth networks often give the frame border a thin
+  near rim, a padding artefact) (0.2 %):
   an object cut by the frame edge while standing in front of the screen contradicts the occlusion cue (the
   frame is in front of it) and is the classic "window violation".
 
@@ -39,6 +41,7 @@ class ComfortLimits:
     front_pct: float = 1.0
     edge_pct: float = 0.2
     edge_width_pct: float = 3.0
+    edge_skip_pct: float = 1.0
     max_divergence: float = 4.0
 
     def __post_init__(self) -> None:
@@ -69,8 +72,11 @@ def frame_stats(n: np.ndarray, limits: ComfortLimits = ComfortLimits()) -> Frame
     h, w = n.shape
     grid = n[::2, ::2]
     far, mid, near = np.percentile(grid, [1, 50, 99])
+    # The outermost columns are skipped: depth networks often put a thin near rim on the frame border (a padding
+    # artefact), while an object cut by the edge still fills the columns just inside it.
+    skip = int(round(w * limits.edge_skip_pct / 100))
     strip = max(1, int(round(w * limits.edge_width_pct / 100)))
-    edges = np.concatenate([n[:, :strip].ravel(), n[:, w - strip :].ravel()])
+    edges = np.concatenate([n[:, skip : skip + strip].ravel(), n[:, w - skip - strip : w - skip].ravel()])
     return FrameStats(float(far), float(mid), float(near), float(np.percentile(edges, 99)))
 
 
