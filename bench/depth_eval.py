@@ -148,14 +148,17 @@ def compare_figure(path: Path, sets: dict, preds: dict, names: list[str], column
     rows = []
     for name in names:
         _, rgb, gt, max_depth, _ = frames[name]
-        w = round(rgb.shape[1] * h / rgb.shape[0])
+        w = 240  # one tile size for all (aspect ratios 1.2-1.5 are squeezed to 4:3), so columns line up
         tiles = [rgb, depth_preview(np.where(np.isfinite(gt) & (gt <= max_depth), gt, np.nan))]
         tiles += [depth_preview(preds[(c, name)]) for c in columns]
         tiles = [cv2.resize(np.ascontiguousarray(t), (w, h), interpolation=cv2.INTER_AREA) for t in tiles]
         rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in tiles], 1))
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
-    grid = np.concatenate(rows, 0)
+    width = rows[0].shape[1]
+    header = np.full((28, width, 3), 255, np.uint8)
+    tile_w = width // (2 + len(columns))
+    for i, label in enumerate(["photo", "ground truth", *columns]):
+        cv2.putText(header, label, (i * tile_w + 6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+    grid = np.concatenate([header, *rows], 0)
     with atomic_path(path) as tmp:
         cv2.imwrite(str(tmp), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
 
