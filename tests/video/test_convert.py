@@ -105,9 +105,10 @@ def test_interrupted_conversion_leaves_no_output_and_resumes(clip, tmp_path):
 
     provider.description = "two planes"
     out = tmp_path / "resumed.mp4"
+    stopped: list[str] = []
     with pytest.raises(KeyboardInterrupt):
-        convert_video(src, out, depth=provider, settings=EXACT, progress=False)
-    assert not out.exists()
+        convert_video(src, out, depth=provider, settings=EXACT, progress=False, on_note=stopped.append)
+    assert not out.exists() and any("1 finished chunk(s) kept" in n for n in stopped)
     work = tmp_path / ".resumed.mp4.viewshift-work"
     assert sorted(p.name for p in work.glob("chunk-*.json")) == ["chunk-00000.json"]  # 6-frame chunks: one done
     assert not list(work.glob(".*tmp*"))  # the chunk being written was removed
@@ -129,6 +130,17 @@ def test_interrupted_conversion_leaves_no_output_and_resumes(clip, tmp_path):
     assert max(np.abs(x.astype(int) - y.astype(int)).max() for x, y in zip(a, b, strict=True)) <= 1
 
 
+def test_interrupted_before_any_chunk_leaves_nothing(clip, tmp_path):
+    src, _, _ = clip
+
+    def stop(frames, start):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        convert_video(src, tmp_path / "o.mp4", depth=stop, settings=EXACT, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_changed_settings_start_afresh(clip, tmp_path):
     src, _, _ = clip
     depth = two_plane_depth()
@@ -143,6 +155,7 @@ def test_changed_settings_start_afresh(clip, tmp_path):
     settings = ConvertSettings(**{**EXACT.__dict__, "batch": 2})
     with pytest.raises(KeyboardInterrupt):
         convert_video(src, out, depth=stop_at_6, settings=settings, progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == [".o.mp4.viewshift-work"]
     notes: list[str] = []
 
     def planes(frames, start):

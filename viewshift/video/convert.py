@@ -653,6 +653,11 @@ def convert_video(
                     encode_q.put(None, timeout=60)
                 encoder.join(timeout=60)
                 writer.abort()
+                kept = writer.k
+                if kept == 0:  # nothing finished: no work folder is left behind either
+                    work.remove()
+                else:
+                    note(f"stopped: {kept} finished chunk(s) kept in {work.path}; run the same command to resume")
         if start == 0 and written == 0:
             work.remove()
             raise InputError(f"{src_p} decoded to no frames; check the file plays")
