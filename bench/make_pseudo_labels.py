@@ -302,6 +302,65 @@ def write_manifest(out: Path, argv: list[str]) -> dict:
     return manifest
 
 
+def ground_truth(entry: dict, shape: tuple[int, int]) -> np.ndarray | None:
+    """Ground-truth depth (any scale; NaN unknown) of a label's frame at the label's size, where it exists."""
+    src = DATA / entry["source"]
+    if entry["set"] == "7scenes":
+        d = cv2.imread(str(src).replace(".color.jpg", ".depth.png"), cv2.IMREAD_UNCHANGED).astype(np.float32)
+        d[(d == 0) | (d >= 65535)] = np.nan
+        d = d / 1000.0
+    elif entry["set"] == "tsukuba" and src.name == "scene1.row3.col3.ppm":
+        d = cv2.imread(str(src.with_name("truedisp.row3.col3.pgm")), cv2.IMREAD_UNCHANGED).astype(np.float32)
+        d = np.where(d > 0, 1.0 / np.maximum(d, 1e-6), np.nan)
+    else:
+        return None
+    return cv2.resize(d, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def summary(out: Path) -> list[dict]:
+    """Labels with ground truth: the label's Abs Rel (median-scaled, depth ≤ 10) on its confident pixels and on
+    all pixels, beside the built-in model's on the same pixels."""
+    from viewshift.depth.builtin import BuiltinDepth
+    from viewshift.learn.metrics import depth_metrics
+
+    builtin = BuiltinDepth()
+    rows = []
+    for entry in json.loads((out / "manifest.json").read_text())["labels"]:
+        with np.load(out / entry["file"]) as z:
+            image, depth, conf = z["image"], z["depth"], z["confidence"]
+        gt = ground_truth(entry, depth.shape)
+        if gt is None:
+            continue
+        pred = builtin.estimate(image).depth
+        valid = np.isfinite(gt) & (gt > 0) & (gt < 10) & (depth > 0)
+        row = {"file": entry["file"]}
+        for key, mask in (("conf>0.3", valid & (conf > 0.3)), ("all", valid)):
+            if mask.sum() < 100:
+                continue
+            for name, d in (("label", depth), ("builtin", pred)):
+                row[f"{name} {key}"] = round(float(depth_metrics(d, gt, mask=mask, max_depth=10.0).abs_rel), 4)
+            row[f"coverage {key}"] = round(float(mask.mean()), 4)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def label_figure(out: Path, path: Path, files: list[str]) -> None:
+    """Rows of (frame, label depth, confidence) for the given label files."""
+    from viewshift.io import atomic_path, depth_preview
+
+    rows = []
+    for f in files:
+        with np.load(out / f) as z:
+            image, depth, conf = z["image"], z["depth"], z["confidence"]
+        grey = np.repeat((np.clip(conf, 0, 1) * 255).astype(np.uint8)[..., None], 3, 2)
+        tiles = [image, depth_preview(np.where(depth > 0, depth, np.nan)), grey]
+        tiles = [cv2.resize(t, (240, 180), interpolation=cv2.INTER_AREA) for t in tiles]
+        rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in tiles], 1))
+    with atomic_path(path) as tmp:
+        cv2.imwrite(str(tmp), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -310,9 +369,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-width", type=int, default=640, help="label width cap in pixels (default: 640)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
     ap.add_argument("--manifest-only", action="store_true", help="only merge the sets' labels.json files")
+    ap.add_argument("--summary", action="store_true", help="score the labels that have ground truth, then stop")
+    ap.add_argument("--figure", default="", help="PNG of frame / label / confidence for --figure-files")
+    ap.add_argument("--figure-files", default="", help="comma-separated label files (relative to the output)")
     args = ap.parse_args(argv)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
+    if args.summary or args.figure:
+        if args.summary:
+            rows = summary(out)
+            write_json(out / "summary.json", rows)
+        if args.figure:
+            label_figure(out, Path(args.figure), [f for f in args.figure_files.split(",") if f])
+        return 0
     names = [n for n in args.sets.split(",") if n] or [s.name for s in SETS]
     unknown = set(names) - {s.name for s in SETS}
     if unknown:
