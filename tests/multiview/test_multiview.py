@@ -136,3 +136,26 @@ def test_real_7scenes_frames():
     depth = cv2.resize(depth, (320, 240), interpolation=cv2.INTER_NEAREST)
     result = multiview_depth(frames, 2, cameras=cams, config=ONE_THREAD)
     assert depth_metrics(result.depth, depth).abs_rel < 0.15
+
+
+def test_bundle_adjustment_returns_to_the_exact_solution():
+    """Noise-free observations of 200 points by 4 cameras; poses, points and focal perturbed, then adjusted."""
+    from viewshift.multiview.cameras import _project, _rodrigues, bundle_adjust
+
+    rng = np.random.default_rng(1)
+    X = rng.uniform([-2, -1.5, 4], [2, 1.5, 8], (200, 3))
+    rvecs = np.array([[0, 0, 0], [0.01, -0.05, 0.0], [0.02, -0.1, 0.01], [-0.01, 0.05, 0.0]])
+    tvecs = np.array([[0, 0, 0], [-0.3, 0.02, 0.0], [-0.6, 0.0, 0.05], [0.3, 0.0, 0.0]])
+    cam = np.repeat(np.arange(4), 200)
+    pt = np.tile(np.arange(200), 4)
+    xy = _project(_rodrigues(rvecs)[cam], tvecs[cam], X[pt], 300.0, 160.0, 120.0)
+    r0 = rvecs + np.r_[[[0, 0, 0]], rng.normal(0, 0.01, (3, 3))]
+    t0 = tvecs + np.r_[[[0, 0, 0]], rng.normal(0, 0.02, (3, 3))]
+    X0 = X + rng.normal(0, 0.05, X.shape)
+    r, t, Xa, f = bundle_adjust(r0, t0, X0, cam, pt, xy, 280.0, 160.0, 120.0, fixed_cam=0, refine_focal=True)
+    err = np.linalg.norm(_project(_rodrigues(r)[cam], t[cam], Xa[pt], f, 160.0, 120.0) - xy, axis=1)
+    assert err.max() < 1e-3  # pixels
+    s = np.linalg.norm(tvecs[2]) / np.linalg.norm(t[2])  # the scale is free: compare after fixing it
+    np.testing.assert_allclose(t * s, tvecs, atol=1e-4)
+    np.testing.assert_allclose(Xa * s, X, atol=1e-3)
+    assert abs(f - 300.0) < 0.01

@@ -1,6 +1,6 @@
 """Cameras of 2–50 frames of one scene: features, two-view geometry, incremental registration, bundle adjustment.
 
-Pipeline (OpenCV for features and minimal solvers, scipy for the bundle adjustment):
+Pipeline (OpenCV for features and minimal solvers, numpy for the bundle adjustment):
 
 1. SIFT features (RootSIFT descriptors) on each frame at a working size (long side ≤ ``feature_size``).
 2. Pairs of frames within ``match_window`` of each other (all pairs for ≤ 8 frames) are matched (ratio test) and
@@ -13,8 +13,8 @@ Pipeline (OpenCV for features and minimal solvers, scipy for the bundle adjustme
 4. The pair with most inliers among those with enough parallax starts the reconstruction (essential matrix,
    ``recoverPose``, triangulation); the other frames are added one at a time by PnP (RANSAC, then
    Levenberg–Marquardt) on their matches to already triangulated points, and new points are triangulated.
-5. Bundle adjustment (``scipy.optimize.least_squares``, trust-region with a sparse Jacobian, soft-L1 loss of
-   scale 1 px) of all poses, points and (when not given) the focal length, after the first pair, after every
+5. Bundle adjustment (Levenberg–Marquardt on the Schur complement, Huber loss of scale 1 px; see
+   :func:`bundle_adjust`) of all poses, points and (when not given) the focal length, after the first pair, after every
    few frames and at the end.
 
 Conventions: OpenCV camera axes (x right, y down, z forward), ``world_T_cam`` maps camera coordinates into the
@@ -23,7 +23,6 @@ world, frame 0 is the world. Scale is *relative*: the median depth of the points
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -88,6 +87,7 @@ class CameraConfig:
         ransac_px: RANSAC thresholds (fundamental matrix, PnP) at the working size.
         min_angle_deg: smallest triangulation angle of a new point.
         ba_every: run a full bundle adjustment after every this many registered frames.
+        max_ba_points: points in a bundle adjustment (the most observed ones); the others are re-triangulated.
     """
 
     feature_size: int = 960
@@ -99,6 +99,7 @@ class CameraConfig:
     ransac_px: float = 1.0
     min_angle_deg: float = 0.5
     ba_every: int = 4
+    max_ba_points: int = 3000
 
 
 # ------------------------------------------------------------------------------------------------ features
@@ -244,13 +245,18 @@ def bundle_adjust(
     *,
     fixed_cam: int,
     refine_focal: bool,
-    max_nfev: int = 60,
+    max_iterations: int = 50,
+    huber_px: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Minimise the reprojection error of all observations over poses, points and optionally the focal length.
+    """Minimise the robust reprojection error over poses, points and optionally the focal length.
 
-    Cameras map world points as ``x_c = R(rvec) X + tvec``. The camera ``fixed_cam`` keeps its pose (it fixes the
-    gauge's rotation and translation; the scale is left free and fixed afterwards). Residuals are pixel
-    differences under a soft-L1 loss of scale 1 px; the Jacobian is finite-difference with its sparsity given.
+    Cameras map world points as ``x_c = R(rvec) X + tvec``; the residual of an observation is its pixel error
+    ``π(x_c) - x`` with ``π(x_c) = f (x, y) / z + (c_x, c_y)``, under a Huber loss of scale ``huber_px`` (by
+    iteratively reweighted least squares). Levenberg–Marquardt with the Schur complement: the normal equations
+    ``[[U, W], [Wᵀ, V]]`` are reduced to the cameras (``S = U - W V⁻¹ Wᵀ``, dense, ``6C + 1`` unknowns, solved
+    exactly) since ``V`` is block-diagonal (3×3 per point); the points follow by back-substitution. Pose updates
+    are left-multiplied rotations ``R ← exp([ω]ₓ) R`` and ``t ← t + δt``. The camera ``fixed_cam`` keeps its pose
+    (it fixes the gauge's rotation and translation; the free scale is held by the damping and fixed afterwards).
 
     Args:
         rvecs, tvecs: ``(C, 3)`` each.
@@ -261,58 +267,105 @@ def bundle_adjust(
     Returns:
         ``(rvecs, tvecs, points, focal)`` after adjustment.
     """
-    from scipy.optimize import least_squares
-    from scipy.sparse import lil_matrix
-
     n_cam, n_pt, m = len(rvecs), len(points), len(obs_cam)
+    slot = -np.ones(n_cam, int)
     free = np.array([c for c in range(n_cam) if c != fixed_cam], int)
-    cam_slot = -np.ones(n_cam, int)
-    cam_slot[free] = np.arange(len(free))
-    n_cam_par = 6 * len(free)
-    n_par = n_cam_par + 3 * n_pt + int(refine_focal)
-
-    def unpack(x: np.ndarray):
-        r, t = rvecs.copy(), tvecs.copy()
-        cams = x[:n_cam_par].reshape(-1, 6)
-        r[free], t[free] = cams[:, :3], cams[:, 3:]
-        X = x[n_cam_par : n_cam_par + 3 * n_pt].reshape(-1, 3)
-        f = focal * math.exp(x[-1]) if refine_focal else focal
-        return r, t, X, f
-
-    def residuals(x: np.ndarray) -> np.ndarray:
-        r, t, X, f = unpack(x)
-        R = _rodrigues(r)
-        return (_project(R[obs_cam], t[obs_cam], X[obs_pt], f, cx, cy) - obs_xy).ravel()
-
-    A = lil_matrix((2 * m, n_par), dtype=np.int8)
-    rows = np.arange(m)
-    slot = cam_slot[obs_cam]
-    has = slot >= 0
-    for k in range(6):
-        A[2 * rows[has], 6 * slot[has] + k] = 1
-        A[2 * rows[has] + 1, 6 * slot[has] + k] = 1
-    for k in range(3):
-        A[2 * rows, n_cam_par + 3 * obs_pt + k] = 1
-        A[2 * rows + 1, n_cam_par + 3 * obs_pt + k] = 1
+    slot[free] = np.arange(len(free))
+    nc = 6 * len(free) + int(refine_focal)
+    dummy = nc  # parameters that do not move (the fixed camera, the focal when given) map here and are dropped
+    idx = np.full((m, 7), dummy)
+    has = slot[obs_cam] >= 0
+    idx[has, :6] = 6 * slot[obs_cam[has], None] + np.arange(6)
     if refine_focal:
-        A[:, -1] = 1
-    x0 = np.concatenate([np.c_[rvecs[free], tvecs[free]].ravel(), points.ravel(), [0.0] if refine_focal else []])
-    res = least_squares(
-        residuals,
-        x0,
-        jac_sparsity=A.tocsr(),
-        method="trf",
-        loss="soft_l1",
-        f_scale=1.0,
-        x_scale="jac",
-        tr_solver="lsmr",
-        tr_options={"atol": 1e-6, "btol": 1e-6, "maxiter": 200},
-        max_nfev=max_nfev,
-        xtol=1e-10,
-        ftol=1e-6,
-    )
-    r, t, X, f = unpack(res.x)
-    return r, t, X, f
+        idx[:, 6] = nc - 1
+    # Observation pairs sharing a point (for W V⁻¹ Wᵀ), grouped by track length.
+    order = np.argsort(obs_pt, kind="stable")
+    counts = np.bincount(obs_pt, minlength=n_pt)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pairs_a, pairs_b = [], []
+    for k in np.unique(counts[counts > 0]):
+        pts_k = np.flatnonzero(counts == k)
+        tracks = order[starts[pts_k, None] + np.arange(k)]  # (n_k, k) observation indices
+        pairs_a.append(np.repeat(tracks, k, axis=1).ravel())
+        pairs_b.append(np.tile(tracks, (1, k)).ravel())
+    pa, pb = np.concatenate(pairs_a), np.concatenate(pairs_b)
+
+    R, t, X, f = _rodrigues(rvecs), tvecs.astype(np.float64).copy(), points.astype(np.float64).copy(), float(focal)
+
+    def residuals(R, t, X, f):
+        xc = np.einsum("mij,mj->mi", R[obs_cam], X[obs_pt]) + t[obs_cam]
+        z = np.where(np.abs(xc[:, 2]) < 1e-9, 1e-9, xc[:, 2])
+        return f * xc[:, :2] / z[:, None] + (cx, cy) - obs_xy, xc, z
+
+    def robust_cost(r):
+        s = np.linalg.norm(r, axis=1)
+        return float(np.sum(np.where(s <= huber_px, 0.5 * s * s, huber_px * (s - 0.5 * huber_px))))
+
+    r, xc, z = residuals(R, t, X, f)
+    cost = robust_cost(r)
+    lam = 1e-4
+    for _ in range(max_iterations):
+        s = np.linalg.norm(r, axis=1)
+        sw = np.sqrt(np.where(s <= huber_px, 1.0, huber_px / np.maximum(s, 1e-12)))[:, None, None]  # IRLS
+        jp = np.zeros((m, 2, 3))
+        jp[:, 0, 0] = jp[:, 1, 1] = f / z
+        jp[:, 0, 2] = -f * xc[:, 0] / z**2
+        jp[:, 1, 2] = -f * xc[:, 1] / z**2
+        rx = xc - t[obs_cam]  # R X
+        jc = np.zeros((m, 2, 7))
+        jc[:, :, :3] = -jp @ _skew(rx)
+        jc[:, :, 3:6] = jp
+        jc[:, :, 6] = xc[:, :2] / z[:, None]
+        jx = jp @ R[obs_cam]
+        jc, jx, rw = jc * sw, jx * sw, r[:, :, None] * sw
+        U = np.zeros((nc + 1, nc + 1))
+        np.add.at(U, (idx[:, :, None], idx[:, None, :]), np.einsum("mki,mkj->mij", jc, jc))
+        V = np.zeros((n_pt, 3, 3))
+        np.add.at(V, obs_pt, np.einsum("mki,mkj->mij", jx, jx))
+        W = np.einsum("mki,mkj->mij", jc, jx)  # (M, 7, 3)
+        gc = np.zeros(nc + 1)
+        np.add.at(gc, idx, -np.einsum("mki,mk->mi", jc, rw[:, :, 0]))
+        gp = np.zeros((n_pt, 3))
+        np.add.at(gp, obs_pt, -np.einsum("mki,mk->mi", jx, rw[:, :, 0]))
+        improved = False
+        for _retry in range(8):
+            Vd = V + lam * (V * np.eye(3)) + 1e-9 * np.eye(3)
+            Vinv = np.linalg.inv(Vd)
+            Ud = U + lam * np.diag(np.diag(U)) + 1e-9 * np.eye(nc + 1)
+            WVi = np.einsum("mij,mjk->mik", W, Vinv[obs_pt])  # (M, 7, 3)
+            S = Ud.copy()
+            np.add.at(S, (idx[pa][:, :, None], idx[pb][:, None, :]), -np.einsum("pij,pkj->pik", WVi[pa], W[pb]))
+            rhs = gc.copy()
+            np.add.at(rhs, idx, -np.einsum("mij,mj->mi", WVi, gp[obs_pt]))
+            try:
+                dc = np.linalg.solve(S[:nc, :nc], rhs[:nc]) if nc else np.zeros(0)
+            except np.linalg.LinAlgError:
+                lam *= 10
+                continue
+            dc_full = np.append(dc, 0.0)
+            back = np.zeros((n_pt, 3))
+            np.add.at(back, obs_pt, np.einsum("mij,mi->mj", W, dc_full[idx]))
+            dp = np.einsum("pij,pj->pi", Vinv, gp - back)
+            R_new, t_new = R.copy(), t.copy()
+            if len(free):
+                d = dc[: 6 * len(free)].reshape(-1, 6)
+                R_new[free] = _rodrigues(d[:, :3]) @ R[free]
+                t_new[free] = t[free] + d[:, 3:]
+            f_new = f + (dc[-1] if refine_focal else 0.0)
+            X_new = X + dp
+            r_new, xc_new, z_new = residuals(R_new, t_new, X_new, f_new)
+            new_cost = robust_cost(r_new)
+            if np.isfinite(new_cost) and new_cost < cost and f_new > 0:
+                improved = True
+                rel = (cost - new_cost) / max(cost, 1e-12)
+                R, t, X, f, r, xc, z, cost = R_new, t_new, X_new, f_new, r_new, xc_new, z_new, new_cost
+                lam = max(lam / 3, 1e-9)
+                break
+            lam *= 4
+        if not improved or rel < 1e-7:
+            break
+    rvecs_out = np.stack([cv2.Rodrigues(Ri)[0].ravel() for Ri in R])
+    return rvecs_out, t, X, f
 
 
 # ------------------------------------------------------------------------------------------------ reconstruction
@@ -448,7 +501,9 @@ class _Reconstruction:
         self._add_obs(j, kps[inl], pts[inl])
         return True
 
-    def adjust(self, fixed: int, refine_focal: bool, max_nfev: int = 60) -> None:
+    def adjust(self, fixed: int, refine_focal: bool, max_iterations: int = 50) -> None:
+        """Bundle adjustment of the registered cameras and (at most ``max_ba_points``, the most observed) points;
+        the other points are then re-triangulated from all their observations with the adjusted cameras."""
         cams = np.flatnonzero(self.registered)
         use = self.registered[self.obs_cam]
         counts = np.bincount(self.obs_pt[use], minlength=len(self.points))
@@ -456,6 +511,17 @@ class _Reconstruction:
         if use.sum() < 10:
             return
         pts_used = np.unique(self.obs_pt[use])
+        rest = np.zeros(0, int)
+        if len(pts_used) > self.cfg.max_ba_points:
+            jitter = np.random.default_rng(0).random(len(pts_used))  # ties broken at random, reproducibly
+            order = np.lexsort((jitter, -counts[pts_used]))
+            pts_used, rest = (
+                np.sort(pts_used[order[: self.cfg.max_ba_points]]),
+                pts_used[order[self.cfg.max_ba_points :]],
+            )
+            keep = np.zeros(len(self.points), bool)
+            keep[pts_used] = True
+            use &= keep[self.obs_pt]
         pt_slot = -np.ones(len(self.points), int)
         pt_slot[pts_used] = np.arange(len(pts_used))
         cam_slot = -np.ones(len(self.registered), int)
@@ -465,10 +531,34 @@ class _Reconstruction:
         r, t, X, f = bundle_adjust(
             self.rvec[cams], self.tvec[cams], self.points[pts_used], cam_slot[oc], pt_slot[op], xy,
             self.focal, self.cx, self.cy, fixed_cam=int(cam_slot[fixed]), refine_focal=refine_focal,
-            max_nfev=max_nfev,
+            max_iterations=max_iterations,
         )  # fmt: skip
         self.rvec[cams], self.tvec[cams], self.points[pts_used], self.focal = r, t, X, f
+        if len(rest):
+            self.retriangulate(rest)
         self.drop_outliers()
+
+    def retriangulate(self, pts: np.ndarray) -> None:
+        """Linear multi-view triangulation (DLT) of points ``pts`` from all their registered observations.
+
+        Each observation ``(u, v)`` of a camera ``P`` gives the rows ``u P_3 - P_1`` and ``v P_3 - P_2``; the point
+        is the eigenvector of the smallest eigenvalue of the summed ``AᵀA`` (rows normalised).
+        """
+        sel = np.isin(self.obs_pt, pts) & self.registered[self.obs_cam]
+        R = _rodrigues(self.rvec)
+        P = self.K @ np.concatenate([R, self.tvec[:, :, None]], 2)  # (C, 3, 4)
+        oc, op = self.obs_cam[sel], self.obs_pt[sel]
+        xy = np.stack([self.feats[c].xy[k] for c, k in zip(oc, self.obs_kp[sel], strict=True)])
+        Pc = P[oc]
+        rows = np.concatenate([xy[:, :1] * Pc[:, 2] - Pc[:, 0], xy[:, 1:] * Pc[:, 2] - Pc[:, 1]], 0)  # (2M, 4)
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True).clip(1e-12)
+        owner = np.concatenate([op, op])
+        ata = np.zeros((len(self.points), 4, 4))
+        np.add.at(ata, owner, rows[:, :, None] * rows[:, None, :])
+        _, vecs = np.linalg.eigh(ata[pts])
+        Xh = vecs[:, :, 0]
+        ok = np.abs(Xh[:, 3]) > 1e-12
+        self.points[pts[ok]] = Xh[ok, :3] / Xh[ok, 3:]
 
     def residuals(self) -> np.ndarray:
         """``(M,)`` reprojection error of every observation of a registered frame."""
@@ -612,7 +702,7 @@ def estimate_cameras(
                 rec.triangulate(int(i), j)
         since_ba += 1
         if since_ba >= cfg.ba_every:
-            rec.adjust(first, refine, max_nfev=30)
+            rec.adjust(first, refine, max_iterations=20)
             since_ba = 0
         failed.clear()  # a new frame may give the failed ones more points
     rec.adjust(first, refine)
