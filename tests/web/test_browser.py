@@ -103,7 +103,8 @@ def test_upload_move_check_and_download(server, browser, tmp_path):
     page.goto(url)
     page.wait_for_selector("body[data-ready='1']")
     page.set_input_files("#file-input", str(photo))
-    page.wait_for_selector("#view-img[data-query='source=builtin']", timeout=20_000)
+    # The first view may compile the renderer's kernels (cold cache of a fresh clone): allow a minute.
+    page.wait_for_selector("#view-img[data-query='source=builtin']", timeout=60_000)
     page.set_input_files("#depth-file-input", str(depth_file))
     page.wait_for_selector("#view-img[data-query='source=file']", timeout=20_000)
     np.testing.assert_array_equal(_shown_view(page), viewshift.synthesize(rgb, depth=depth).image)
