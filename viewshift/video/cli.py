@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from viewshift.cli_args import LazyChoices
+
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts")
 
 
@@ -32,7 +34,7 @@ def is_video_input(spec: str | None) -> bool:
 VIDEO_LAYOUTS = ("sbs", "half-sbs", "tb", "half-tb", "anaglyph", "left-right", "right")
 
 
-class _WithVideoLayouts:
+class _WithVideoLayouts(LazyChoices):
     """The photo layouts of ``--layout`` (any container) plus the video-only ones, as argparse ``choices``."""
 
     def __init__(self, photo) -> None:
@@ -40,15 +42,6 @@ class _WithVideoLayouts:
 
     def _values(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys([*self.photo, *VIDEO_LAYOUTS]))
-
-    def __contains__(self, value: object) -> bool:
-        return value in self._values()
-
-    def __iter__(self):
-        return iter(self._values())
-
-    def __len__(self) -> int:
-        return len(self._values())
 
 
 def add_video_options(p: argparse.ArgumentParser) -> None:
@@ -180,30 +173,19 @@ def _run(args: argparse.Namespace, settings) -> int:
     depth = _depth(args)
     if _get(args, "analyse", False):
         return _analyse(args, src, depth, settings, quiet)
+    common = {
+        "depth": depth,
+        "settings": settings,
+        "overwrite": bool(_get(args, "overwrite", False)),
+        "resume": bool(_get(args, "resume", True)),
+        "progress": not quiet,
+    }
     if src.is_dir():
-        results, failures = convert_folder(
-            src,
-            args.output,
-            depth=depth,
-            settings=settings,
-            overwrite=bool(_get(args, "overwrite", False)),
-            resume=bool(_get(args, "resume", True)),
-            progress=not quiet,
-            on_error=lambda v, e: _note(f"{v.name}: {e}"),
-        )
+        results, failures = convert_folder(src, args.output, on_error=lambda v, e: _note(f"{v.name}: {e}"), **common)
         if not quiet:
             print(f"wrote {sum(len(r.outputs) for r in results)} files to {args.output}/")
         return 1 if failures else 0
-    result = convert_video(
-        src,
-        args.output,
-        depth=depth,
-        settings=settings,
-        overwrite=bool(_get(args, "overwrite", False)),
-        resume=bool(_get(args, "resume", True)),
-        progress=not quiet,
-        on_note=None if quiet else _note,
-    )
+    result = convert_video(src, args.output, on_note=None if quiet else _note, **common)
     if not quiet:
         print(_wrote(result))
     return 0
