@@ -21,6 +21,7 @@ from viewshift.geometry import (
     invert_pose,
     move_to_pose,
     pixel_grid,
+    pixels_to_grid,
     points_to_pixels,
     pose_vector_to_matrix,
     project_depth,
@@ -166,6 +167,17 @@ def test_projection_batched_and_in_the_depths_precision():
         X = torch.linalg.inv(K64[0]) @ grid * depth[i].reshape(1, -1)
         q = K64[0] @ (T64[0, :3, :3] @ X + T64[0, :3, 3:])
         assert torch.allclose(pixels[i].reshape(2, -1), q[:2] / q[2:], rtol=1e-12, atol=1e-9)
+
+
+def test_pixels_to_grid_is_exact_in_float64():
+    # x_n = (2u + 1) / W - 1: pixel centres 0 and W - 1 map to -1 + 1/W and 1 - 1/W, the image's edges to -1 and 1.
+    u = torch.tensor([0.0, 2.0, -0.5, 2.5, 1.0 / 3.0], dtype=torch.float64)
+    v = torch.tensor([0.0, 6.0, -0.5, 6.5, 1.0], dtype=torch.float64)
+    grid = pixels_to_grid(torch.stack([u, v]).view(1, 2, 1, 5), 7, 3)
+    assert grid.shape == (1, 1, 5, 2) and grid.dtype == torch.float64
+    assert torch.allclose(grid[0, 0, :, 0], (2 * u + 1) / 3 - 1, rtol=0, atol=1e-15)
+    assert torch.allclose(grid[0, 0, :, 1], (2 * v + 1) / 7 - 1, rtol=0, atol=1e-15)
+    assert grid[0, 0, 2].tolist() == [-1.0, -1.0] and grid[0, 0, 3].tolist() == [1.0, 1.0]
 
 
 def test_shape_errors_are_typed():

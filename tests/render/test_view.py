@@ -160,18 +160,21 @@ def test_splat_nearest_integer_shift():
 
 
 def test_splat_nearest_drops_points_off_the_image_and_keeps_batches_apart():
-    # Points rounding to column W or row H (one past the last pixel) or lying absurdly far away are dropped; the
-    # nearer of two points on one pixel wins; each batch item splats into its own image.
+    # Points rounding to column W or row H (one past the last pixel), lying absurdly far away, or at depth <= 0 are
+    # dropped; the nearer of two points on one pixel wins; each batch item splats into its own image; float64 in,
+    # float64 out.
     h, w = 3, 4
-    img = torch.arange(2 * 6, dtype=torch.float32).view(2, 1, 1, 6) + 1
-    u = torch.tensor([[w, 1.0, -1e12, 1e12, 2.2, 1.8], [0.0, 1.0, 2.0, 3.0, 0.4, 2.0]])
-    v = torch.tensor([[1.0, h, 1.0, 1.0, 2.0, 2.0], [0.0, 0.0, 0.0, 0.0, 2.4, 2.0]])
-    z = torch.tensor([[1.0, 1.0, 1.0, 1.0, 2.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0, -1.0]]).view(2, 1, 1, 6)
-    out, holes = splat_nearest(img, torch.stack([u, v], dim=1).view(2, 2, 1, 6), z, h, w)
-    expected = torch.zeros(2, 1, h, w)
+    img = torch.arange(2 * 7, dtype=torch.float64).view(2, 1, 1, 7) + 1
+    u = torch.tensor([[w, 1.0, -1e12, 1e12, 2.2, 1.8, 0.0], [0.0, 1.0, 2.0, 3.0, 0.4, 2.0, 1.0]])
+    v = torch.tensor([[1.0, h, 1.0, 1.0, 2.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0, 2.4, 2.0, 2.0]])
+    z = torch.tensor([[1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0, -1.0, 0.5]])
+    pixels = torch.stack([u, v], dim=1).view(2, 2, 1, 7).double()
+    out, holes = splat_nearest(img, pixels, z.view(2, 1, 1, 7).double(), h, w)
+    expected = torch.zeros(2, 1, h, w, dtype=torch.float64)
     expected[0, 0, 2, 2] = 6.0  # points 4 and 5 share pixel (2, 2): the nearer (z = 1) wins
-    expected[1, 0, 0, :] = torch.tensor([7.0, 8.0, 9.0, 10.0])
-    expected[1, 0, 2, 0] = 11.0  # the last point of item 1 is behind the camera: dropped
+    expected[1, 0, 0, :] = torch.tensor([8.0, 9.0, 10.0, 11.0])
+    expected[1, 0, 2, 0] = 12.0
+    expected[1, 0, 2, 1] = 14.0  # the point behind the camera at (2, 2) is dropped
     assert torch.equal(out, expected)
     assert torch.equal(holes, expected == 0)
 
