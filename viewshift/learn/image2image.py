@@ -1,0 +1,549 @@
+"""Image-to-image training: the learned hole filler and the direct (end-to-end) view-shift models.
+
+Three presets, all trained on the Middlebury stereo pairs of ``../shared/data`` minus the held-out scenes of
+``docs/depth.md`` (:data:`HELD_OUT`):
+
+- ``fill-learned``: the network of :mod:`viewshift.render.fill.learned`, self-supervised. A training crop is a real
+  photo (a left view) with its ground-truth disparity; the renderer's own z-buffer
+  (:func:`viewshift.render.splat.splat_nearest`) moves it by a random small camera move, and the *source* pixels
+  that lose the z-test (or leave the frame) form the hole. Rendering back along the opposite move would reveal
+  exactly these pixels, so the hole has the shape of a real disocclusion and sits beside the farther surface,
+  and the original pixels are the answer. The hole is cut out of the original image, pre-filled by the
+  background rule, and the network refines it: L1 over the hole pixels + ``adversarial`` × LSGAN loss of a
+  PatchGAN discriminator that sees the composited crop and the mask.
+- ``shift-autoencoder``: a U-Net fed the left view, corrupted in the denoising manner (Gaussian noise and dropped
+  pixels), scored by L1 against the right view.
+- ``shift-cgan``: the same generator plus a conditional PatchGAN discriminator on (left, right) pairs; loss
+  L1 + ``adversarial`` × LSGAN (pix2pix's λ = 100 on L1 is ``adversarial = 0.01`` here).
+
+Crops are random (random scale, random window); a horizontal flip of a stereo pair swaps the eyes: the flipped
+right view becomes the left one and vice versa.
+
+A run folder holds ``config.json`` (the :class:`Image2ImageConfig`), ``checkpoint.pt`` (written atomically through
+:func:`viewshift.io.atomic_path`; re-running the same command resumes) and ``log.jsonl``. Every step's data is
+drawn from a generator seeded by ``(seed, step)``, so a resumed run sees the batches an uninterrupted one would.
+
+Why not :func:`viewshift.learn.trainer.train`: that loop builds the SfMLearner model and data mix from its own
+``TrainConfig``; these models need a second (discriminator) optimiser and their own data, so a small loop lives
+here with the same conventions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+
+from viewshift.errors import InputError
+from viewshift.render.fill.background import fill_background
+from viewshift.render.fill.learned import FILL_CHANNELS, UNet, fill_inputs
+from viewshift.render.splat import splat_nearest
+
+HELD_OUT = (
+    "MiddEval3/Adirondack",
+    "MiddEval3/Piano",
+    "MiddEval3/Teddy",
+    "MiddEval3/Vintage",
+    "MiddEval2/Teddy",
+    "MiddEval2/Cones",
+    "MiddEval2/Aloe",
+    "MiddEval2/Moebius",
+    "MiddEval2/Reindeer",
+)
+"""Scenes never trained on (those of ``docs/depth.md``)."""
+
+
+@dataclass
+class Image2ImageConfig:
+    """Everything that defines an image-to-image run (saved as JSON beside every checkpoint).
+
+    Attributes:
+        preset: the preset this config started from.
+        task: ``"fill"`` (hole filler) or ``"shift"`` (left view → right view).
+        adversarial: weight of the LSGAN loss of a PatchGAN discriminator (0: no discriminator).
+        width, levels, full_head: :class:`~viewshift.render.fill.learned.UNet` settings.
+        crop: side of the square training crops, pixels.
+        scale: range of the random rescaling of the pair before cropping.
+        move: fill task: range of the camera move, as a fraction of the pair's baseline (1 = the right view).
+        noise, drop: shift task: denoising corruption of the input (Gaussian sigma, fraction of pixels zeroed).
+        batch_size, steps, lr: optimisation (Adam, betas (0.5, 0.999)).
+        seed: seeds the initialisation and every step's data.
+        threads: torch intra-op threads.
+        stereo: Middlebury root (``MiddEval3/trainingQ``, ``MiddEval2``); empty = ``../shared/data/stereo/middlebury``.
+        holdout: scenes never trained on.
+        max_scenes: use only the first N training scenes (0 = all; smoke tests use 2).
+        log_every, checkpoint_every: steps between log lines / checkpoints.
+    """
+
+    preset: str = "fill-learned"
+    task: str = "fill"
+    adversarial: float = 0.01
+    width: int = 16
+    levels: int = 2
+    full_head: bool = False
+    crop: int = 128
+    scale: tuple[float, float] = (0.5, 1.0)
+    move: tuple[float, float] = (0.2, 1.0)
+    noise: float = 0.0
+    drop: float = 0.0
+    batch_size: int = 8
+    steps: int = 4000
+    lr: float = 2e-4
+    seed: int = 0
+    threads: int = 2
+    stereo: str = ""
+    holdout: list[str] = field(default_factory=lambda: list(HELD_OUT))
+    max_scenes: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 50
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Image2ImageConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise InputError(f"unknown image-to-image config fields {sorted(unknown)}; valid: {sorted(names)}")
+        d = dict(d)
+        for k in ("scale", "move"):
+            if k in d:
+                d[k] = tuple(d[k])
+        return cls(**d)
+
+
+_SHIFT = {"task": "shift", "width": 16, "levels": 3, "full_head": True, "crop": 160, "noise": 0.05, "drop": 0.1}
+PRESETS: dict[str, dict] = {
+    "fill-learned": {"task": "fill", "adversarial": 0.01, "width": 16, "levels": 2, "full_head": False},
+    "shift-autoencoder": {**_SHIFT, "adversarial": 0.0, "batch_size": 6},
+    "shift-cgan": {**_SHIFT, "adversarial": 0.01, "batch_size": 6},
+}
+"""Named image-to-image presets (``viewshift train --preset NAME``)."""
+
+
+def make_config(preset: str, **overrides) -> Image2ImageConfig:
+    """The config of a named preset with fields overridden.
+
+    Raises:
+        InputError: an unknown preset or field.
+    """
+    if preset not in PRESETS:
+        raise InputError(f"unknown image-to-image preset {preset!r}; choose one of {sorted(PRESETS)}")
+    return Image2ImageConfig.from_dict({**PRESETS[preset], "preset": preset, **overrides})
+
+
+def _all_presets() -> dict[str, dict]:
+    from viewshift.learn.trainer import PRESETS as DEPTH_PRESETS
+
+    return {**DEPTH_PRESETS, **PRESETS}
+
+
+class _AllPresets:
+    """The presets of ``viewshift train``: the depth trainer's and these (read when the CLI needs them)."""
+
+    def __iter__(self):
+        return iter(_all_presets())
+
+
+TRAIN_PRESETS = _AllPresets()
+
+
+# --------------------------------------------------------------------------------------------------------- data
+
+
+class StereoCrops:
+    """Random crops of the non-held-out Middlebury pairs, loaded lazily and kept in memory.
+
+    Args:
+        config: the run's config (``stereo``, ``holdout``, ``max_scenes``, ``crop``, ``scale``).
+    """
+
+    def __init__(self, config: Image2ImageConfig) -> None:
+        from viewshift.learn.data import middlebury_pairs
+
+        root = Path(config.stereo) if config.stereo else _default_stereo_root()
+        if not root.is_dir():
+            raise InputError(f"stereo root {root} not found; pass --stereo DIR (a Middlebury folder)")
+        pairs = [p for p in middlebury_pairs(root) if p.name not in set(config.holdout)]
+        if config.max_scenes:
+            pairs = pairs[: config.max_scenes]
+        if not pairs:
+            raise InputError(f"no training pairs under {root} (after leaving out the held-out scenes)")
+        self.pairs = pairs
+        self.config = config
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def load(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(left, right, disparity)``: ``H×W×3 float32`` in [0, 1] twice and ``H×W float32`` (> 0 everywhere)."""
+        if i not in self._cache:
+            from viewshift.depth.units import fill_from_farther
+            from viewshift.io import read_image, to_float
+
+            pair = self.pairs[i]
+            left = to_float(read_image(pair.left).rgb).astype(np.float32)
+            right = to_float(read_image(pair.right).rgb).astype(np.float32)
+            disp = pair.read_disparity()
+            known = np.isfinite(disp) & (disp > 0)
+            disp = fill_from_farther(np.where(known, disp, 0), known, farther="smaller").astype(np.float32)
+            disp = np.maximum(disp, max(float(np.percentile(disp, 1)), 0.5))
+            self._cache[i] = (left, right, disp)
+        return self._cache[i]
+
+    def crop(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One random crop ``(left, right, disparity)`` of side ``config.crop`` at a random scale."""
+        left, right, disp = self.load(int(rng.integers(len(self.pairs))))
+        c = self.config.crop
+        h, w = disp.shape
+        lo = max(self.config.scale[0], (c + 1) / min(h, w))
+        s = float(rng.uniform(lo, max(lo, self.config.scale[1])))
+        size = (max(c, round(w * s)), max(c, round(h * s)))
+        left = cv2.resize(left, size, interpolation=cv2.INTER_AREA)
+        right = cv2.resize(right, size, interpolation=cv2.INTER_AREA)
+        disp = cv2.resize(disp, size, interpolation=cv2.INTER_NEAREST) * (size[0] / w)
+        y = int(rng.integers(size[1] - c + 1))
+        x = int(rng.integers(size[0] - c + 1))
+        return left[y : y + c, x : x + c], right[y : y + c, x : x + c], disp[y : y + c, x : x + c]
+
+
+def _default_stereo_root() -> Path:
+    return Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "stereo" / "middlebury"
+
+
+def _chw(a: np.ndarray) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    return t.permute(2, 0, 1) if a.ndim == 3 else t[None]
+
+
+def occlusion_holes(disparity: torch.Tensor, move: torch.Tensor, tolerance: float = 0.03) -> torch.Tensor:
+    """Source pixels hidden (or pushed out of frame) by a camera move: the shape of a real disocclusion.
+
+    Each pixel moves by ``-move * d`` (``d`` its disparity for a unit move, the camera moving by ``move``) and is
+    splatted with the renderer's z-buffer (:func:`~viewshift.render.splat.splat_nearest`, depth ``1 / d``); a
+    pixel is hidden when the z-buffer at its landing pixel holds a point nearer by more than ``tolerance``
+    (relative), or when it lands outside the frame. Rendering back along ``-move`` would reveal exactly these
+    pixels, with the background lying in direction ``-move`` from them.
+
+    Args:
+        disparity: ``(B, 1, H, W)`` positive disparity, pixels per unit move.
+        move: ``(B, 2)`` camera move ``(x, y)`` in units of that baseline.
+        tolerance: relative depth margin of the z-test.
+
+    Returns:
+        ``(B, 1, H, W)`` bool mask of hidden pixels.
+    """
+    b, _, h, w = disparity.shape
+    v, u = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    px = torch.stack([u - move[:, 0, None, None] * disparity[:, 0], v - move[:, 1, None, None] * disparity[:, 0]], 1)
+    z = 1.0 / disparity
+    buffer, _ = splat_nearest(z, px, z, h, w)  # the z-buffer: the nearest depth that landed on each pixel
+    ur, vr = px[:, 0].round().long(), px[:, 1].round().long()
+    inside = (ur >= 0) & (ur < w) & (vr >= 0) & (vr < h)
+    flat = (vr.clamp(0, h - 1) * w + ur.clamp(0, w - 1)).reshape(b, -1)
+    front = buffer.reshape(b, -1).gather(1, flat).reshape(b, h, w)
+    hidden = (front * (1 + tolerance) < z[:, 0]) | ~inside
+    return hidden[:, None]
+
+
+def fill_batch(data: StereoCrops, step: int, seed: int, batch_size: int) -> dict[str, torch.Tensor]:
+    """A batch of the fill task: ``target (B,3,H,W)``, ``holes (B,1,H,W)``, network input ``x (B,7,H,W)``."""
+    rng = np.random.default_rng([seed, step, 1])
+    images, disps, moves = [], [], []
+    for _ in range(batch_size):
+        left, _, disp = data.crop(rng)
+        if rng.random() < 0.5:
+            left, disp = left[:, ::-1], disp[:, ::-1]
+        images.append(_chw(left))
+        disps.append(_chw(disp))
+        kind = rng.random()
+        angle = 0.0 if kind < 0.7 else (np.pi / 2 if kind < 0.85 else float(rng.uniform(0, 2 * np.pi)))
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        m = float(rng.uniform(*data.config.move))
+        moves.append([sign * m * np.cos(angle), sign * m * np.sin(angle)])
+    target = torch.stack(images).float()
+    disparity = torch.stack(disps).float()
+    move = torch.tensor(moves, dtype=torch.float32)
+    holes = occlusion_holes(disparity, move)
+    for _ in range(6):  # a crop must keep most of its pixels: shrink the move of crops that lose over half
+        over = holes.float().mean((1, 2, 3)) > 0.5
+        if not bool(over.any()):
+            break
+        move[over] *= 0.5
+        holes[over] = occlusion_holes(disparity[over], move[over])
+    direction = -move / move.norm(dim=1, keepdim=True)
+    direction[torch.from_numpy(rng.random(batch_size) < 0.2)] = 0.0  # sometimes no hint
+    depth = 1.0 / disparity
+    cut = target.masked_fill(holes, 0.0)
+    base, base_depth = fill_background(cut, depth, holes, direction=direction)
+    return {"x": fill_inputs(base, base_depth, holes, direction), "target": target, "holes": holes}
+
+
+def shift_batch(data: StereoCrops, step: int, seed: int, batch_size: int) -> dict[str, torch.Tensor]:
+    """A batch of the shift task: ``left (B,3,H,W)`` (clean), ``x`` (corrupted left), ``target`` (right view),
+    ``flipped (B,)`` bool (the pair was mirrored and its eyes swapped)."""
+    rng = np.random.default_rng([seed, step, 2])
+    lefts, rights, flips = [], [], []
+    for _ in range(batch_size):
+        left, right, _ = data.crop(rng)
+        flips.append(rng.random() < 0.5)
+        if flips[-1]:  # mirror the pair: the mirrored right view is the new left one, and vice versa
+            left, right = right[:, ::-1], left[:, ::-1]
+        lefts.append(_chw(left))
+        rights.append(_chw(right))
+    left = torch.stack(lefts).float()
+    target = torch.stack(rights).float()
+    gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    x = left + data.config.noise * torch.randn(left.shape, generator=gen)
+    keep = torch.rand(left.shape[0], 1, *left.shape[2:], generator=gen) >= data.config.drop
+    x = (x * keep).clamp(0, 1)
+    return {"x": x, "left": left, "target": target, "flipped": torch.tensor(flips)}
+
+
+# ------------------------------------------------------------------------------------------------------ models
+
+
+class PatchDiscriminator(nn.Module):
+    """A small PatchGAN: ``(B, C, H, W) -> (B, 1, H/4 - 2, W/4 - 2)`` real/fake scores of ~34-pixel patches."""
+
+    def __init__(self, in_channels: int, width: int = 32) -> None:
+        super().__init__()
+        act = nn.LeakyReLU(0.2, inplace=True)
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, width, 4, 2, 1),
+            act,
+            nn.Conv2d(width, 2 * width, 4, 2, 1),
+            act,
+            nn.Conv2d(2 * width, 2 * width, 4, 1, 1),
+            act,
+            nn.Conv2d(2 * width, 1, 4, 1, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def build_generator(config: Image2ImageConfig) -> UNet:
+    """The generator of a config: the filler (7 input channels) or the view-shift U-Net (3)."""
+    channels = FILL_CHANNELS if config.task == "fill" else 3
+    return UNet(channels, 3, config.width, config.levels, residual=True, full_head=config.full_head)
+
+
+def generator_losses(
+    config: Image2ImageConfig, gen: UNet, disc: PatchDiscriminator | None, batch: dict[str, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """Losses of the generator, and the (fake, real) discriminator inputs.
+
+    Fill: ``l1 = sum(|pred - target| over hole pixels) / (3 × hole pixels)``; the output is composited (original
+    pixels outside the holes). Shift: ``l1 = mean |pred - target|``. Adversarial (LSGAN): ``mean((D(fake) - 1)²)``.
+    """
+    pred = gen(batch["x"])
+    target = batch["target"]
+    if config.task == "fill":
+        holes = batch["holes"]
+        out = torch.where(holes, pred, target)
+        l1 = (out - target).abs().sum() / (3 * holes.sum()).clamp_min(1)
+        mask = holes.float()
+        fake, real = torch.cat([out, mask], 1), torch.cat([target, mask], 1)
+    else:
+        l1 = (pred - target).abs().mean()
+        fake, real = torch.cat([batch["left"], pred], 1), torch.cat([batch["left"], target], 1)
+    losses = {"l1": l1}
+    loss = l1
+    if disc is not None:
+        adv = ((disc(fake) - 1) ** 2).mean()
+        losses["adv"] = adv
+        loss = loss + config.adversarial * adv
+    losses["loss"] = loss
+    return losses, fake, real
+
+
+# -------------------------------------------------------------------------------------------------------- loop
+
+
+def _save(obj: dict, path: Path) -> None:
+    from viewshift.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def train_image2image(
+    config: Image2ImageConfig,
+    out: str | Path,
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    max_seconds: float | None = None,
+) -> dict:
+    """Train (or resume) an image-to-image run in folder ``out``; returns the step and the last logged losses.
+
+    Raises:
+        InputError: a checkpoint written with a different config (except ``steps``), or missing data.
+    """
+    from viewshift.io import atomic_path
+
+    torch.set_num_threads(config.threads)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+    torch.manual_seed(config.seed)
+    gen = build_generator(config)
+    in_d = 4 if config.task == "fill" else 6
+    disc = PatchDiscriminator(in_d) if config.adversarial > 0 else None
+    opt = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.999)) if disc is not None else None
+    step = 0
+    if resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        saved = Image2ImageConfig.from_dict(json.loads(state["config"]))
+        if dataclasses.replace(saved, steps=config.steps) != config:
+            raise InputError(f"{ckpt_path} was written with a different config; use a new folder or --no-resume")
+        gen.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if disc is not None:
+            disc.load_state_dict(state["disc"])
+            opt_d.load_state_dict(state["disc_optimizer"])
+        step = int(state["step"])
+    with atomic_path(out / "config.json") as tmp:
+        tmp.write_text(config.to_json())
+    data = StereoCrops(config)
+    make_batch = fill_batch if config.task == "fill" else shift_batch
+
+    def checkpoint() -> None:
+        state = {"step": step, "model": gen.state_dict(), "optimizer": opt.state_dict(), "config": config.to_json()}
+        state["settings"] = gen.settings
+        if disc is not None:
+            state["disc"], state["disc_optimizer"] = disc.state_dict(), opt_d.state_dict()
+        _save(state, ckpt_path)
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.steps, initial=step, desc=config.preset, dynamic_ncols=True)
+    start = time.monotonic()
+    logged: dict = {}
+    with open(out / "log.jsonl", "a") as log:
+        try:
+            while step < config.steps:
+                batch = make_batch(data, step, config.seed, config.batch_size)
+                losses, fake, real = generator_losses(config, gen, disc, batch)
+                opt.zero_grad(set_to_none=True)
+                losses["loss"].backward()
+                opt.step()
+                if disc is not None:
+                    d_loss = ((disc(real) - 1) ** 2).mean() + (disc(fake.detach()) ** 2).mean()
+                    opt_d.zero_grad(set_to_none=True)
+                    d_loss.backward()
+                    opt_d.step()
+                    losses["disc"] = d_loss
+                step += 1
+                if step % config.log_every == 0 or step == config.steps:
+                    logged = {k: round(float(v.detach()), 5) for k, v in losses.items()}
+                    elapsed = round(time.monotonic() - start, 1)
+                    log.write(json.dumps({"step": step, "time": elapsed, **logged}) + "\n")
+                    log.flush()
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({k: f"{float(v.detach()):.4f}" for k, v in losses.items()})
+                timed_out = max_seconds is not None and time.monotonic() - start > max_seconds
+                if step % config.checkpoint_every == 0 or timed_out:
+                    checkpoint()
+                if timed_out:
+                    break
+            checkpoint()
+        finally:
+            if bar is not None:
+                bar.close()
+    return {"step": step, **logged}
+
+
+def load_generator(path: str | Path) -> tuple[UNet, Image2ImageConfig, int]:
+    """The generator of a run folder or checkpoint file, in eval mode, with its config and step.
+
+    Raises:
+        InputError: no checkpoint there.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "checkpoint.pt"
+    if not p.exists():
+        raise InputError(f"no image-to-image checkpoint at {p}; train one with viewshift train --preset ...")
+    state = torch.load(p, map_location="cpu", weights_only=True)
+    config = Image2ImageConfig.from_dict(json.loads(state["config"]))
+    gen = build_generator(config)
+    gen.load_state_dict(state["model"])
+    gen.eval()
+    return gen, config, int(state["step"])
+
+
+def export_filler(run: str | Path, path: str | Path, *, command: str = "") -> Path:
+    """Write a fill-learned run's generator as a filler weights file, with a JSON record beside it.
+
+    The JSON holds the training command, the run's config (hence data split: ``holdout``) and the step.
+
+    Raises:
+        InputError: the run is not of the fill task.
+    """
+    from viewshift.io import atomic_path
+
+    gen, config, step = load_generator(run)
+    if config.task != "fill":
+        raise InputError(f"{run} is a {config.task!r} run, not a hole filler (preset fill-learned)")
+    path = Path(path)
+    state = {"settings": gen.settings, "state_dict": {k: v.contiguous() for k, v in gen.state_dict().items()}}
+    _save(state, path)
+    record = {"command": command, "step": step, "config": dataclasses.asdict(config)}
+    with atomic_path(path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def shift_view(gen: UNet, left: np.ndarray) -> np.ndarray:
+    """Predict the right view of an ``H×W×3`` float image in [0, 1] with a view-shift generator."""
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(left)).permute(2, 0, 1)[None].float()
+        return gen(x)[0].clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+def train_from_args(args) -> int:
+    """``viewshift train --preset fill-learned|shift-autoencoder|shift-cgan``: the CLI's handler for these presets."""
+    from viewshift.cli_args import CPU_COUNT, wrote
+
+    base = {}
+    if args.config:
+        base = json.loads(Path(args.config).read_text())
+        base.pop("preset", None)
+    flags = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "threads": args.threads or CPU_COUNT,
+        "crop": args.height if args.height == args.width else None,
+    }
+    if args.height is not None and args.height != args.width:
+        raise InputError("image-to-image presets train on square crops; give --height and --width equal")
+    if args.stereo:
+        if len(args.stereo) > 1:
+            raise InputError("image-to-image presets take one --stereo root")
+        flags["stereo"] = args.stereo[0]
+    if args.stereo_holdout:
+        flags["holdout"] = list(HELD_OUT) + list(args.stereo_holdout)
+    config = make_config(args.preset, **{**base, **{k: v for k, v in flags.items() if v is not None}})
+    max_s = None if args.max_minutes is None else 60 * args.max_minutes
+    progress = not (args.no_progress or args.quiet)
+    result = train_image2image(config, args.output, resume=not args.no_resume, progress=progress, max_seconds=max_s)
+    losses = ", ".join(f"{k} {v:g}" for k, v in result.items() if k != "step")
+    wrote(
+        args,
+        f"{args.output}/checkpoint.pt at step {result['step']} of {config.steps}" + (f" ({losses})" if losses else ""),
+    )
+    return 0
