@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import cv2
@@ -27,14 +28,40 @@ def tiny_init(tmp_path):
 def test_fit_writes_a_loadable_model_and_poses(tmp_path, tiny_init):
     clip = make_clip(tmp_path / "clip", n=6, h=32, w=64)
     out = tmp_path / "fitted.pt"
-    result = fit_clip(clip, out, steps=2, seconds=60, init=tiny_init, anchor_weight=0.5, progress=False)
-    assert result["step"] == 2
+    result = fit_clip(clip, out, steps=2, seconds=60, init=tiny_init, threads=1, teacher_frames=0, progress=False)
+    assert result["step"] == 2 and result["cameras"] == "clip poses.txt"
     depth = load_builtin(out).estimate(np.full((40, 50, 3), 100, np.uint8))
     assert depth.depth.shape == (40, 50) and depth.unit == "relative"
     poses = predict_snippets(result["run"], clip)
     assert poses["snippets"] == 4 and np.isfinite(poses["ate_mean"]) and poses["ate_zero_motion"] > 0
     with pytest.raises(OutputError):
-        fit_clip(clip, out, steps=2, init=tiny_init, progress=False)
+        fit_clip(clip, out, steps=2, init=tiny_init, resume=False, progress=False)
+
+
+def test_fit_command_prints_one_line_and_takes_the_old_minutes(tmp_path, tiny_init, capsys):
+    clip = make_clip(tmp_path / "clip", n=6, h=32, w=64)
+    out = tmp_path / "m.pt"
+    args = ["fit", str(clip), "-o", str(out), "--steps", "2", "--threads", "1", "--init", str(tiny_init)]
+    assert main([*args, "--minutes", "1", "--teacher", "0"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"wrote {out} (depth fitted in 2 steps")
+    assert "--minutes is deprecated" in captured.err and "--max-minutes" in captured.err
+    assert main([*args, "--max-minutes", "1", "--teacher", "0", "-q"]) == 0  # same settings: continues
+    assert capsys.readouterr().out == ""
+    assert main([*args, "--teacher", "0.1", "-q"]) == 2  # other settings: refused with one line
+    assert "--no-resume" in capsys.readouterr().err
+
+
+def test_fit_help_shows_every_default():
+    from viewshift.cli import build_parser
+
+    parser = build_parser(["fit"])
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    text = sub.choices["fit"].format_help().split("options:", 1)[1]
+    for option in ("--max-minutes", "--threads", "--lr", "--teacher", "--anchor", "--min-parallax", "--seed"):
+        block = text.split(option, 1)[1].split("\n  -", 1)[0]
+        assert "default" in block, option
 
 
 def test_make_clip_from_an_image_folder(tmp_path):

@@ -11,7 +11,17 @@ import json
 import os
 from pathlib import Path
 
-from viewshift.cli_args import CPU_COUNT, LazyChoices, add_deprecated, add_max_minutes, add_output, count, wrote
+from viewshift.cli_args import (
+    CPU_COUNT,
+    LazyChoices,
+    add_camera,
+    add_deprecated,
+    add_max_minutes,
+    add_output,
+    add_threads,
+    count,
+    wrote,
+)
 from viewshift.errors import InputError, OutputError
 
 
@@ -25,7 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_output(p, "run folder (required; config.json, checkpoint.pt, log.jsonl)", positional=True)
     p.add_argument(
-        "--preset", default="small", choices=LazyChoices("viewshift.learn.trainer", "PRESETS"), help="training preset"
+        "--preset",
+        default="small",
+        choices=LazyChoices("viewshift.learn.image2image", "TRAIN_PRESETS"),
+        help="training preset (depth: the trainer's; fill-learned, shift-autoencoder, shift-cgan: docs/learned.md)",
     )
     p.add_argument("--clip", action="append", dest="clips", help="clip folder (repeatable)")
     p.add_argument("--stereo", action="append", help="Middlebury-style root of stereo pairs (repeatable)")
@@ -85,28 +98,74 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_eval_output(q)
     q.set_defaults(func=_eval_pose)
 
-    p = subparsers.add_parser("fit", help="fine-tune depth and pose on your own clip within a time budget")
+    p = subparsers.add_parser(
+        "fit",
+        help="fine-tune depth and pose on your own clip within a time budget",
+        description="Refine depth on the frames of one clip: cameras from the clip's poses.txt or estimated "
+        "(structure from motion), a geometric (plane-sweep) depth teacher, then SfMLearner's losses (view synthesis "
+        "with an explainability mask, smoothness) on neighbours chosen by parallax. Writes the depth model OUTPUT "
+        "and the run folder OUTPUT.run/ (checkpoint at least every 30 s: run the same command again after Ctrl-C "
+        "or a kill to continue; --no-resume starts afresh). docs/depth/fit.md has the measurements.",
+    )
     p.add_argument("clip", help="clip folder (viewshift make-clip), video file or image folder")
-    p.add_argument("-o", "--output", required=True, help="depth model file to write (use with render --model)")
-    p.add_argument("--minutes", type=float, default=10.0)
-    p.add_argument("--stride", type=int, default=1)
-    p.add_argument("--focal", type=float, help="focal length in pixels when CLIP is a video or image folder")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--anchor", type=float, default=10.0, help="weight keeping depth close to the built-in's")
-    p.add_argument("--overwrite", action="store_true")
+    add_output(p, "depth model file to write (.pt; use it with --depth-model)")
+    add_max_minutes(p, old=("--minutes",), default=5.0)
+    p.add_argument("--steps", type=count, metavar="N", help="step budget (default: none; the time budget applies)")
+    add_threads(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the batches and of the mask network (default: 0)")
+    add_camera(p, focal_help="focal length in pixels when CLIP is a video or image folder (default: 60° field of view)")
+    p.add_argument(
+        "--poses",
+        default="auto",
+        choices=["auto", "clip", "estimate"],
+        help="initial cameras: the clip's poses.txt, estimated from the frames, or auto (poses.txt if present)",
+    )
+    p.add_argument(
+        "--min-parallax",
+        type=float,
+        default=2.0,
+        metavar="PX",
+        dest="min_parallax_px",
+        help="neighbours are the nearest frames that shift the median depth by at least PX pixels",
+    )
+    p.add_argument(
+        "--stride", type=int, default=0, metavar="N", help="fixed neighbour stride instead (0: choose by parallax)"
+    )
+    p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate of the depth network")
+    p.add_argument(
+        "--teacher", type=float, default=0.5, dest="teacher_weight", help="weight of the geometric depth teacher"
+    )
+    p.add_argument(
+        "--anchor",
+        type=float,
+        default=0.0,
+        dest="anchor_weight",
+        help="weight keeping depth close to the initial model's (default: 0, off; the old default 10 stopped the fit "
+        "from learning)",
+    )
+    p.add_argument("--no-explainability", action="store_true", help="no explainability mask (every pixel counts fully)")
+    p.add_argument(
+        "--holdout-every",
+        type=int,
+        default=0,
+        metavar="K",
+        help="leave every K-th frame out of the fit, for scoring renders of it (0: use all frames)",
+    )
+    p.add_argument("--init", help="depth model file to start from (default: the built-in model)")
+    p.add_argument("--max-width", type=count, default=640, help="width of the clip made from a video or folder")
+    resume = p.add_mutually_exclusive_group()
+    resume.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT.run/ has a checkpoint")
+    resume.add_argument("--resume", action="store_true", help="continue from the checkpoint (what happens anyway)")
     p.set_defaults(func=_fit)
 
     p = subparsers.add_parser("make-clip", help="make a training clip (frames + K.txt) from a video or image folder")
     p.add_argument("input", help="video file or folder of images")
-    p.add_argument("-o", "--output", required=True, help="clip folder to create")
-    p.add_argument("--pattern", default="*", help="glob of the frames inside a folder (default: all images)")
-    p.add_argument("--step", type=int, default=1, help="keep every STEP-th frame")
-    p.add_argument("--max-frames", type=int)
-    p.add_argument("--max-width", type=int, default=640)
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--focal", type=float, help="focal length in pixels of the INPUT frames")
-    g.add_argument("--fov", type=float, help="horizontal field of view in degrees (default 60)")
-    p.add_argument("--overwrite", action="store_true")
+    add_output(p, "clip folder to create")
+    p.add_argument("--pattern", default="*", help="glob of the frames inside a folder")
+    p.add_argument("--step", type=count, default=1, metavar="N", help="keep every N-th frame")
+    p.add_argument("--max-frames", type=count, metavar="N", help="keep at most N frames (default: all)")
+    p.add_argument("--max-width", type=count, default=640, metavar="PX", help="downscale wider frames to PX")
+    add_camera(p, focal_help="focal length in pixels of the INPUT frames (default: a 60° field of view)")
     p.set_defaults(func=_make_clip)
 
     p = subparsers.add_parser("export-onnx", help="export a depth model file to ONNX and check it with onnxruntime")
@@ -121,7 +180,11 @@ def _add_eval_output(p: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from viewshift.learn import image2image
     from viewshift.learn.trainer import make_config, train
+
+    if args.preset in image2image.PRESETS:  # hole filler and direct view-shift models (docs/learned.md)
+        return image2image.train_from_args(args)
 
     base = {}
     if args.config:
@@ -229,35 +292,57 @@ def _eval_pose(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from viewshift.learn.fit import fit_clip
+    from viewshift.learn.fit import FitConfig, fit_clip, run_folder
 
     clip = Path(args.clip)
+    if not clip.exists():
+        raise InputError(f"{clip} not found")
     if not (clip / "frames").is_dir():  # a video or image folder: make a clip beside the output first
         made = Path(args.output).with_name(Path(args.output).name + ".clip")
-        _make_clip(
-            argparse.Namespace(
-                input=str(clip),
-                output=str(made),
-                pattern="*",
-                step=1,
-                max_frames=None,
-                max_width=640,
-                focal=args.focal,
-                fov=None,
-                overwrite=args.overwrite,
+        if not (made.is_dir() and not args.no_resume and run_folder(args.output).exists()):
+            _make_clip(
+                argparse.Namespace(
+                    input=str(clip),
+                    output=str(made),
+                    pattern="*",
+                    step=1,
+                    max_frames=None,
+                    max_width=args.max_width,
+                    focal=args.focal,
+                    fov=args.fov,
+                    overwrite=True,
+                    quiet=True,
+                )
             )
-        )
         clip = made
+    config = FitConfig(
+        lr=args.lr,
+        teacher_weight=args.teacher_weight,
+        anchor_weight=args.anchor_weight,
+        explainability=not args.no_explainability,
+        min_parallax_px=args.min_parallax_px,
+        stride=args.stride,
+        holdout_every=args.holdout_every,
+        poses=args.poses,
+        seed=args.seed,
+        init=str(Path(args.init).resolve()) if args.init else "",
+    )
     result = fit_clip(
         clip,
         args.output,
-        seconds=60 * args.minutes,
-        stride=args.stride,
+        config=config,
+        seconds=None if args.max_minutes is None else 60 * args.max_minutes,
+        steps=args.steps,
         threads=args.threads,
-        anchor_weight=args.anchor,
+        resume=not args.no_resume,
         overwrite=args.overwrite,
+        progress=not args.quiet,
     )
-    print(json.dumps(result))
+    wrote(
+        args,
+        f"{args.output} (depth fitted in {result['step']} steps, {result['seconds']:.0f} s; "
+        f"cameras: {result['cameras']}), {result['run']}/",
+    )
     return 0
 
 
@@ -271,7 +356,6 @@ def _make_clip(args: argparse.Namespace) -> int:
     source = Path(args.input)
     if not source.exists():
         raise InputError(f"{source} not found")
-    first_width = None
     if source.is_dir():
         frames = load_frames(source, pattern=args.pattern, step=args.step, max_frames=args.max_frames)
     else:
@@ -285,14 +369,11 @@ def _make_clip(args: argparse.Namespace) -> int:
         frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
     h, w = frames[0].shape[:2]
     scale = w / first_width
-    if args.focal:
-        f = args.focal * scale
-    else:
-        f = focal_from_fov(args.fov or 60.0, w)
+    f = args.focal * scale if args.focal else focal_from_fov(args.fov or 60.0, w)
     K = [[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]]
     meta = {"source": str(source.resolve()), "step": args.step, "focal_given": bool(args.focal), "frames": len(frames)}
     write_clip(out, frames, K, None, meta, overwrite=args.overwrite)
-    print(f"wrote {out} ({len(frames)} frames {w}×{h}, focal {f:.1f} px)")
+    wrote(args, f"{out} ({len(frames)} frames {w}×{h}, focal {f:.1f} px)")
     return 0
 
 

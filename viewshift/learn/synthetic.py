@@ -329,3 +329,50 @@ class SyntheticScenes(Dataset):
             "true_depth": depth,
         }
         return sample
+
+
+def sideways_clip(
+    size: tuple[int, int] = (64, 96),
+    frames: int = 8,
+    step: float = 0.08,
+    *,
+    plane_depth: float = 4.0,
+    box_depth: float = 2.0,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A textured back plane and a box in front of it, seen by a camera moving sideways (exact depth).
+
+    The camera looks down +z from ``x = i · step`` (frame ``i``), focal length = image width (53° field of view).
+    The plane ``z = plane_depth`` and the front face of a box centred at ``box_depth`` (half-size 0.5) carry
+    smooth random (non-periodic) procedural textures of :func:`load_textures`.
+
+    Returns:
+        ``images`` ``(N, 3, H, W)`` in [0, 1], ``depth`` ``(N, 1, H, W)`` exact z-depth, ``world_T_cam``
+        ``(N, 4, 4)`` float64 and ``K`` ``(3, 3)`` float64.
+    """
+    h, w = size
+    textures = load_textures([], seed=seed)
+    prims = [
+        Primitive(
+            "plane", dict(n=(0, 0, -1), c=-plane_depth), texture=5, tex_scale=1.5, tex_offset=(0.1, 0.3), albedo=1.0
+        ),
+        Primitive(
+            "box",
+            dict(c=(0.3, 0.0, box_depth + 0.5), half=(0.5, 0.5, 0.5), yaw=0.0),
+            texture=2,
+            tex_scale=0.6,
+            tex_offset=(0.2, 0.6),
+            albedo=1.0,
+        ),
+    ]
+    K = intrinsics(float(w), h, w)[0].double()
+    light = torch.tensor([0.2, 0.3, 1.0]) / torch.tensor([0.2, 0.3, 1.0]).norm()
+    ims, deps, poses = [], [], []
+    for i in range(frames):
+        T = torch.eye(4, dtype=torch.float64)
+        T[0, 3] = (i - (frames - 1) / 2) * step
+        im, d = render_scene(prims, textures, K, T, size, light, ambient=0.6)
+        ims.append(im)
+        deps.append(d)
+        poses.append(T)
+    return torch.stack(ims), torch.stack(deps), torch.stack(poses), K
