@@ -287,3 +287,5 @@ def test_folder_of_videos(clip, tmp_path):
     assert [r.outputs[0].name for r in results] == ["a_sbs.mp4"] and [f[0].name for f in failures] == ["b.mp4"]
     again, _ = convert_folder(videos, tmp_path / "out", depth=depth, settings=EXACT, progress=False)
     assert again == []  # existing outputs are skipped
+    with pytest.raises(OutputError, match="looks like a file name"):
+        convert_folder(videos, tmp_path / "one.mp4", depth=depth, settings=EXACT, progress=False)

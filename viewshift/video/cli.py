@@ -172,6 +172,10 @@ def _run(args: argparse.Namespace, settings) -> int:
     src = Path(_get(args, "image") or _get(args, "input"))
     depth = _depth(args)
     if _get(args, "analyse", False):
+        if src.is_dir():
+            from viewshift.errors import InputError
+
+            raise InputError("--analyse takes one video, not a folder; analyse the videos one by one")
         return _analyse(args, src, depth, settings, quiet)
     common = {
         "depth": depth,

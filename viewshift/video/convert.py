@@ -777,6 +777,8 @@ def convert_folder(
 
     videos = find_videos(src_dir)
     out = Path(out_dir)
+    if out.suffix.lower() in OUTPUT_EXTENSIONS:
+        raise OutputError(f"a folder of videos is converted into a folder; {out} looks like a file name")
     if out.resolve() == Path(src_dir).resolve():
         raise OutputError("the output folder is the input folder; choose another folder")
     out.mkdir(parents=True, exist_ok=True)
