@@ -120,7 +120,8 @@ DOC_EVAL = """## Measured on real clips
 * **ATE**: RMS distance of the camera centres after the similarity (scale, rotation, translation) that best fits them
   to the ground truth in least squares (Umeyama), in the ground truth's unit and in % of its path length; `rot°` is
   the mean error of consecutive relative rotations. "f given" uses the dataset's focal length; "search" searches it
-  (`f err` = searched / true − 1).
+  (`f err` = searched / true − 1; when the motion does not determine the focal length, e.g. driving straight
+  forward, a 60° field of view is assumed and said).
 * **AbsRel** (where ground truth depth exists), after median scaling (`d ← d · median(gt) / median(d)`, pixels with
   ground truth ≤ 10 m): the geometric depth (all pixels, dense), the built-in network (`viewshift.depth.builtin`,
   the default depth source) and a constant depth; and on the geometric depth's confident pixels (confidence > 0.3)
@@ -271,6 +272,7 @@ def evaluate(name: str, clip: dict, config: SweepConfig, builtin) -> tuple[dict,
     searched = estimate_cameras(frames)
     row["t_cameras_search"] = time.perf_counter() - t
     row["focal_err"] = float(searched.K[0, 0] / clip["focal"] - 1)
+    row["focal_source_search"] = searched.focal_source
     if clip["poses"] is not None:
         for key, c in (("", cams), ("_search", searched)):
             err = trajectory_errors(c.world_T_cam, clip["poses"])
@@ -300,6 +302,11 @@ def fmt(row: dict, key: str, spec: str = ".3f") -> str:
     return "–" if v is None else format(v, spec)
 
 
+def _focal(row: dict) -> str:
+    err = f"{100 * row['focal_err']:+.1f} %"
+    return err if row.get("focal_source_search", "search") == "search" else f"{err} (not observable: 60° assumed)"
+
+
 def markdown(rows: list[dict], meta: dict) -> str:
     lines = [
         "| clip | frames | ATE (f given) | ATE % path | rot° | f err (search) | ATE % path (search) | reproj px "
@@ -310,7 +317,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
     for r in rows:
         lines.append(
             f"| {r['clip']} | {r['frames']} × {r['size']} | {fmt(r, 'ate', '.4f')} | {fmt(r, 'ate_pct', '.1f')} "
-            f"| {fmt(r, 'rot_deg', '.2f')} | {100 * r['focal_err']:+.1f} % | {fmt(r, 'ate_pct_search', '.1f')} "
+            f"| {fmt(r, 'rot_deg', '.2f')} | {_focal(r)} | {fmt(r, 'ate_pct_search', '.1f')} "
             f"| {r['reprojection_px']:.2f} | {fmt(r, 'absrel_geo')} | {fmt(r, 'absrel_builtin')} "
             f"| {fmt(r, 'absrel_const')} | {100 * r['coverage']:.0f} % | {fmt(r, 'absrel_geo_conf')} "
             f"| {fmt(r, 'absrel_builtin_conf')} | {r['t_cameras']:.1f} | {r['t_depth']:.1f} |"
@@ -336,32 +343,39 @@ def document(table: str) -> str:
     return DOC_HEAD + "\n" + DOC_EVAL + table + speed + DOC_TAIL
 
 
-def _tile(img: np.ndarray, height: int) -> np.ndarray:
+def _tile(img: np.ndarray, box: tuple[int, int]) -> np.ndarray:
+    """``img`` scaled to fit ``box`` (width, height), centred on white."""
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
-    w = round(img.shape[1] * height / img.shape[0])
-    return cv2.resize(img, (w, height), interpolation=cv2.INTER_AREA)
+    bw, bh = box
+    s = min(bw / img.shape[1], bh / img.shape[0])
+    w, h = max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))
+    small = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    out = np.full((bh, bw, 3), 255, np.uint8)
+    y, x = (bh - h) // 2, (bw - w) // 2
+    out[y : y + h, x : x + w] = small
+    return out
 
 
-def picture(all_pictures: list[tuple[str, dict]], height: int = 150) -> np.ndarray:
+def picture(all_pictures: list[tuple[str, dict]], box: tuple[int, int] = (200, 150)) -> np.ndarray:
     """One row per clip: reference frame, geometric depth, confidence, built-in depth, ground truth."""
     heads = ["reference frame", "geometric depth", "confidence (white = 1)", "built-in depth", "ground truth"]
     rows = []
     for name, p in all_pictures:
         tiles = [
-            _tile(p["ref"], height),
-            _tile(depth_preview(p["geo"]), height),
-            _tile((np.clip(p["conf"], 0, 1) * 255).astype(np.uint8), height),
-            _tile(depth_preview(p["builtin"]), height),
+            _tile(p["ref"], box),
+            _tile(depth_preview(p["geo"]), box),
+            _tile((np.clip(p["conf"], 0, 1) * 255).astype(np.uint8), box),
+            _tile(depth_preview(p["builtin"]), box),
         ]
         if p["gt"] is not None:
             g = np.nan_to_num(p["gt"], nan=0.0).astype(np.float32)
             prev = depth_preview(np.where(g > 0, g, g.max()).astype(np.float32))
             prev[g <= 0] = 0  # black: no ground truth
-            tiles.append(_tile(prev, height))
+            tiles.append(_tile(prev, box))
         else:
             blank = np.full_like(tiles[0], 40)
-            cv2.putText(blank, "none", (8, height // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (220, 220, 220), 1)
+            cv2.putText(blank, "none", (8, box[1] // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (220, 220, 220), 1)
             tiles.append(blank)
         label = np.full((22, 10, 3), 255, np.uint8)
         titled = []
@@ -425,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_path(out / "multiview.md") as tmp:
         tmp.write_text(document(md))
     with atomic_path(out / "multiview.png") as tmp:
-        cv2.imwrite(str(tmp), cv2.cvtColor(picture(pictures), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(tmp), cv2.cvtColor(picture(pictures), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
     return 0
 
 

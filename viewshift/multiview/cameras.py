@@ -9,7 +9,9 @@ Pipeline (OpenCV for features and minimal solvers, numpy for the bundle adjustme
    homography, so its parallax is noise (≈ 1 px).
 3. Intrinsics: ``focal`` if given, else a focal search over the verified pairs: the focal whose essential
    matrices ``E = Kᵀ F K`` are most nearly essential (two equal singular values; Mendonça & Cipolla 1999),
-   refined by the bundle adjustment. The principal point is the image centre; pixels are square.
+   refined by the bundle adjustment; when the motion does not determine it (the cost is flat, e.g. driving
+   straight forward) a 60° horizontal field of view is assumed. The principal point is the image centre;
+   pixels are square.
 4. The pair with most inliers among those with enough parallax starts the reconstruction (essential matrix,
    ``recoverPose``, triangulation); the other frames are added one at a time by PnP (RANSAC, then
    Levenberg–Marquardt) on their matches to already triangulated points, and new points are triangulated.
@@ -33,6 +35,9 @@ from viewshift.multiview.frames import check_frames
 
 NO_PARALLAX = "no parallax, no depth"
 
+MIN_FOCAL_CONTRAST = 0.1
+"""The focal search trusts its minimum only when it lies this far (relatively) below the cost's median."""
+
 
 @dataclass
 class Cameras:
@@ -47,7 +52,9 @@ class Cameras:
         reprojection_px: RMS reprojection error in pixels (at the frames' given size) after bundle adjustment.
         registered: ``(N,)`` bool: frames whose pose was estimated. A frame that could not be registered gets
             the pose of the nearest registered frame (by index) and ``False`` here.
-        focal_source: where the focal length came from: ``"given"`` or ``"search"`` (searched and refined).
+        focal_source: where the focal length came from: ``"given"``, ``"search"`` (searched and refined by the
+            bundle adjustment) or ``"default"`` (the motion did not determine it, e.g. straight forward: a 60°
+            horizontal field of view was assumed; pass ``focal`` for better cameras).
         point_frames: ``(P,)`` int64: how many frames see each point.
     """
 
@@ -183,22 +190,27 @@ def _essential_cost(pairs: list[_Pair], focal: float, cx: float, cy: float) -> f
     return cost / max(weight, 1e-12)
 
 
-def search_focal(pairs: list[_Pair], width: int, height: int) -> float:
+def search_focal(pairs: list[_Pair], width: int, height: int) -> float | None:
     """Focal length (pixels at the working size) whose essential matrices ``Kᵀ F K`` are most nearly essential.
 
-    Searches horizontal fields of view from 25° to 120° on a log grid of focal lengths, then refines around the
-    best one. Falls back to a 60° field of view when no pair has a fundamental matrix.
+    Searches horizontal fields of view from 25° to 120° on a log grid of 80 focal lengths, then refines around the
+    best one. Returns None when the motion does not determine it: no pair has a fundamental matrix, the cost
+    curve is flat (its minimum within ``MIN_FOCAL_CONTRAST`` of its median, as for a camera moving straight
+    forward: on KITTI the contrast is 0.002, on hand-held indoor and forward-facing clips 0.45–0.8), or its
+    minimum lies at an end of the range (it would keep falling beyond plausible fields of view).
     """
     from viewshift.geometry import focal_from_fov
 
     good = [p for p in pairs if p.F is not None]
     if not good:
-        return focal_from_fov(60.0, width)
+        return None
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
     lo, hi = focal_from_fov(120.0, width), focal_from_fov(25.0, width)
     grid = np.geomspace(lo, hi, 80)
-    costs = [_essential_cost(good, f, cx, cy) for f in grid]
+    costs = np.array([_essential_cost(good, f, cx, cy) for f in grid])
     k = int(np.argmin(costs))
+    if 1.0 - costs[k] / max(float(np.median(costs)), 1e-12) < MIN_FOCAL_CONTRAST or not 2 <= k < len(grid) - 2:
+        return None
     fine = np.geomspace(grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)], 41)
     return float(fine[int(np.argmin([_essential_cost(good, f, cx, cy) for f in fine]))])
 
@@ -677,7 +689,13 @@ def estimate_cameras(
             raise InputError(f"focal must be a positive number of pixels, got {focal}")
         f0, refine, source = float(focal) * sx, False, "given"
     else:
-        f0, refine, source = search_focal(with_parallax, size[0], size[1]), True, "search"
+        found = search_focal(with_parallax, size[0], size[1])
+        if found is None:  # the motion does not determine the focal length: assume the default field of view
+            from viewshift.geometry import DEFAULT_FOV_DEG, focal_from_fov
+
+            f0, refine, source = focal_from_fov(DEFAULT_FOV_DEG, size[0]), False, "default"
+        else:
+            f0, refine, source = found, True, "search"
     rec = _Reconstruction(feats, pairs, f0, cx, cy, cfg)
     order = sorted(with_parallax, key=lambda p: -len(p.ki) * min(p.parallax_px, 20.0))
     if not _initial_pair(rec, order):

@@ -354,6 +354,46 @@ def fill_low_confidence(inv: torch.Tensor, conf: torch.Tensor, threshold: float)
     return torch.where(conf >= threshold, inv, filled)
 
 
+def fill_with_prior(inv: torch.Tensor, conf: torch.Tensor, prior_inv: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Fill inverse depth where ``conf < threshold`` from a single-image prior aligned to the confident pixels.
+
+    The prior's inverse depth ``q`` is fitted as ``a q + b`` to the confident inverse depth (least squares
+    weighted by confidence), the residual ``inv - (a q + b)`` of the confident pixels is spread smoothly over the
+    image (:func:`fill_low_confidence`), and low-confidence pixels get ``a q + b + residual``.
+
+    Args:
+        inv, conf, prior_inv: ``(1, 1, h, w)``.
+    """
+    ok = conf >= threshold
+    if int(ok.sum()) < 20:
+        return fill_low_confidence(inv, conf, threshold)
+    wgt = conf[ok].double()
+    q, y = prior_inv[ok].double(), inv[ok].double()
+    A = torch.stack([q, torch.ones_like(q)], 1) * wgt[:, None]
+    sol = torch.linalg.lstsq(A, y * wgt).solution
+    a, b = float(sol[0]), float(sol[1])
+    if not a > 0:
+        return fill_low_confidence(inv, conf, threshold)
+    aligned = a * prior_inv + b
+    resid = fill_low_confidence(inv - aligned, conf, threshold)
+    floor = float(inv[ok].min()) * 0.5
+    return torch.where(ok, inv, (aligned + resid).clamp_min(floor))
+
+
+def _prior_inverse_depth(prior, rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    import cv2
+
+    if isinstance(prior, str):
+        if prior != "builtin":
+            raise InputError(f"prior must be a depth source or 'builtin', got {prior!r}")
+        from viewshift.depth.builtin import load_builtin
+
+        prior = load_builtin()
+    depth = np.asarray(prior.estimate(rgb).depth, dtype=np.float32)
+    inv = cv2.resize(1.0 / np.maximum(depth, 1e-6), size, interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(inv)[None, None]
+
+
 def upsample_inverse_depth(inv: torch.Tensor, guide: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
     """Bilinear upsampling of ``(1, 1, h, w)`` inverse depth to the guide's ``(1, 1, H, W)``, then a guided filter."""
     up = F.interpolate(inv, size=guide.shape[-2:], mode="bilinear", align_corners=False)
@@ -372,6 +412,7 @@ def multiview_depth(
     cameras: Cameras | None = None,
     focal: float | None = None,
     fill: bool = True,
+    prior=None,
     config: SweepConfig | None = None,
 ) -> MultiViewDepth:
     """Dense depth and confidence of frame ``ref`` by plane-sweep stereo over its neighbours.
@@ -382,6 +423,10 @@ def multiview_depth(
         cameras: their cameras (:func:`~viewshift.multiview.estimate_cameras` is run when None).
         focal: focal length in pixels, used only when ``cameras`` is None (None: searched).
         fill: fill pixels of low confidence from their surroundings (dense depth); False leaves them 0.
+        prior: a single-image depth source (anything with ``estimate(rgb) -> DepthMap``, or ``"builtin"`` for the
+            built-in network) whose depth shapes the filled pixels: its inverse depth is aligned to the confident
+            geometric inverse depth (least-squares scale and shift, then a smooth residual), so holes keep the
+            prior's edges at the geometry's scale. None fills by confidence-weighted smoothing alone.
         config: :class:`SweepConfig`.
 
     Returns:
@@ -407,12 +452,12 @@ def multiview_depth(
         torch.set_num_threads(cfg.threads)
     try:
         with torch.inference_mode():
-            return _multiview_depth(images, ref, cameras, fill, cfg)
+            return _multiview_depth(images, ref, cameras, fill, prior, cfg)
     finally:
         torch.set_num_threads(old_threads)
 
 
-def _multiview_depth(images, ref: int, cameras: Cameras, fill: bool, cfg: SweepConfig) -> MultiViewDepth:
+def _multiview_depth(images, ref: int, cameras: Cameras, fill: bool, prior, cfg: SweepConfig) -> MultiViewDepth:
     H, W = images[0].shape[:2]
     s = min(1.0, cfg.sweep_width / W)
     w, h = max(8, round(W * s)), max(8, round(H * s))
@@ -444,7 +489,9 @@ def _multiview_depth(images, ref: int, cameras: Cameras, fill: bool, cfg: SweepC
             nb_T_ref = (torch.linalg.inv(world_T_cam[j]) @ world_T_cam[ref])[None].float()
             agree += consistency(inv, inv_j, K, nb_T_ref, cfg).float()
         conf = conf * agree / len(checks)
-    if fill:
+    if fill and prior is not None:
+        inv = fill_with_prior(inv, conf, _prior_inverse_depth(prior, images[ref], (w, h)), cfg.fill_below)
+    elif fill:
         inv = fill_low_confidence(inv, conf, cfg.fill_below)
     guide = _grey(images[ref], (W, H))
     radius = max(1, round(cfg.guided_radius / s))
