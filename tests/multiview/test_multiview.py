@@ -10,7 +10,7 @@ from tests.helpers import require_shared_data
 from tests.multiview.scene import pose, render, sideways_poses
 from viewshift.errors import InputError
 from viewshift.learn.metrics import depth_metrics, snippet_ate
-from viewshift.multiview import SweepConfig, estimate_cameras, multiview_depth
+from viewshift.multiview import SweepConfig, estimate_cameras, multiview_depth, multiview_depths
 from viewshift.multiview.metrics import trajectory_errors
 
 FOCAL = 220.0
@@ -183,3 +183,13 @@ def test_straight_forward_motion_leaves_the_focal_to_the_default():
     cams = estimate_cameras(frames)
     assert cams.focal_source == "default"
     assert cams.K[0, 0] == pytest.approx(focal_from_fov(DEFAULT_FOV_DEG, 240), rel=1e-6)
+
+
+def test_depth_of_several_reference_frames(sideways, cameras):
+    frames, depths, _, _ = sideways
+    results = multiview_depths(frames, [3, 1], cameras=cameras, config=ONE_THREAD)
+    assert [r.ref for r in results] == [3, 1]
+    for r in results:
+        confident = r.confidence > 0.3
+        assert confident.mean() > 0.5
+        assert depth_metrics(r.depth, depths[r.ref], mask=confident).abs_rel < 0.02

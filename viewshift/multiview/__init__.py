@@ -26,6 +26,7 @@ _EXPORTS = {
     "MultiViewDepth": "viewshift.multiview.planesweep",
     "SweepConfig": "viewshift.multiview.planesweep",
     "multiview_depth": "viewshift.multiview.planesweep",
+    "multiview_depths": "viewshift.multiview.planesweep",
     "ClipDepth": "viewshift.multiview.source",
 }
 
@@ -39,6 +40,7 @@ __all__ = [
     "check_frames",
     "estimate_cameras",
     "multiview_depth",
+    "multiview_depths",
     "read_frame_set",
     "read_frames",
 ]
@@ -46,7 +48,7 @@ __all__ = [
 if TYPE_CHECKING:
     from viewshift.multiview.cameras import CameraConfig, Cameras, estimate_cameras
     from viewshift.multiview.frames import FrameSet, check_frames, read_frame_set, read_frames
-    from viewshift.multiview.planesweep import MultiViewDepth, SweepConfig, multiview_depth
+    from viewshift.multiview.planesweep import MultiViewDepth, SweepConfig, multiview_depth, multiview_depths
     from viewshift.multiview.source import ClipDepth
 
 
