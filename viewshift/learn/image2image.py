@@ -122,7 +122,7 @@ class Image2ImageConfig:
 
 _SHIFT = {"task": "shift", "width": 16, "levels": 3, "full_head": True, "crop": 160, "noise": 0.05, "drop": 0.1}
 PRESETS: dict[str, dict] = {
-    "fill-learned": {"task": "fill", "adversarial": 0.01, "width": 16, "levels": 2, "full_head": False},
+    "fill-learned": {"task": "fill", "adversarial": 0.01, "width": 8, "levels": 2, "full_head": False, "crop": 96},
     "shift-autoencoder": {**_SHIFT, "adversarial": 0.0, "batch_size": 6},
     "shift-cgan": {**_SHIFT, "adversarial": 0.01, "batch_size": 6},
 }

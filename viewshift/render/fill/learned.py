@@ -17,7 +17,6 @@ training command, data split and step count). They are trained by ``viewshift tr
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +25,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from viewshift.errors import InputError
-from viewshift.render import kernels
 from viewshift.render.fill.background import fill_background
 from viewshift.render.fill.inputs import Direction, check_fill_inputs
 
@@ -192,7 +190,8 @@ def fill_learned(
     """Fill holes with the learned filler (background fill refined by :class:`UNet` inside the holes).
 
     Args:
-        image: ``(B, 3, H, W)`` float colours in [0, 1]; undefined at holes.
+        image: ``(B, C, H, W)`` float colours in [0, 1], ``C >= 3`` (RGB, then e.g. alpha, which gets the
+            background fill); undefined at holes.
         depth: ``(B, 1, H, W)`` depth (larger = farther), finite and > 0 at non-holes.
         holes: ``(B, 1, H, W)`` bool, True where no source pixel landed.
         direction: optional parallax hint ``(dx, dy)`` (see :mod:`viewshift.render.fill`).
@@ -203,38 +202,47 @@ def fill_learned(
         ``(image, depth)``, equal to the inputs at non-holes (exactly); depth filled by the background rule.
 
     Raises:
-        InputError: not three colour channels, or bad weights (plus the checks of :func:`fill_background`).
+        InputError: fewer than three colour channels, or bad weights (plus the checks of :func:`fill_background`).
     """
     check_fill_inputs(image, depth, holes)
-    if image.shape[1] != 3:
+    if image.shape[1] < 3:
         raise InputError(f"the learned filler needs 3 colour channels, got {image.shape[1]}; use --fill background")
     base, base_depth = fill_background(image, depth, holes, direction=direction, depth_tolerance=depth_tolerance)
     if not bool(holes.any()):
         return base, base_depth
     net = load_filler(None if weights is None else str(weights))
-    dtype = image.dtype
-    x = fill_inputs(base.float(), base_depth.float(), holes, direction)
-    out = base.clone()
-    b, _, h, w = image.shape
-    side = TILE + 2 * MARGIN
-    padded = F.pad(x, (MARGIN, MARGIN + (-w % TILE), MARGIN, MARGIN + (-h % TILE)), mode="replicate")
-    crops, places = [], []
-    for i in range(b):
-        cells = F.max_pool2d(holes[i : i + 1].float(), TILE, TILE, ceil_mode=True)[0, 0] > 0
-        for ty, tx in cells.nonzero().tolist():
-            y0, x0 = ty * TILE, tx * TILE
-            crops.append(padded[i, :, y0 : y0 + side, x0 : x0 + side])
-            places.append((i, y0, min(y0 + TILE, h), x0, min(x0 + TILE, w)))
-    # The network is a few large convolutions: unlike the background fill, it gains from every core.
-    with kernels.torch_threads(os.cpu_count() or 1), torch.inference_mode():
-        for start in range(0, len(crops), BATCH):
-            preds = net(torch.stack(crops[start : start + BATCH])).clamp(0, 1)
-            for pred, (i, y0, y1, x0, x1) in zip(preds, places[start : start + BATCH], strict=True):
-                core = pred[:, MARGIN : MARGIN + y1 - y0, MARGIN : MARGIN + x1 - x0].to(dtype)
-                region = out[i, :, y0:y1, x0:x1]
-                mask = holes[i, :, y0:y1, x0:x1].expand_as(region)
-                region[mask] = core[mask]
+    x = fill_inputs(base[:, :3].float(), base_depth.float(), holes, direction)
+    out = base.clone()  # channels after the third (alpha) keep the background fill
+    with torch.inference_mode():  # on the caller's threads (fill_holes: one, see kernels.torch_threads)
+        for i in range(image.shape[0]):
+            pred = _predict(net, x[i : i + 1], holes[i : i + 1]).to(image.dtype)
+            rgb = out[i, :3]
+            mask = holes[i].expand_as(rgb)
+            rgb[mask] = pred[mask]
     return out, base_depth
+
+
+def _predict(net: UNet, x: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+    """The network's ``(3, H, W)`` colours for one image ``x (1, 7, H, W)``, valid at least at its ``holes``.
+
+    Runs on the :data:`TILE`-pixel tiles that hold holes (each with a :data:`MARGIN` of context), or on the whole
+    image when those tiles would cover more pixels than it has.
+    """
+    _, _, h, w = x.shape
+    cells = F.max_pool2d(holes.float(), TILE, TILE, ceil_mode=True)[0, 0] > 0
+    side = TILE + 2 * MARGIN
+    if int(cells.sum()) * side * side >= h * w:
+        return net(x)[0].clamp(0, 1)
+    padded = F.pad(x, (MARGIN, MARGIN + (-w % TILE), MARGIN, MARGIN + (-h % TILE)), mode="replicate")[0]
+    out = torch.zeros(3, h, w, dtype=x.dtype)
+    places = [(ty * TILE, tx * TILE) for ty, tx in cells.nonzero().tolist()]
+    for start in range(0, len(places), BATCH):
+        chunk = places[start : start + BATCH]
+        preds = net(torch.stack([padded[:, y0 : y0 + side, x0 : x0 + side] for y0, x0 in chunk])).clamp(0, 1)
+        for pred, (y0, x0) in zip(preds, chunk, strict=True):
+            y1, x1 = min(y0 + TILE, h), min(x0 + TILE, w)
+            out[:, y0:y1, x0:x1] = pred[:, MARGIN : MARGIN + y1 - y0, MARGIN : MARGIN + x1 - x0]
+    return out
 
 
 def weights_info(path: str | Path | None = None) -> dict:
