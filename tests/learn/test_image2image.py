@@ -87,3 +87,19 @@ def test_every_preset_trains_two_steps_checkpoints_and_resumes(preset, tmp_path)
 def test_unknown_preset_is_refused():
     with pytest.raises(InputError, match="fill-learned"):
         make_config("nope")
+
+
+def test_train_command_runs_a_preset_and_resumes(tmp_path, capsys):
+    from viewshift.cli import main
+
+    root = require_shared_data("stereo", "middlebury")
+    (tmp_path / "c.json").write_text(json.dumps({"max_scenes": 2, "batch_size": 2}))
+    argv = ["train", "--preset", "shift-autoencoder", "-o", tmp_path / "run", "--stereo", root, "--steps", 2]
+    argv += ["--height", 48, "--width", 48, "--threads", 1, "--config", tmp_path / "c.json", "--no-progress"]
+    assert main([str(a) for a in argv]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'run'}/checkpoint.pt at step 2 of 2")
+    argv[argv.index("--steps") + 1] = 3
+    assert main([str(a) for a in argv]) == 0
+    assert "at step 3 of 3" in capsys.readouterr().out
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["crop"] == 48 and config["max_scenes"] == 2 and "MiddEval3/Teddy" in config["holdout"]
