@@ -147,12 +147,13 @@ def shift_view(
     Returns:
         ``(view, holes)``: ``H×W×C`` same dtype; ``H×W`` bool, pixels no source pixel reached (filled in ``view``).
 
-    A constant disparity shifts the image by whole pixels:
+    A constant disparity shifts the image by whole pixels; the two pixels revealed at the right border mirror
+    the pixels beside them:
 
     >>> img = np.arange(12, dtype=np.uint8).reshape(1, 12, 1).repeat(3, 2)
     >>> view, holes = shift_view(img, np.full((1, 12), 4.0, np.float32), -0.5)
     >>> view[0, :, 0].tolist(), holes[0].tolist()[-3:]
-    ([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11, 11], [False, True, True])
+    ([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11, 10], [False, True, True])
     """
     if image.ndim != 3 or image.dtype not in (np.uint8, np.uint16):
         raise ShapeError(f"image must be H×W×C uint8 or uint16, got {image.shape} {image.dtype}")
