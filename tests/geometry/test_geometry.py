@@ -100,6 +100,17 @@ def test_axis_angle_gradcheck():
     assert torch.autograd.gradcheck(axis_angle_to_matrix, (z,))
 
 
+def test_intrinsics_batches_and_precision():
+    # A number and batch=B gives B copies; a (B,) tensor gives one K per focal length; float64 keeps the focal
+    # length exact (1/3 is not a float32 number).
+    K = intrinsics(1.0 / 3.0, 5, 8, batch=3, dtype=torch.float64)
+    assert K.shape == (3, 3, 3) and K.dtype == torch.float64
+    assert (K[:, 0, 0] == 1.0 / 3.0).all() and (K[:, 1, 1] == 1.0 / 3.0).all()
+    assert (K[:, 0, 2] == 3.5).all() and (K[:, 1, 2] == 2.0).all() and (K[:, 2, 2] == 1.0).all()
+    K = intrinsics(torch.tensor([10.0, 20.0]), 5, 8)
+    assert K.shape == (2, 3, 3) and K[:, 0, 0].tolist() == [10.0, 20.0] and K[:, 1, 1].tolist() == [10.0, 20.0]
+
+
 def test_intrinsics_under_resize_crop_flip():
     K = intrinsics(100.0, 40, 60)
     # Half size: the principal point (pixel centre convention) maps (c + 0.5) * s - 0.5.

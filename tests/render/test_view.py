@@ -98,6 +98,36 @@ def test_zero_move_returns_input():
     assert torch.allclose(out.depth, depth, atol=1e-5)
 
 
+def test_other_target_intrinsics_and_batches():
+    # Item 0: the two-plane scene seen by a camera moved right with twice the focal length: target pixel x shows
+    # source u = c + (x - c + F t / Z) f / F of the plane at depth Z. Item 1: a move up without zoom. Each item of
+    # the batch renders as it does alone.
+    f, F, t, Z1, Z2, h, w, x0 = 100.0, 200.0, 0.2, 2.0, 10.0, 6, 80, 40
+    depth = torch.full((2, 1, h, w), Z2)
+    depth[..., :x0] = Z1
+    image = torch.rand(2, 3, h, w)
+    K_src = intrinsics(f, h, w, batch=2)
+    K_tgt = torch.cat([intrinsics(F, h, w), intrinsics(f, h, w)])
+    tgt_T_src = torch.cat([_move(right=t), _move(up=0.1)])
+    out = render_view(image, depth, K_src, tgt_T_src, K_tgt)
+    c = (w - 1) / 2
+    x = torch.arange(w, dtype=torch.float64)
+    u1, u2 = (c + (x - c + F * t / Z) * f / F for Z in (Z1, Z2))
+    fg = u1 < x0 - 0.5
+    bg = (u2 >= x0 - 0.5) & (u2 <= w - 0.5)
+    assert fg.any() and bg.any() and not (fg | bg).all()  # both planes and a disocclusion band in view
+    assert torch.equal(out.holes[0, 0], (~(fg | bg)).expand(h, w))
+    assert torch.allclose(out.depth[0, 0][:, fg], torch.full((h, int(fg.sum())), Z1))
+    assert torch.allclose(out.depth[0, 0][:, bg], torch.full((h, int(bg.sum())), Z2))
+    for i in range(2):
+        alone = render_view(
+            image[i : i + 1], depth[i : i + 1], K_src[i : i + 1], tgt_T_src[i : i + 1], K_tgt[i : i + 1]
+        )
+        assert torch.equal(out.image[i], alone.image[0]) and torch.equal(out.holes[i], alone.holes[0])
+        assert torch.equal(out.depth[i], alone.depth[0])
+    assert not torch.equal(out.holes[0], out.holes[1])
+
+
 def test_forward_move_stretches_without_cracks():
     # Moving 30 % of the way towards a plane magnifies it by 1/0.7: the 2x2 footprint leaves no cracks.
     h, w, f, Z = 40, 50, 40.0, 1.0
