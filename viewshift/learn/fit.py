@@ -583,7 +583,11 @@ def fit_clip(
             d_s = d_init[picks] * math.exp(log_scale)
             lo, hi = float(d_s.quantile(0.01)), float(d_s.quantile(0.99))
             sweep_points = depth_range_points(np.asarray(W0), picks, 0.4 * lo, 2.5 * hi)
-        teacher_np = geometric_teacher(rgb, picks, W0, K0, size, sweep_points) if config.teacher_weight > 0 else {}
+        small = [(im.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for im in images]  # the sweep at the
+        # training size: as fine as the depth it teaches, and a fraction of the time at the clip's size
+        teacher_np = (
+            geometric_teacher(small, picks, W0, K.numpy(), size, sweep_points) if config.teacher_weight > 0 else {}
+        )
         _write_npz(
             teacher_file,
             **{f"d{k}": v[0] for k, v in teacher_np.items()},

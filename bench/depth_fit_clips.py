@@ -1,0 +1,282 @@
+"""Does ``viewshift fit`` improve rendering of held-out frames of real clips? (issue 12 item 2)
+
+    nice -n 10 python bench/depth_fit_clips.py --minutes 3 --threads 1            # all clips
+    nice -n 10 python bench/depth_fit_clips.py --clips fox --minutes 3 --threads 1
+
+For each real clip in ../shared/data (converted to the clip format under runs/fit-clips/NAME/clip, not in the
+repo): every 4th frame (indices 3, 7, 11, ...) is held out of the fit (``holdout_every=4``); the fit runs for the
+time budget with the clip's cameras; then each held-out frame ``k`` is rendered from frame ``k - 1`` through the
+project's renderer (:func:`viewshift.render.view.render_view`) with the camera pose of the run (``--poses clip``:
+the dataset's poses, ``estimate``: structure from motion) and four depths of frame ``k - 1``:
+
+* ``fitted``: the fitted model's depth; ``builtin``: the built-in model's depth;
+* ``plane``: a fronto-parallel plane at the fitted depth's median;
+* ``geometric``: plane-sweep depth of :func:`viewshift.multiview.multiview_depth` with the same cameras (filled).
+
+Every depth is first median-scaled to the fitted depth in the cameras' unit (the fitted model's learned scale),
+then each method gets its own best global factor for the whole clip from a grid of 9 values in [1/2, 2] (an
+oracle scale, the same advantage for every method). PSNR is taken over the pixels every method covers (no holes)
+and averaged over the held-out frames; ``identity`` is frame ``k - 1`` as is.
+
+Writes docs/depth/fit.json and docs/depth/fit_table.md and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("VIEWSHIFT_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
+FACTORS = np.geomspace(0.5, 2.0, 9)
+
+
+# ------------------------------------------------------------------------------------------- clip converters
+
+
+def _write(out: Path, frames, K, poses, meta) -> Path:
+    from viewshift.learn.data import write_clip
+
+    return write_clip(out, frames, np.asarray(K, np.float64), np.asarray(poses, np.float64), meta, overwrite=True)
+
+
+def fox(out: Path) -> Path:
+    """50 frames of the fox orbit at 360×640, COLMAP poses (OpenGL axes turned into OpenCV's)."""
+    from viewshift.io import read_image
+
+    root = DATA / "video" / "fox-handheld"
+    t = json.loads((root / "transforms.json").read_text())
+    s = 360 / t["w"]
+    frames, poses = [], []
+    for f in sorted(t["frames"], key=lambda f: f["file_path"]):
+        path = root / f["file_path"]
+        if not path.exists():
+            continue
+        frames.append(cv2.resize(read_image(path).rgb, (360, 640), interpolation=cv2.INTER_AREA))
+        poses.append(np.array(f["transform_matrix"]) @ np.diag([1.0, -1.0, -1.0, 1.0]))
+    K = [[t["fl_x"] * s, 0, (t["cx"] + 0.5) * s - 0.5], [0, t["fl_y"] * s, (t["cy"] + 0.5) * s - 0.5], [0, 0, 1]]
+    return _write(out, frames, K, poses, {"source": str(root), "note": "lens distortion ignored"})
+
+
+def sevenscenes(out: Path) -> Path:
+    """Every 6th of the 300 redkitchen frames (50, ~4 cm apart) at 320×240, ground-truth poses."""
+    from viewshift.learn.evaluate import sevenscenes_frames
+
+    frames, poses = [], []
+    for rgb, _, pose in sevenscenes_frames(DATA / "video" / "7scenes-redkitchen", 6, 0, 300):
+        frames.append(cv2.resize(rgb, (320, 240), interpolation=cv2.INTER_AREA))
+        poses.append(pose)
+    K = [[292.5, 0, 159.75], [0, 292.5, 119.75], [0, 0, 1]]
+    return _write(out, frames, K, poses, {"source": "7scenes-redkitchen 0:300:6"})
+
+
+def flower(out: Path) -> Path:
+    """LLFF flower, 34 views at 504×378, COLMAP poses (LLFF axes [down, right, back] turned into OpenCV's)."""
+    from viewshift.io import read_image
+
+    root = DATA / "multiview" / "llff-flower"
+    pb = np.load(root / "poses_bounds.npy")
+    frames, poses = [], []
+    for i, row in enumerate(pb):
+        m = row[:15].reshape(3, 5)
+        R = np.stack([m[:, 1], m[:, 0], -m[:, 2]], 1)  # columns: right, down, forward
+        T = np.eye(4)
+        T[:3, :3], T[:3, 3] = R, m[:, 3]
+        poses.append(T)
+        frames.append(read_image(root / "images_8" / f"image{i:03d}.png").rgb)
+    h, w = frames[0].shape[:2]
+    f = pb[0, 14] * w / pb[0, 9]
+    K = [[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]]
+    return _write(out, frames, K, poses, {"source": str(root)})
+
+
+def _kitti(name: str, out: Path) -> Path:
+    from viewshift.io import read_image
+
+    root = DATA / "video" / name
+    P0 = np.loadtxt(root / "calib.txt")[0].reshape(3, 4)
+    poses = [np.vstack([r.reshape(3, 4), [0, 0, 0, 1]]) for r in np.loadtxt(root / "poses.txt")]
+    paths = sorted((root / "image_l").glob("*.png"))
+    grey = [read_image(p).rgb for p in paths]
+    h, w = grey[0].shape[:2]
+    s = 620 / w
+    size = (620, round(h * s))
+    frames = [cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in grey]
+    K = P0[:, :3].copy()
+    K[0, 0], K[1, 1] = K[0, 0] * s, K[1, 1] * size[1] / h
+    K[0, 2], K[1, 2] = (K[0, 2] + 0.5) * s - 0.5, (K[1, 2] + 0.5) * size[1] / h - 0.5
+    return _write(out, frames, K, poses, {"source": str(root)})
+
+
+CLIPS = {
+    "fox": fox,
+    "7scenes": sevenscenes,
+    "flower": flower,
+    "kitti06": lambda out: _kitti("kitti-odom06-frames0-50", out),
+    "kitti-turn": lambda out: _kitti("kitti-odom-turn", out),
+}
+
+
+# -------------------------------------------------------------------------------------------------- scoring
+
+
+def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    mse = float(((a - b) ** 2)[mask].mean())
+    return 10 * np.log10(1.0 / max(mse, 1e-10))
+
+
+def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool) -> dict:
+    """Held-out PSNR of every method (module docstring)."""
+    from viewshift.depth.builtin import BuiltinDepth
+    from viewshift.io import read_image
+    from viewshift.learn.data import read_clip
+    from viewshift.render.view import render_view
+
+    clip = read_clip(clip_dir)
+    cams = np.load(run / "cameras.npz")
+    W = cams["world_T_cam"] if "world_T_cam" in cams.files else cams["world_T_cam_initial"]
+    K = np.asarray(cams["K"], np.float64)
+    scale = float(torch.load(model, weights_only=True)["meta"]["scale"])
+    fitted, builtin = BuiltinDepth(model), BuiltinDepth()
+    rgb = [read_image(p).rgb for p in clip.frames]
+    held = [k for k in range(every - 1, len(rgb), every)]
+    geo_cams = None
+    if geometric:
+        try:
+            from viewshift.multiview import Cameras, multiview_depth
+
+            z = cams["points"] if "points" in cams.files else np.zeros((0, 3))
+            geo_cams = (Cameras, multiview_depth, z)
+        except ImportError:
+            geo_cams = None
+    per: dict[str, dict[float, list[float]]] = {}
+    identity, times = [], {}
+    for k in held:
+        src, tgt = k - 1, k
+        d_fit = fitted.estimate(rgb[src]).depth * scale
+        med = float(np.median(d_fit))
+        depths = {"fitted": d_fit}
+        d_b = builtin.estimate(rgb[src]).depth
+        depths["builtin"] = d_b * (med / float(np.median(d_b)))
+        depths["plane"] = np.full_like(d_fit, med)
+        if geo_cams is not None:
+            Cameras, multiview_depth, pts = geo_cams
+            if len(pts) < 10:  # known poses: bound the sweep by the fitted depth's range
+                from viewshift.learn.fit import depth_range_points
+
+                lo, hi = np.percentile(d_fit, [1, 99])
+                pts = depth_range_points(W, [src], 0.4 * lo, 2.5 * hi)
+            cam = Cameras(
+                K=K, world_T_cam=W, scale="relative", points=pts, reprojection_px=0.0, registered=np.ones(len(W), bool)
+            )
+            # the sweep sees the fitted frames only (the held-out frame is not given to it)
+            keep = [i for i in range(len(rgb)) if i % every != every - 1]
+            t0 = time.monotonic()
+            try:
+                r = multiview_depth([rgb[i] for i in keep], keep.index(src), cameras=_subset(cam, keep))
+                g = np.where(np.isfinite(r.depth) & (r.depth > 0), r.depth, med).astype(np.float32)
+                depths["geometric"] = g * (med / float(np.median(g)))
+            except Exception as exc:  # noqa: BLE001 - a failed sweep is reported, not fatal
+                times["geometric_error"] = str(exc)
+            times["geometric_s"] = times.get("geometric_s", 0) + time.monotonic() - t0
+        T = torch.from_numpy(np.linalg.inv(W[tgt]) @ W[src]).float()[None]
+        img = torch.from_numpy(rgb[src]).permute(2, 0, 1)[None].float() / 255
+        Kt = torch.from_numpy(K).float()[None]
+        target = rgb[tgt].astype(np.float32) / 255
+        views, covered = {}, np.ones(target.shape[:2], bool)
+        for name, d in depths.items():
+            for f in FACTORS:
+                out = render_view(img, torch.from_numpy(d * f).float()[None, None], Kt, T)
+                views[(name, f)] = out.image[0].permute(1, 2, 0).numpy()
+                covered &= ~out.holes[0, 0].numpy()
+        for (name, f), v in views.items():
+            per.setdefault(name, {}).setdefault(float(f), []).append(psnr(v, target, covered))
+        identity.append(psnr(rgb[src].astype(np.float32) / 255, target, covered))
+    result = {"held_out_frames": held, "identity": float(np.mean(identity))}
+    for name, by_f in per.items():
+        best = max(by_f, key=lambda f: np.mean(by_f[f]))
+        result[name] = float(np.mean(by_f[best]))
+        result[f"{name}_factor"] = round(best, 3)
+        result[f"{name}_at_median_scale"] = float(np.mean(by_f[min(by_f, key=lambda f: abs(np.log(f)))]))
+    return result | times
+
+
+def _subset(cams, keep: list[int]):
+    from dataclasses import replace
+
+    return replace(cams, world_T_cam=cams.world_T_cam[keep], registered=cams.registered[keep])
+
+
+def main(argv: list[str] | None = None) -> int:
+    from viewshift.learn.fit import fit_clip
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clips", default=",".join(CLIPS), help="comma-separated names (default: all)")
+    ap.add_argument("--minutes", type=float, default=3.0, help="fit budget per clip (default: 3)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: the cores)")
+    ap.add_argument("--poses", default="clip", choices=["clip", "estimate"], help="cameras of the fit")
+    ap.add_argument("--no-geometric", action="store_true", help="skip the plane-sweep baseline")
+    ap.add_argument("--skip-fit", action="store_true", help="score the models already in --work")
+    ap.add_argument("--work", default=str(REPO / "runs" / "fit-clips"))
+    ap.add_argument("-o", "--output", default=str(REPO / "docs" / "depth" / "fit.json"))
+    args = ap.parse_args(argv)
+    out = Path(args.output)
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results["command"] = "nice -n 10 python bench/depth_fit_clips.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    for name in args.clips.split(","):
+        work = Path(args.work) / name
+        work.mkdir(parents=True, exist_ok=True)
+        clip = work / "clip"
+        if not clip.exists():
+            CLIPS[name](clip)
+        model = work / f"fitted-{args.poses}.pt"
+        t0 = time.monotonic()
+        fit = {}
+        if not args.skip_fit:
+            fit = fit_clip(
+                clip,
+                model,
+                seconds=60 * args.minutes,
+                threads=args.threads,
+                holdout_every=4,
+                poses=args.poses,
+                resume=False,
+                overwrite=True,
+                progress=False,
+            )
+            fit = {k: v for k, v in fit.items() if k != "neighbours"}
+        fit_s = time.monotonic() - t0
+        torch.set_num_threads(args.threads)
+        r = score(clip, model, Path(str(model) + ".run"), 4, not args.no_geometric)
+        results.setdefault("clips", {})[f"{name}/{args.poses}"] = {"fit": fit, "fit_wall_s": round(fit_s, 1), **r}
+        out.write_text(json.dumps(results, indent=2))
+        print(name, json.dumps({k: v for k, v in r.items() if k != "held_out_frames"}), flush=True)
+    table = [
+        "| clip | fitted | built-in | plane | geometric | identity | fit steps (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, r in results.get("clips", {}).items():
+        geo = f"{r['geometric']:.2f}" if "geometric" in r else "—"
+        fit = r.get("fit", {})
+        table.append(
+            f"| {key} | {r['fitted']:.2f} | {r['builtin']:.2f} | {r['plane']:.2f} | {geo} | "
+            f"{r['identity']:.2f} | {fit.get('step', '?')} ({fit.get('seconds', '?')}) |"
+        )
+    text = "\n".join(table)
+    print(text)
+    out.with_name("fit_table.md").write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
