@@ -104,8 +104,10 @@ result = multiview_depth(frames, ref=0, cameras=cams) # MultiViewDepth: depth (H
    0.1: 64 fronto-parallel planes even in inverse depth between 0.8× the 1st and 1.5× the 99th percentile of the
    reference's point depths; each neighbour is warped onto each plane with `viewshift.render.warp.inverse_warp`;
    cost = (1 − ZNCC)/2 of 7×7 grey windows; per plane the mean of the best half of the neighbours (occlusions);
-   each cost slice filtered by a guided filter (radius 4, ε = 10⁻³) guided by the reference; winner takes all with
-   parabolic sub-plane refinement.
+   each cost slice filtered by a guided filter (radius 4, ε = 10⁻³) guided by the reference, at the sweep size and
+   at two coarser scales (×2, ×4, weights ½, ¼; chosen on these clips: mean AbsRel over the four clips with depth
+   0.229 vs 0.243 without, tum-fr1 alone got worse, 0.093 vs 0.087); winner takes all with parabolic sub-plane
+   refinement.
 7. **Confidence** = photometric (cost peak ratio × cost level) × geometric (fraction of the 2 nearest neighbours,
    swept the same way, whose depth agrees with the reference's by a forward–backward check: ≤ 1 px, ≤ 2 %).
 8. **Filling and upsampling.** Low-confidence pixels (< 0.1) take the confidence-weighted mean of their surroundings

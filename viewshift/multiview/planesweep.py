@@ -13,7 +13,8 @@ For a reference frame ``r`` and a few neighbours ``n`` with known cameras:
 4. **Multi-view aggregation.** Per pixel and plane, the mean of the best ``⌈V/2⌉`` of the ``V`` neighbours'
    costs (occlusion-robust: a point hidden in some neighbours is still matched by the others; Kang et al. 2001).
 5. **Cost filtering.** Each plane's cost slice is smoothed by a guided filter (He et al. 2010) with the reference
-   frame as the guide (edge-aware: costs are averaged within surfaces, not across object boundaries).
+   frame as the guide (edge-aware: costs are averaged within surfaces, not across object boundaries), at the sweep
+   size and at 2 coarser scales (×2, ×4, weights 1/2, 1/4), which carry matches into weakly textured areas.
 6. **Winner takes all and sub-plane refinement.** The cheapest plane, refined by the parabola through the costs of
    its two neighbouring planes (in inverse depth).
 7. **Confidence.** A photometric part ``1 - c_best / c_second`` (the second-best minimum at least 3 planes away),
@@ -58,6 +59,7 @@ class SweepConfig:
         consistency_px: largest forward–backward reprojection error (pixels at the sweep size).
         consistency_rel: largest relative depth difference of the check.
         fill_below: confidence under which a pixel's depth is replaced by its surroundings' (when filling).
+        coarse_levels: also aggregate the cost at this many coarser scales (×2, ×4, ...; weights 1/2, 1/4, ...).
         threads: torch threads (None: leave torch's setting).
     """
 
@@ -71,6 +73,7 @@ class SweepConfig:
     consistency_px: float = 1.0
     consistency_rel: float = 0.02
     fill_below: float = 0.1
+    coarse_levels: int = 2
     threads: int | None = None
 
 
@@ -244,7 +247,14 @@ def sweep_costs(
     stack = torch.stack(costs)  # (V, D, 1, h, w)
     best = max(1, math.ceil(len(costs) / 2))
     agg = stack.topk(best, dim=0, largest=False).values.mean(0) if len(costs) > 1 else stack[0]
-    return guided_filter(ref_grey, agg, config.guided_radius, config.guided_eps)
+    out = guided_filter(ref_grey, agg, config.guided_radius, config.guided_eps)
+    for level in range(1, config.coarse_levels + 1):
+        # Coarser scales see larger windows: they carry the match into weakly textured areas (added, halved per level).
+        k = 2**level
+        g = F.avg_pool2d(ref_grey, k, ceil_mode=True)
+        c = guided_filter(g, F.avg_pool2d(agg, k, ceil_mode=True), config.guided_radius, config.guided_eps)
+        out = out + 0.5**level * F.interpolate(c, size=(h, w), mode="bilinear", align_corners=False)
+    return out / sum(0.5**level for level in range(config.coarse_levels + 1))
 
 
 def winner_takes_all(cost: torch.Tensor, inv_depths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
