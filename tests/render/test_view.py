@@ -247,8 +247,8 @@ def test_inverse_warp_plane_shift_is_exact():
     assert valid[..., :17].all() and not valid[..., 18:].any()
 
 
-def test_bands_of_rows_on_several_threads_give_the_same_view():
-    h, w = 70, 90
+@pytest.mark.parametrize("h, w", [(70, 90), (96, 20)])  # tall and narrow: as many bands as rows allow, not columns
+def test_bands_of_rows_on_several_threads_give_the_same_view(h, w):
     img = torch.rand(1, 3, h, w)
     depth = torch.rand(1, 1, h, w) * 3 + 1
     threads = torch.get_num_threads()
