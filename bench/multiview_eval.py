@@ -142,11 +142,12 @@ DOC_TAIL = """
 * Static scenes only: moving objects get wrong depth (and low confidence where the views disagree).
 * Textureless or dark surfaces (plain walls, the red cupboards of 7-Scenes, the dark walls of `rgbd-5`) have low
   confidence; their depth is filled from the surroundings, smooth but possibly wrong across them. On `rgbd-5` this
-  makes the dense depth worse than the built-in network over all pixels (AbsRel 0.63 vs 0.41) although its
-  confident 22 % are far better (0.08 vs 0.29). Use the confidence (`<stem>_confidence.png`, or as a weight).
+  makes the dense depth worse than the built-in network over all pixels (AbsRel 0.58 vs 0.41) although its
+  confident 21 % are far better (0.08 vs 0.29). Use the confidence (`<stem>_confidence.png`, or as a weight).
   Shaping the filled pixels with the built-in network (`multiview_depth(..., prior="builtin")`: its inverse depth
-  aligned to the confident pixels, plus a smooth residual) was measured and did not help (rgbd-5 0.613 vs 0.635,
-  7scenes-a 0.147 vs 0.141, tum-fr1 0.091 vs 0.087, 7scenes-b 0.107 vs 0.108), so it is off by default.
+  aligned to the confident pixels, plus a smooth residual) was measured before the coarse-scale aggregation and
+  did not help (rgbd-5 0.613 vs 0.635, 7scenes-a 0.147 vs 0.141, tum-fr1 0.091 vs 0.087, 7scenes-b 0.107 vs
+  0.108), so it is off by default.
 * Forward motion (KITTI) gives little parallax near the image centre: depth there is weak.
 * Threads: on a busy machine one torch thread is fastest (the sweep's second thread waits for a core and costs
   more CPU than it saves, see the speed table); the CLI follows `--threads` (default: the cores).
