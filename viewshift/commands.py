@@ -7,6 +7,10 @@ with a progress bar, skipping outputs that exist (unless ``--overwrite``); one b
 
 Only the standard library is imported at module level (``viewshift --help`` stays fast); the handlers import
 numpy, torch and the library.
+
+Public helpers for other command groups (``viewshift export`` uses them, so a photo's depth, camera and rendering
+options mean the same everywhere): :func:`add_depth_options`, :func:`add_render_options` (parsers);
+:func:`scene_from_args`, :func:`view_options_from_args`, :func:`inputs_of`, :func:`set_threads` (handlers).
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ def _add_io(p: argparse.ArgumentParser, what: str, *, frames: bool = False) -> N
     add_threads(p)
 
 
-def _add_depth(p: argparse.ArgumentParser) -> None:
+def add_depth_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("depth (default: the built-in depth network)")
     x = g.add_mutually_exclusive_group()
     x.add_argument(
@@ -145,7 +149,7 @@ def _add_move(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_render_options(p: argparse.ArgumentParser) -> None:
+def add_render_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("rendering")
     g.add_argument(
         "--fill",
@@ -166,14 +170,14 @@ def _add_scene_args(
     camera move, the rendering options and several frames (``depth``)."""
     _add_io(p, what, frames=frames)
     add_camera(p)
-    _add_depth(p)
+    add_depth_options(p)
     if move:
         _add_move(p)
     if render:
-        _add_render_options(p)
+        add_render_options(p)
 
 
-def _options(args: argparse.Namespace):
+def view_options_from_args(args: argparse.Namespace):
     from viewshift.pipeline import ViewOptions
 
     return ViewOptions(
@@ -242,7 +246,7 @@ def _depth_spec(args: argparse.Namespace, image: Path, focal: float):
     return None
 
 
-def _scene(args: argparse.Namespace, image: Path):
+def scene_from_args(args: argparse.Namespace, image: Path):
     from viewshift.pipeline import get_depth, load_image, resolve_focal, scene_from
 
     loaded = load_image(image, max_pixels=args.max_pixels)
@@ -271,14 +275,14 @@ def _note_first_compile() -> None:
         print("viewshift: compiling the renderer (first run only, about 10-20 s)...", file=sys.stderr)
 
 
-def _set_threads(args: argparse.Namespace) -> None:
+def set_threads(args: argparse.Namespace) -> None:
     """``--threads``: torch's intra-op threads, which also set how many bands of rows the renderer's kernels run."""
     import torch
 
     torch.set_num_threads(args.threads)
 
 
-def _inputs_of(args: argparse.Namespace) -> list[Path]:
+def inputs_of(args: argparse.Namespace) -> list[Path]:
     inputs = [Path(args.image)]
     for name in ("depth", "stereo_right", "depth_model", "pose", "clip"):
         value = getattr(args, name, None)
@@ -302,7 +306,7 @@ def _jobs(args: argparse.Namespace, default_ext: str, allowed: tuple[str, ...]) 
     if not is_batch:
         if not src.exists():
             raise InputError(f"input {src} does not exist")
-        out = vio.check_output(args.output, overwrite=args.overwrite, inputs=_inputs_of(args), extensions=allowed)
+        out = vio.check_output(args.output, overwrite=args.overwrite, inputs=inputs_of(args), extensions=allowed)
         return [_Job(src, out)], False
     files = vio.expand_inputs(args.image)
     out_dir = Path(args.output)
@@ -332,7 +336,7 @@ def _run(args: argparse.Namespace, jobs: list[_Job], is_batch: bool, work: Calla
 
     A batch shows a progress bar, skips existing outputs and keeps going on errors.
     """
-    _set_threads(args)
+    set_threads(args)
     if not is_batch:
         try:
             written = work(jobs[0])
@@ -395,7 +399,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from viewshift.pipeline import Move, move_for_divergence
 
     jobs, is_batch = _jobs(args, ".png", IMAGE_OUT)
-    options = _options(args)
+    options = view_options_from_args(args)
     pose = _pose(args)
     move = Move(args.right, args.up, args.forward, args.yaw, args.pitch, args.roll)
     if pose is not None and move != Move():
@@ -405,10 +409,10 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise InputError("--save-depth and --save-mask name one file; they work for a single image only")
     for path, exts in extra:
         if path:
-            vio.check_output(path, overwrite=args.overwrite, inputs=_inputs_of(args), extensions=exts)
+            vio.check_output(path, overwrite=args.overwrite, inputs=inputs_of(args), extensions=exts)
 
     def work(job: _Job) -> str:
-        scene = _scene(args, job.image)
+        scene = scene_from_args(args, job.image)
         m = move_for_divergence(scene, move, args.divergence) if args.divergence is not None else move
         view = scene.render(pose if pose is not None else m.pose(), options=options)
         if view.image.shape[2] == 4 and job.output.suffix.lower() in (".jpg", ".jpeg"):
@@ -436,10 +440,10 @@ def cmd_stereo(args: argparse.Namespace) -> int:
     from viewshift.pipeline import compose_stereo, stereo_pair
 
     jobs, is_batch = _jobs(args, ".png", IMAGE_OUT)
-    options = _options(args)
+    options = view_options_from_args(args)
 
     def work(job: _Job) -> str:
-        scene = _scene(args, job.image)
+        scene = scene_from_args(args, job.image)
         left, right = stereo_pair(
             scene,
             baseline=args.baseline,
@@ -460,12 +464,12 @@ def cmd_video(args: argparse.Namespace) -> int:
     from viewshift.pipeline import render_path
 
     jobs, is_batch = _jobs(args, ".mp4", VIDEO_OUT)
-    options = _options(args)
+    options = view_options_from_args(args)
     if not 1 <= args.fps <= 120:
         raise InputError(f"--fps must be between 1 and 120, got {args.fps}")
 
     def work(job: _Job) -> str:
-        scene = _scene(args, job.image)
+        scene = scene_from_args(args, job.image)
         frames = render_path(
             scene,
             args.path,
@@ -491,7 +495,7 @@ def cmd_depth(args: argparse.Namespace) -> int:
     jobs, is_batch = _jobs(args, ".npy", DEPTH_OUT)
 
     def work(job: _Job) -> str:
-        depth = _scene(args, job.image).depth[0, 0].numpy()
+        depth = scene_from_args(args, job.image).depth[0, 0].numpy()
         vio.write_depth(job.output, depth, overwrite=args.overwrite, inputs=[job.image])
         return f"{job.output} ({_size(depth)}) and {job.output.with_name(job.output.stem + '_preview.png').name}"
 
@@ -505,7 +509,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from viewshift import io as vio
     from viewshift.pipeline import Move, ViewOptions, compose_stereo, prepare_scene, render_path, stereo_pair
 
-    _set_threads(args)
+    set_threads(args)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     names = ("view.png", "holes.png", "depth.png", "anaglyph.png", "swing.gif")

@@ -28,7 +28,7 @@ def _quilt_grid(text: str) -> tuple[int, int]:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from viewshift import io as vio
-    from viewshift.commands import _inputs_of, _options, _scene, _set_threads
+    from viewshift.commands import inputs_of, scene_from_args, set_threads, view_options_from_args
     from viewshift.errors import InputError
     from viewshift.export import FORMATS, ExportOptions, export_scene, infer_format, planned_outputs
 
@@ -37,9 +37,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise InputError(f"input {image} does not exist or is not a file")
     fmt = args.format or infer_format(args.output)
     for path in planned_outputs(args.output, fmt):  # refuse before any depth is computed
-        vio.check_output(path, overwrite=args.overwrite, inputs=_inputs_of(args), extensions=FORMATS[fmt].extensions)
-    _set_threads(args)
-    scene = _scene(args, image)
+        vio.check_output(path, overwrite=args.overwrite, inputs=inputs_of(args), extensions=FORMATS[fmt].extensions)
+    set_threads(args)
+    scene = scene_from_args(args, image)
     cols, rows = args.quilt
     options = ExportOptions(
         max_side=args.max_side,
@@ -48,7 +48,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         rows=rows,
         quilt_width=args.quilt_width,
         divergence=args.divergence,
-        view=_options(args),
+        view=view_options_from_args(args),
     )
     bar = None
     if fmt == "quilt" and not args.quiet:
@@ -67,7 +67,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             fmt,
             options=options,
             overwrite=args.overwrite,
-            inputs=_inputs_of(args),
+            inputs=inputs_of(args),
             progress=progress,
         )
     finally:
@@ -78,7 +78,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from viewshift.commands import _add_depth, _add_render_options
+    from viewshift.commands import add_depth_options, add_render_options
 
     p = subparsers.add_parser(
         "export",
@@ -99,7 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_threads(p)
     add_camera(p)
-    _add_depth(p)
+    add_depth_options(p)
     g = p.add_argument_group("geometry (mesh, points, splats)")
     g.add_argument(
         "--max-side",
@@ -123,5 +123,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PCT",
         help="parallax between the outermost views in %% of the width (default: 4 for quilts, 2.5 for left-right)",
     )
-    _add_render_options(p)
+    add_render_options(p)
     p.set_defaults(func=cmd_export)
