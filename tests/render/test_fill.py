@@ -207,7 +207,7 @@ def test_none_leaves_holes_and_copies():
 
 def test_methods_registry_and_errors():
     image, depth, holes, _ = render_right_view()
-    assert set(FILL_METHODS) == {"background", "texture", "telea", "ns", "none"}
+    assert set(FILL_METHODS) == {"background", "texture", "telea", "ns", "learned", "none"}
     with pytest.raises(InputError, match="background, texture, telea, ns, none"):
         fill_holes(image, depth, holes, "magic")
     with pytest.raises(ShapeError):

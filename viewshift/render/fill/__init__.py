@@ -42,10 +42,11 @@ from viewshift.errors import InputError
 from viewshift.render import kernels
 from viewshift.render.fill.background import fill_background
 from viewshift.render.fill.inputs import Direction, check_fill_inputs
+from viewshift.render.fill.learned import fill_learned
 from viewshift.render.fill.opencv import fill_opencv
 from viewshift.render.fill.smooth import SMOOTH_AVERAGE, SMOOTH_SIGMA, smooth_holes
 
-FillMethod = Literal["background", "texture", "telea", "ns", "none"]
+FillMethod = Literal["background", "texture", "telea", "ns", "none", "learned"]
 """Name of a hole-filling method; see :data:`FILL_METHODS`."""
 
 
@@ -74,6 +75,9 @@ FILL_METHODS: dict[str, _Filler] = {
         image, depth, holes, algorithm="ns", radius=radius, direction=direction, depth_tolerance=depth_tolerance
     ),
     "none": lambda image, depth, holes, *, direction, depth_tolerance, radius: fill_none(image, depth, holes),
+    "learned": lambda image, depth, holes, *, direction, depth_tolerance, radius: fill_learned(
+        image, depth, holes, direction=direction, depth_tolerance=depth_tolerance
+    ),  # the background fill refined by a small shipped network (learned.py, docs/learned.md)
 }
 """The hole fillers by name, each called as ``fn(image, depth, holes, *, direction, depth_tolerance, radius)``."""
 
