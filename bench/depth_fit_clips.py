@@ -14,8 +14,9 @@ the dataset's poses, ``estimate``: structure from motion) and four depths of fra
 * ``geometric``: plane-sweep depth of :func:`viewshift.multiview.multiview_depth` with the same cameras (filled).
 
 Every depth is first median-scaled to the fitted depth in the cameras' unit (the fitted model's learned scale),
-then each method gets its own best global factor for the whole clip from a grid of 9 values in [1/2, 2] (an
-oracle scale, the same advantage for every method). PSNR is taken over the pixels every method covers (no holes)
+then each method gets its own best global factor for the whole clip from a grid of 13 values in [1/4, 4] (an
+oracle scale, the same advantage for every method). PSNR is taken over the pixels every method covers at its
+median scale (holes of other factors count as black)
 and averaged over the held-out frames; ``identity`` is frame ``k - 1`` as is.
 
 Writes docs/depth/fit.json and docs/depth/fit_table.md and prints the table.
@@ -36,7 +37,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VIEWSHIFT_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
-FACTORS = np.geomspace(0.5, 2.0, 9)
+FACTORS = np.geomspace(0.25, 4.0, 13)
 
 
 # ------------------------------------------------------------------------------------------- clip converters
@@ -178,7 +179,8 @@ def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool) -
                 K=K, world_T_cam=W, scale="relative", points=pts, reprojection_px=0.0, registered=np.ones(len(W), bool)
             )
             # the sweep sees the fitted frames only (the held-out frame is not given to it)
-            keep = [i for i in range(len(rgb)) if i % every != every - 1]
+            # (and only the fitted frames within 6 of the source, which bounds its time)
+            keep = [i for i in range(max(0, src - 6), min(len(rgb), src + 7)) if i % every != every - 1]
             t0 = time.monotonic()
             try:
                 r = multiview_depth([rgb[i] for i in keep], keep.index(src), cameras=_subset(cam, keep))
@@ -196,7 +198,8 @@ def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool) -
             for f in FACTORS:
                 out = render_view(img, torch.from_numpy(d * f).float()[None, None], Kt, T)
                 views[(name, f)] = out.image[0].permute(1, 2, 0).numpy()
-                covered &= ~out.holes[0, 0].numpy()
+                if abs(np.log(f)) < 1e-9:  # the mask: covered by every method at its median scale
+                    covered &= ~out.holes[0, 0].numpy()
         for (name, f), v in views.items():
             per.setdefault(name, {}).setdefault(float(f), []).append(psnr(v, target, covered))
         identity.append(psnr(rgb[src].astype(np.float32) / 255, target, covered))
@@ -225,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--poses", default="clip", choices=["clip", "estimate"], help="cameras of the fit")
     ap.add_argument("--no-geometric", action="store_true", help="skip the plane-sweep baseline")
     ap.add_argument("--skip-fit", action="store_true", help="score the models already in --work")
+    ap.add_argument("--teacher", type=float, default=None, help="teacher_weight of the fit (default: fit's)")
+    ap.add_argument("--teacher-frames", type=int, default=None, help="teacher_frames of the fit (default: fit's)")
+    ap.add_argument("--tag", default="", help="suffix of the model name and the result key")
     ap.add_argument("--work", default=str(REPO / "runs" / "fit-clips"))
     ap.add_argument("-o", "--output", default=str(REPO / "docs" / "depth" / "fit.json"))
     args = ap.parse_args(argv)
@@ -239,9 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         clip = work / "clip"
         if not clip.exists():
             CLIPS[name](clip)
-        model = work / f"fitted-{args.poses}.pt"
+        model = work / f"fitted-{args.poses}{args.tag}.pt"
+        key = f"{name}/{args.poses}{args.tag}"
+        extra = {"teacher_weight": args.teacher, "teacher_frames": args.teacher_frames}
+        extra = {k: v for k, v in extra.items() if v is not None}
         t0 = time.monotonic()
-        fit = {}
+        fit = results.get("clips", {}).get(key, {}).get("fit", {})
         if not args.skip_fit:
             fit = fit_clip(
                 clip,
@@ -253,12 +262,13 @@ def main(argv: list[str] | None = None) -> int:
                 resume=False,
                 overwrite=True,
                 progress=False,
+                **extra,
             )
             fit = {k: v for k, v in fit.items() if k != "neighbours"}
         fit_s = time.monotonic() - t0
         torch.set_num_threads(args.threads)
         r = score(clip, model, Path(str(model) + ".run"), 4, not args.no_geometric)
-        results.setdefault("clips", {})[f"{name}/{args.poses}"] = {"fit": fit, "fit_wall_s": round(fit_s, 1), **r}
+        results.setdefault("clips", {})[key] = {"fit": fit, "fit_wall_s": round(fit_s, 1), **r}
         out.write_text(json.dumps(results, indent=2))
         print(name, json.dumps({k: v for k, v in r.items() if k != "held_out_frames"}), flush=True)
     table = [
