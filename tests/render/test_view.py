@@ -159,23 +159,33 @@ def test_rasterize_keeps_the_nearest():
     assert torch.isinf(rasterize_depth(depth, K, _move(forward=3.0))).all()
 
 
-def test_refinement_contracts_by_the_planes_slope():
+@pytest.mark.parametrize("axis", ["x", "y"])
+def test_refinement_contracts_by_the_planes_slope(axis):
     # A plane slanted about the vertical axis, 1/Z = a + b u, seen by a camera moved right by t: target pixel x
     # shows source u = (x + f t a) / (1 - f t b). Inverse depth is linear in u, so the surface-consistent sample
     # is exact and each fixed-point step s <- s + (x - proj(s)) shrinks the z-buffer's error by exactly f t b.
+    # axis "y": the same scene transposed, seen by a camera moved down (the refinement of the row coordinate).
     h, w, f, t, a, b = 6, 64, 50.0, 0.2, 0.5, 0.01
     rate = f * t * b
     grid = pixel_grid(h, w, dtype=torch.float64)[0]
     depth = (1.0 / (a + b * grid[0]))[None, None].float()
     ramp = torch.stack([grid[0] / w, grid[1] / h])[None].float()  # bilinear sampling reproduces it exactly
     exact = (grid[0] + f * t * a) / (1 - rate)
+    move = _move(right=t)
+    if axis == "y":
+        depth, ramp, move = depth.transpose(2, 3).contiguous(), ramp.transpose(2, 3).flip(1).contiguous(), _move(up=-t)
     errors = []
     for steps in (0, 1, 2):
-        out = render_view(ramp, depth, intrinsics(f, h, w), _move(right=t), settings=RenderSettings(refine_steps=steps))
-        inside = ~out.holes[0, 0] & (exact > 0.5) & (exact < w - 1.5)
+        out = render_view(
+            ramp, depth, intrinsics(f, *depth.shape[-2:]), move, settings=RenderSettings(refine_steps=steps)
+        )
+        image, holes = out.image, out.holes
+        if axis == "y":
+            image, holes = image.transpose(2, 3).flip(1), holes.transpose(2, 3)
+        inside = ~holes[0, 0] & (exact > 0.5) & (exact < w - 1.5)
         assert inside.sum() > 0.8 * h * w
-        errors.append((out.image[0, 0].double() * w - exact)[inside])
-        assert torch.allclose(out.image[0, 1][inside].double() * h, grid[1][inside], atol=1e-4)  # rows stay
+        errors.append((image[0, 0].double() * w - exact)[inside])
+        assert torch.allclose(image[0, 1][inside].double() * h, grid[1][inside], atol=1e-4)  # rows stay
     assert errors[0].abs().max() > 0.05  # the z-buffer's depth is off by up to a pixel's worth of slope
     for steps in (1, 2):
         assert torch.allclose(errors[steps], rate**steps * errors[0], atol=1e-4)
