@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from viewshift.geometry import intrinsics, invert_pose, move_to_pose, pixel_grid, pixels_to_grid, project_depth
 from viewshift.render.splat import rasterize_depth, splat_nearest
-from viewshift.render.view import RenderSettings, render_view
+from viewshift.render.view import RenderSettings, dilate_near, render_view
 from viewshift.render.warp import inverse_warp
 
 
@@ -144,6 +144,16 @@ def test_dilation_grows_near_surfaces():
         torch.rand(1, 3, 5, 9), depth, intrinsics(10.0, 5, 9), torch.eye(4)[None], settings=RenderSettings(dilate_px=1)
     )
     assert torch.allclose(out.depth[0, 0, 2, 3:6], torch.ones(3))
+
+
+def test_dilate_near_is_a_min_filter_of_the_given_radius():
+    depth = torch.full((1, 1, 7, 9), 5.0)
+    depth[0, 0, 3, 4] = 1.0
+    for radius in (0, 1, 2):
+        grown = dilate_near(depth, radius)
+        expected = torch.full_like(depth, 5.0)
+        expected[0, 0, 3 - radius : 4 + radius, 4 - radius : 5 + radius] = 1.0
+        assert torch.equal(grown, expected)
 
 
 def test_rasterize_keeps_the_nearest():
