@@ -128,6 +128,25 @@ def test_other_target_intrinsics_and_batches():
     assert not torch.equal(out.holes[0], out.holes[1])
 
 
+def test_target_of_another_size():
+    # No move, a 10×12 target whose principal point sits 2 px right and down of the 6×8 source's: the source
+    # appears unchanged at rows 2..7, columns 2..9, and everything around it is a hole.
+    img, f = torch.rand(1, 3, 6, 8), 30.0
+    out = render_view(
+        img,
+        torch.full((1, 1, 6, 8), 2.0),
+        intrinsics(f, 6, 8),
+        torch.eye(4)[None],
+        intrinsics(f, 10, 12),
+        size=(10, 12),
+    )
+    assert out.image.shape == (1, 3, 10, 12) and out.holes.shape == (1, 1, 10, 12)
+    assert torch.allclose(out.image[..., 2:8, 2:10], img, atol=1e-5)
+    expected_holes = torch.ones(10, 12, dtype=torch.bool)
+    expected_holes[2:8, 2:10] = False
+    assert torch.equal(out.holes[0, 0], expected_holes)
+
+
 def test_forward_move_stretches_without_cracks():
     # Moving 30 % of the way towards a plane magnifies it by 1/0.7: the 2x2 footprint leaves no cracks.
     h, w, f, Z = 40, 50, 40.0, 1.0
