@@ -1,6 +1,10 @@
 """Fit depth and pose to the hand-held 7-Scenes clip (test-time training) and measure what it gives.
 
-    python bench/depth_fit_7scenes.py --minutes 15
+History (moved from bench/ on 4 December 2026): this script made the results in experiments/depth/results that
+experiments/depth/README.md describes. It is kept as the record of how they were made; it is not maintained
+against later library changes.
+
+    python experiments/depth/depth_fit_7scenes.py --minutes 15
 
 1. Clips (not in the repo, under runs/): 7-Scenes redkitchen frames 0–249, every 3rd (84 frames, 256×192,
    K = 585 px scaled by 0.4, ground-truth poses in poses.txt for scoring only) to fit on; frames 252–297, every
@@ -13,7 +17,7 @@
    the ground-truth relative pose; PSNR on the pixels every method covers, next to the identity (frame k as is).
 5. Depth metrics of the fitted and built-in models on the held-out frames (median scaling).
 
-Writes docs/depth/fit_7scenes.json and prints a table.
+Writes experiments/depth/results/fit_7scenes.json and prints a table.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from viewshift.learn.evaluate import ConstantDepth, LowerIsNearer, evaluate_fram
 from viewshift.learn.fit import fit_clip, predict_snippets
 from viewshift.render.view import render_view
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("VIEWSHIFT_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
 SCENE = DATA / "video" / "7scenes-redkitchen"
 SIZE = (192, 256)
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-fit", action="store_true", help="reuse the fitted model in --work")
     ap.add_argument("--anchor", type=float, default=0.0, help="anchor_weight of fit_clip (viewshift fit uses 10)")
-    ap.add_argument("--out", default=str(REPO / "docs" / "depth" / "fit_7scenes.json"))
+    ap.add_argument("--out", default=str(REPO / "experiments" / "depth" / "results" / "fit_7scenes.json"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     work = Path(args.work)
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     fit_clip_dir = make_clip(work / "clip-fit", 0, 250)
     held_clip_dir = make_clip(work / "clip-heldout", 252, 300)
     model = work / "fitted.pt"
-    result: dict = {"command": "python bench/depth_fit_7scenes.py " + " ".join(argv or sys.argv[1:])}
+    result: dict = {"command": "python experiments/depth/depth_fit_7scenes.py " + " ".join(argv or sys.argv[1:])}
     if not args.skip_fit:
         result["fit"] = fit_clip(
             fit_clip_dir,

@@ -1,5 +1,9 @@
 """Equal-budget ablations of the built-in model's training recipe, scored on the held-out scenes.
 
+History (moved from bench/ on 4 December 2026): this script made the results in experiments/depth/results that
+experiments/depth/README.md describes. It is kept as the record of how they were made; it is not maintained
+against later library changes.
+
 Every arm trains the ``builtin`` preset (depth network ``small``, 192×256, batch 6, Adam 5e-4, one thread) for the
 same number of steps from the same seed, changing one thing:
 
@@ -14,10 +18,10 @@ Then each arm's last checkpoint is scored exactly as ``bench/depth_eval.py`` sco
 Middlebury Adirondack, Piano, Teddy, Vintage; 7-Scenes redkitchen every 10th frame, capped at 10 m) next to
 the constant-depth and "lower is nearer" baselines::
 
-    python bench/train_ablation.py train shipped --steps 600 --work /work/depth_runs/ablation   # one arm
-    python bench/train_ablation.py eval shipped --work /work/depth_runs/ablation
-    python bench/train_ablation.py eval baselines --work /work/depth_runs/ablation
-    python bench/train_ablation.py table --work /work/depth_runs/ablation    # docs/depth/ablation.{json,md}
+    python experiments/depth/train_ablation.py train shipped --steps 600 --work /work/depth_runs/ablation   # one arm
+    python experiments/depth/train_ablation.py eval shipped --work /work/depth_runs/ablation
+    python experiments/depth/train_ablation.py eval baselines --work /work/depth_runs/ablation
+    python experiments/depth/train_ablation.py table --work /work/depth_runs/ablation  # results/ablation.{json,md}
 
 Training is resumable (re-run the same command). Run one arm at a time on a shared machine.
 """
@@ -39,7 +43,7 @@ from train_builtin import HOLDOUT  # noqa: E402
 
 from viewshift.learn.trainer import make_config, train  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STEREO = [str(DATA / "stereo" / "middlebury")]
 TEXTURES = [str(DATA / "photos"), str(DATA / "stereo" / "middlebury")]
 
@@ -151,8 +155,8 @@ def write_table(work: Path) -> str:
         vals = [f"{r[k][m]:.3f}" if m != "psnr" else f"{r[k][m]:.2f}" for k, m, _ in cols]
         lines.append(f"| {name} | {steps} | {minutes} | " + " | ".join(vals) + " |")
     md = "\n".join(lines)
-    (REPO / "docs" / "depth" / "ablation.json").write_text(json.dumps(rows, indent=2))
-    (REPO / "docs" / "depth" / "ablation.md").write_text(md + "\n")
+    (REPO / "experiments" / "depth" / "results" / "ablation.json").write_text(json.dumps(rows, indent=2))
+    (REPO / "experiments" / "depth" / "results" / "ablation.md").write_text(md + "\n")
     return md
 
 
