@@ -270,31 +270,6 @@ def sfm_objective(
     return {"loss": loss, "photometric": photo.detach(), "smooth": smooth.detach(), "explain": explain.detach()}
 
 
-def align_scale_shift(
-    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Least-squares ``(s, t)`` per image minimising ``sum_mask (s * pred + t - target)^2``.
-
-    Args:
-        pred: ``(B, 1, H, W)``.
-        target: ``(B, 1, H, W)``.
-        mask: ``(B, 1, H, W)`` bool, the pixels to fit.
-
-    Returns:
-        ``s`` and ``t``, each ``(B, 1, 1, 1)``.
-    """
-    m = mask.to(pred.dtype)
-    a00 = (m * pred * pred).sum((1, 2, 3))
-    a01 = (m * pred).sum((1, 2, 3))
-    a11 = m.sum((1, 2, 3))
-    b0 = (m * pred * target).sum((1, 2, 3))
-    b1 = (m * target).sum((1, 2, 3))
-    det = (a00 * a11 - a01 * a01).clamp_min(1e-12)
-    s = (a11 * b0 - a01 * b1) / det
-    t = (-a01 * b0 + a00 * b1) / det
-    return s.reshape(-1, 1, 1, 1), t.reshape(-1, 1, 1, 1)
-
-
 def normalise_disparity(disp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Shift by the masked median and scale by the mean absolute deviation, per image (MiDaS's normalisation).
 
