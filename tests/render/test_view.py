@@ -220,6 +220,47 @@ def test_refinement_contracts_by_the_planes_slope(axis):
         assert torch.allclose(errors[steps], rate**steps * errors[0], atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("move", "du", "dv"), [("up", 0.0, -0.75), ("down", 0.0, 0.75), ("right", 0.75, 0.0), ("left", -0.75, 0.0)]
+)
+def test_sub_pixel_shift_leaves_holes_exactly_beyond_half_a_pixel_outside(move, du, dv):
+    # A plane at Z = 4 seen after a move of 0.015 (f = 200): every target pixel shows source point (x + du, y + dv),
+    # 0.75 px away. The image is a ramp (value = w v + u), so bilinear sampling is exact; a target pixel whose
+    # source point lies more than half a pixel outside the source (row/column -0.75 or last + 0.75) is a hole.
+    f, z, h, w = 200.0, 4.0, 6, 8
+    img = torch.arange(h * w, dtype=torch.float32).view(1, 1, h, w)
+    sign = -1.0 if move in ("down", "left") else 1.0
+    pose = _move(**{"up" if move in ("up", "down") else "right": sign * 0.015})
+    out = render_view(img, torch.full((1, 1, h, w), z), intrinsics(f, h, w), pose)
+    v, u = torch.meshgrid(torch.arange(h) + dv, torch.arange(w) + du, indexing="ij")
+    holes = (u < -0.5) | (u > w - 0.5) | (v < -0.5) | (v > h - 0.5)
+    assert holes.sum() == (w if dv else h)
+    assert torch.equal(out.holes[0, 0], holes)
+    assert torch.allclose(out.image[0, 0], torch.where(holes, 0.0, w * v + u), atol=1e-4)
+
+
+def test_refinement_on_a_steep_plane_needs_the_wider_first_tolerance():
+    # The plane of the test above, slanted so steeply that neighbouring source pixels differ by 0.6 px of parallax
+    # (f t b = 0.6; the edge tolerance is 1 px). The z-buffer's depth is then off by up to 1.5 px, and the first
+    # refinement step only samples the plane exactly (all four neighbours agree with the guess) because its
+    # tolerance is twice the edge tolerance; with half of it the step drops neighbours and misses by up to 0.6 px.
+    h, w, f, t, a = 4, 48, 50.0, 0.2, 0.5
+    rate = 0.6
+    grid = pixel_grid(h, w, dtype=torch.float64)[0]
+    depth = (1.0 / (a + rate / (f * t) * grid[0]))[None, None].float()
+    ramp = torch.stack([grid[0] / w, grid[1] / h])[None].float()
+    exact = (grid[0] + f * t * a) / (1 - rate)
+    errors = []
+    for steps in (0, 1, 2):
+        out = render_view(ramp, depth, intrinsics(f, h, w), _move(right=t), settings=RenderSettings(refine_steps=steps))
+        inside = ~out.holes[0, 0] & (exact > 0.5) & (exact < w - 1.5)
+        assert torch.equal(inside, (exact > 0.5) & (exact < w - 1.5))  # the whole visible plane is rendered
+        errors.append((out.image[0, 0].double() * w - exact)[inside])
+    assert errors[0].abs().max() > 1.0
+    for steps in (1, 2):
+        assert torch.allclose(errors[steps], rate**steps * errors[0], atol=1e-4)
+
+
 def test_splat_nearest_integer_shift():
     img = torch.rand(1, 3, 4, 10)
     px = pixel_grid(4, 10)[:, :2].clone()
