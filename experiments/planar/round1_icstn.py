@@ -16,8 +16,8 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
+from common import mean_var_figure
 
 from viewshift.planar.evaluate import evaluate_align
 from viewshift.planar.train import load_run
@@ -60,35 +60,6 @@ def main() -> None:
     slim = {k: {kk: vv for kk, vv in v.items() if not kk.endswith("images")} for k, v in results.items()}
     (docs / f"icstn{tag}.json").write_text(json.dumps(slim, indent=1) + "\n")
     mean_var_figure(results, docs / f"icstn{tag}_mean_var.png")
-
-
-def mean_var_figure(results: dict, path: Path) -> None:
-    """The paper's figure: mean and variance images per class of the perturbed inputs and of each aligner's
-    output (``results`` as from :func:`viewshift.planar.train.evaluate_align`; CNN rows have no aligned images)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not results:
-        return
-    first = next(iter(results.values()))
-    rows = [("perturbed input", first["input_mean_images"], first["input_var_images"])]
-    rows += [(n, r["mean_images"], r["var_images"]) for n, r in results.items() if not n.startswith("cnn")]
-    fig, axes = plt.subplots(2 * len(rows), 10, figsize=(10, 2.1 * len(rows)))
-    for i, (name, mean, var) in enumerate(rows):
-        for c in range(10):
-            for j, (img, what) in enumerate(((mean, "mean"), (var, "var"))):
-                ax = axes[2 * i + j, c]
-                ax.imshow(np.asarray(img[c]), cmap="gray" if what == "mean" else "magma")
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if c == 0:
-                    # Ensemble names ("a+b") get a line per member so that the labels of adjacent rows stay apart.
-                    ax.set_ylabel(name.replace("+", " +\n") + f"\n{what}", fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

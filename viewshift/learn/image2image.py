@@ -367,13 +367,6 @@ def generator_losses(
 # -------------------------------------------------------------------------------------------------------- loop
 
 
-def _save(obj: dict, path: Path) -> None:
-    from viewshift.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-
-
 def train_image2image(
     config: Image2ImageConfig,
     out: str | Path,
@@ -387,7 +380,7 @@ def train_image2image(
     Raises:
         InputError: a checkpoint written with a different config (except ``steps``), or missing data.
     """
-    from viewshift.io import atomic_path
+    from viewshift.learn.trainer import save_atomic, write_text_atomic
 
     torch.set_num_threads(config.threads)
     out = Path(out)
@@ -411,8 +404,7 @@ def train_image2image(
             disc.load_state_dict(state["disc"])
             opt_d.load_state_dict(state["disc_optimizer"])
         step = int(state["step"])
-    with atomic_path(out / "config.json") as tmp:
-        tmp.write_text(config.to_json())
+    write_text_atomic(config.to_json(), out / "config.json")
     data = StereoCrops(config)
     make_batch = fill_batch if config.task == "fill" else shift_batch
 
@@ -421,7 +413,7 @@ def train_image2image(
         state["settings"] = gen.settings
         if disc is not None:
             state["disc"], state["disc_optimizer"] = disc.state_dict(), opt_d.state_dict()
-        _save(state, ckpt_path)
+        save_atomic(state, ckpt_path)
 
     bar = None
     if progress:
@@ -492,17 +484,16 @@ def export_filler(run: str | Path, path: str | Path, *, command: str = "") -> Pa
     Raises:
         InputError: the run is not of the fill task.
     """
-    from viewshift.io import atomic_path
+    from viewshift.learn.trainer import save_atomic, write_text_atomic
 
     gen, config, step = load_generator(run)
     if config.task != "fill":
         raise InputError(f"{run} is a {config.task!r} run, not a hole filler (preset fill-learned)")
     path = Path(path)
     state = {"settings": gen.settings, "state_dict": {k: v.contiguous() for k, v in gen.state_dict().items()}}
-    _save(state, path)
+    save_atomic(state, path)
     record = {"command": command, "step": step, "config": dataclasses.asdict(config)}
-    with atomic_path(path.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
+    write_text_atomic(json.dumps(record, indent=2) + "\n", path.with_suffix(".json"))
     return path
 
 
