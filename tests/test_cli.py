@@ -405,3 +405,22 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_corrupt_video_gives_exactly_one_error_line(tmp_path):
+    """FFmpeg's own complaint ("moov atom not found") must not print before our one-line error."""
+    bad = tmp_path / "clip.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)  # an MP4 header with no movie box
+    out = tmp_path / "depth.png"
+    code = "from viewshift.cli import main; import sys; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "depth", str(bad), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"},
+    )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("viewshift: error: ") and "clip.mp4" in lines[0], done.stderr
+    assert not out.exists()

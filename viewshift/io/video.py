@@ -12,10 +12,29 @@ from viewshift.errors import InputError, OutputError, ShapeError
 from viewshift.io.atomic import atomic_path, check_output
 from viewshift.io.images import check_image_array, from_float, to_float
 
-__all__ = ["VIDEO_EXTENSIONS", "write_video"]
+__all__ = ["VIDEO_EXTENSIONS", "open_capture", "write_video"]
 
 #: Extensions :func:`write_video` accepts.
 VIDEO_EXTENSIONS = (".mp4", ".gif")
+
+
+def open_capture(path: str | os.PathLike[str]):
+    """Open a video for reading with OpenCV, with FFmpeg's own log silenced.
+
+    FFmpeg prints its complaints about a corrupt file ("moov atom not found") straight to stderr, before the
+    caller's one-line error. OpenCV reads ``OPENCV_FFMPEG_LOGLEVEL`` once, when its first FFmpeg capture opens;
+    it is set to quiet (-8) unless the user has set it.
+
+    Args:
+        path: the video file.
+
+    Returns:
+        A ``cv2.VideoCapture`` (check ``isOpened()``; the caller releases it).
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    import cv2
+
+    return cv2.VideoCapture(os.fspath(path))
 
 
 def _video_frame(frame: np.ndarray) -> np.ndarray:

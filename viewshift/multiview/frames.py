@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from viewshift.errors import InputError
+from viewshift.io.video import open_capture
 
 #: Video files :func:`read_frames` decodes (anything else that is a file is read as an image).
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg")
@@ -105,7 +106,7 @@ def _read_images(paths: list[Path], max_frames: int) -> tuple[list[np.ndarray], 
 def _read_video(path: Path, max_frames: int) -> tuple[list[np.ndarray], list[str]]:
     if path.stat().st_size == 0:
         raise InputError(f"video {path} is empty; give a video file with at least 2 frames")
-    cap = cv2.VideoCapture(str(path))
+    cap = open_capture(path)
     try:
         if not cap.isOpened():
             raise InputError(

@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from viewshift.errors import InputError
+from viewshift.io.video import open_capture
 from viewshift.learn.data.augment import finish_sample, scale_crop, to_tensor
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp")
@@ -140,7 +141,7 @@ def load_frames(
         paths = paths[::step][:max_frames]
         frames = [read_image(p).rgb for p in paths]
     elif source.is_file():
-        cap = cv2.VideoCapture(str(source))
+        cap = open_capture(source)
         i = 0
         while cap.isOpened():
             ok, bgr = cap.read()
