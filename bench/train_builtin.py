@@ -16,6 +16,13 @@ kinds and ``--ranking-weight`` adds the ordinal loss across depth edges (docs/de
         --pseudo /work/pseudo_labels/manifest-train.json --mix pseudo=0.5,stereo=0.3,synthetic=0.2 \
         --ranking-weight 0.5 --lr 2e-4 --init viewshift/depth/weights/builtin_depth.pt --threads 2 --max-minutes 60
 
+Round 2 (docs/depth/builtin.md): permissive labels only, the log-depth loss weighted up so depth *ratios*
+(what rendering uses) are learned, not only disparity up to scale and shift::
+
+    nice -n 10 python bench/train_builtin.py --out /work/depth_runs/builtin-r2 --steps 4000 \
+        --pseudo /work/pseudo_labels/manifest-permissive.json --mix pseudo=0.3,stereo=0.5,synthetic=0.2 \
+        --silog-weight 4 --init viewshift/depth/weights/builtin_depth.pt --threads 1 --max-minutes 105
+
 Resumable: run the same command again after a kill.
 """
 
@@ -65,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--ranking-weight", type=float, default=None, help="edge ranking loss weight (default: 0)")
     ap.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: the preset's 5e-4)")
+    ap.add_argument(
+        "--silog-weight",
+        type=float,
+        default=None,
+        help="scale-invariant log-depth loss weight, which constrains depth ratios (default: the preset's 1.0)",
+    )
     args = ap.parse_args(argv)
     mix = None
     if args.mix:
@@ -90,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         pseudo=[args.pseudo] if args.pseudo else None,
         ranking_weight=args.ranking_weight,
         lr=args.lr,
+        silog_weight=args.silog_weight,
         seed=args.seed,
         init=args.init,
         steps=args.steps,
