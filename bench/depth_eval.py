@@ -137,6 +137,50 @@ def evaluate_ordering(sources: dict, sets: dict) -> tuple[dict, dict]:
     return out, preds
 
 
+DISP_SETS = ("middlebury", "sevenscenes", "rgbd")  # the three sets with abs_rel_disp (and median-scaled depth)
+RANK_SETS = ("middlebury", "middlebury2", "sevenscenes", "rgbd")  # the four sets with spearman
+
+
+def shipping_rule(out: dict, old: str = "old built-in", new: str = "built-in") -> dict:
+    """The shipping rule of docs/depth/builtin.md (round 2) applied to this script's results ``out``.
+
+    Conditions (means over sets; comparisons at three decimals, PSNR at two): (1) mean ``abs_rel_disp`` over
+    the three sets not higher than old; (2) mean ``spearman`` over the four sets not lower; (3) one of them
+    strictly better; (4) no set's ``spearman`` more than 0.05 below old; (5) held-out Middlebury median-scaled
+    Abs Rel at most old + 0.005; (6) its right-view PSNR at least old - 0.10 dB; (7) mean median-scaled Abs Rel
+    over the three sets at most old + 0.010. (8), permissive training data, is checked by hand.
+
+    Returns:
+        ``{"conditions": {name: {"old", "new", "pass"}}, "ship": bool}``.
+    """
+
+    def mean(key: str, sets: tuple[str, ...], src: str, suffix: str) -> float:
+        return float(np.mean([out[f"{s}_{suffix}"][src][key] for s in sets]))
+
+    r3 = lambda x: round(x, 3)  # noqa: E731 - the rule compares at three decimals
+    cond: dict = {}
+
+    def add(name: str, o: float | None, n: float | None, ok: bool) -> None:
+        cond[name] = {"old": o, "new": n, "pass": bool(ok)}
+
+    o, n = (r3(mean("abs_rel_disp", DISP_SETS, k, "disparity")) for k in (old, new))
+    add("1 mean abs_rel_disp (3 sets) not higher", o, n, n <= o)
+    better1 = n < o
+    o, n = (r3(mean("spearman", RANK_SETS, k, "disparity")) for k in (old, new))
+    add("2 mean spearman (4 sets) not lower", o, n, n >= o)
+    add("3 one of 1, 2 strictly better", None, None, better1 or n > o)
+    drops = {s: r3(out[f"{s}_disparity"][old]["spearman"] - out[f"{s}_disparity"][new]["spearman"]) for s in RANK_SETS}
+    worst = max(drops, key=drops.get)
+    add(f"4 largest spearman fall on one set ({worst}) at most 0.05", None, drops[worst], drops[worst] <= 0.05)
+    o, n = (r3(out["middlebury_median"][k]["abs_rel"]) for k in (old, new))
+    add("5 Middlebury median-scaled Abs Rel at most old + 0.005", o, n, n <= r3(o + 0.005))
+    o, n = (round(out["middlebury_median"][k]["psnr"], 2) for k in (old, new))
+    add("6 Middlebury right-view PSNR at least old - 0.10 dB", o, n, n >= round(o - 0.10, 2))
+    o, n = (r3(mean("abs_rel", DISP_SETS, k, "median")) for k in (old, new))
+    add("7 mean median-scaled Abs Rel (3 sets) at most old + 0.010", o, n, n <= r3(o + 0.010))
+    return {"conditions": cond, "ship": all(c["pass"] for c in cond.values())}
+
+
 def compare_figure(path: Path, sets: dict, preds: dict, names: list[str], columns: list[str]) -> None:
     """A grid: per held-out photo, the photo, the true depth and each source's depth (``depth_preview``)."""
     import cv2
@@ -224,6 +268,25 @@ def main(argv: list[str] | None = None) -> int:
     for set_name in ordering:
         keys = [k for k in ("abs_rel_disp", "spearman") if k in next(iter(ordering[set_name].values()))]
         md += [f"### {set_name}: disparity (scale+shift) and ordering", "", table(ordering[set_name], keys), ""]
+    if args.old:
+        verdict = shipping_rule(out)
+        out["shipping_rule"] = verdict
+        md += [
+            "### shipping rule (docs/depth/builtin.md)",
+            "",
+            "| condition | old | new | holds |",
+            "|---|---|---|---|",
+        ]
+        md += [
+            f"| {k} | {c['old']} | {c['new']} | {'yes' if c['pass'] else 'NO'} |"
+            for k, c in verdict["conditions"].items()
+        ]
+        md += [
+            "",
+            "Verdict (conditions 1-7; 8, permissive data, is checked by hand): "
+            + ("ship." if verdict["ship"] else "keep the old weights."),
+            "",
+        ]
     text = json.dumps(out, indent=2)
     print("\n".join(md))
     out_dir.mkdir(parents=True, exist_ok=True)
