@@ -100,3 +100,26 @@ def test_outside_source_is_in_view_negated(seed):
         pose_vector_to_matrix(torch.tensor([[0.0, 0, 0, 0, 3.14159, 0]], dtype=torch.float64))
     )
     assert outside_source(torch.ones_like(holes), depth, K_tgt, turned, K_src, (h, w)).all()
+
+
+def test_a_failed_trace_is_traced_again_through_the_pixel_it_lands_on_up_to_the_edges():
+    # No move, and a z-buffer that claims a nearer surface (depth 1) at every target pixel over a source whose
+    # first and last rows and columns lie farther (depth 4). The trace through depth 1 fails on those (inverse
+    # depths 0.75 apart, tolerance 0.1), lands on the same source pixel and is traced again through its depth, so
+    # the source comes back exactly, edges included. A z-buffer farther than every source pixel is never traced
+    # again through a nearer one: all holes.
+    h, w = 5, 6
+    rng = np.random.default_rng(0)
+    values = rng.random((3, h, w), dtype=np.float32)
+    depth = np.full((h, w), 4.0, np.float32)
+    depth[1:-1, 1:-1] = 1.0
+    M, t = np.eye(3, dtype=np.float32), np.zeros(3, np.float32)
+    for z_buffer, expect_holes in ((1.0, False), (100.0, True)):
+        image, z, holes = np.empty((3, h, w), np.float32), np.empty((h, w), np.float32), np.empty((h, w), bool)
+        z_near = np.full((h, w), z_buffer, np.float32)
+        kernels.trace_rows(values, depth, 1 / depth, z_near, M, t, M, t, 0.1, 1, image, z, holes, 0, h)
+        assert (holes == expect_holes).all()
+        if expect_holes:
+            assert (image == 0).all() and np.isinf(z).all()
+        else:
+            assert np.allclose(image, values, atol=1e-6) and np.array_equal(z, depth)

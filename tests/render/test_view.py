@@ -261,6 +261,68 @@ def test_refinement_on_a_steep_plane_needs_the_wider_first_tolerance():
         assert torch.allclose(errors[steps], rate**steps * errors[0], atol=1e-4)
 
 
+def test_refinement_of_a_wider_target_view_needs_the_wider_first_tolerance():
+    # A plane 1/Z = a + b u seen by a camera moved right by t whose focal length F is half the source's f: each
+    # target pixel spans J = f / F = 2 source pixels. Target pixel x shows the source point u* solving
+    # x = c + (u - c) / J - F t (a + b u). The trace starts from the z-buffer's depth z at u0 = c + (x - c + F t / z) J,
+    # up to J pixels from the source pixel that wrote z, so the first step's neighbours lie up to 3 px from it:
+    # 1.5 px of parallax (f t b = -0.5). The doubled first-pass tolerance keeps them and the step is exact (its
+    # error is multiplied by 1 - (1 - f t b) / J); the single tolerance drops one and misses by up to 0.4 px.
+    h, w, f, t, J, ftb, fta = 5, 60, 50.0, 0.2, 2.0, -0.5, 40.0
+    c = (w - 1) / 2
+    grid = pixel_grid(h, w, dtype=torch.float64)[0]
+    depth = (f * t / (fta + ftb * grid[0]))[None, None].float()
+    ramp = torch.stack([grid[0] / w, grid[1] / h])[None].float()  # bilinear sampling reproduces it exactly
+    K_src, K_tgt, move = intrinsics(f, h, w), intrinsics(f / J, h, w), _move(right=t)
+    exact = (grid[0] - c + (c + fta) / J) / ((1 - ftb) / J)
+    rate = 1 - (1 - ftb) / J
+    z = rasterize_depth(depth, K_src, move, K_tgt)[0, 0].double()
+    start = c + (grid[0] - c + f / J * t / z) * J
+    rows = torch.tensor([1, 2, 3])  # target rows 1..3 show source rows 0, 2, 4; rows 0 and 4 lie outside
+    visible = torch.zeros(h, w, dtype=torch.bool)
+    visible[rows] = (exact[rows] > 0.5) & (exact[rows] < w - 1.5)
+    assert (start - exact)[visible].abs().max() > 0.5  # the z-buffer's start is off by more than half a pixel
+    for steps in (1, 2):
+        out = render_view(ramp, depth, K_src, move, K_tgt, settings=RenderSettings(refine_steps=steps))
+        assert torch.equal(~out.holes[0, 0] & visible, visible)  # the whole visible plane is rendered
+        got = out.image[0, 0].double() * w
+        assert torch.allclose(got[visible], (exact + rate**steps * (start - exact))[visible], atol=1e-4)
+        assert torch.allclose(out.image[0, 1][visible].double() * h, (2 * grid[1] - 2)[visible], atol=1e-4)
+
+
+@pytest.mark.parametrize("axis", ["x", "y"])
+@pytest.mark.parametrize("t", [0.205, 0.202, 0.186, -0.2, -0.205, -0.188])  # each overhangs the far plane
+def test_near_surface_overhanging_a_far_one_is_traced_again_through_the_far_one(axis, t):
+    # The two planes of the disocclusion test on the other side of the move: the near plane (Z1) moves over the far
+    # one (Z2). The z-buffer's 2×2 footprint of the near plane's first column overhangs by up to a pixel onto target
+    # pixels whose near source point lies on the far plane; their trace through the near depth fails, lands on a
+    # far pixel and is traced again through its depth. Target pixel x shows the near plane where x + s1 lies on a
+    # near pixel, else the far plane where x + s2 lies inside the image (s = f t / Z). Axis "y": transposed, moving
+    # down or up (the retry's row coordinate).
+    f, Z1, Z2, h, w, x0 = 100.0, 2.0, 10.0, 6, 80, 40
+    x = torch.arange(w, dtype=torch.float32)
+    depth = torch.where(x >= x0 if t > 0 else x < x0, Z1, Z2).expand(1, 1, h, w).contiguous()
+    img, move = torch.rand(1, 3, h, w), _move(right=t)
+    if axis == "y":
+        depth, img, move = depth.transpose(2, 3).contiguous(), img.transpose(2, 3).contiguous(), _move(up=-t)
+    K = intrinsics(f, *depth.shape[-2:])
+    out = render_view(img, depth, K, move)
+    holes, z, zbuf = out.holes[0, 0], out.depth[0, 0], rasterize_depth(depth, K, move)[0, 0]
+    if axis == "y":
+        holes, z, zbuf = holes.T, z.T, zbuf.T
+    s1, s2 = f * t / Z1, f * t / Z2
+    if t > 0:
+        near = (x + s1 >= x0 - 0.5) & (x + s1 <= w - 0.5)
+        far = (x + s1 < x0 - 0.5) & (x + s2 >= -0.5)
+    else:
+        near = (x + s1 < x0 - 0.5) & (x + s1 >= -0.5)
+        far = (x + s1 >= x0 - 0.5) & (x + s2 <= w - 0.5)
+    assert (((zbuf - Z1).abs() < 1e-4) & far).any()  # the near plane's footprint does overhang visible far pixels
+    assert torch.equal(holes, (~(near | far)).expand(h, w))
+    assert torch.allclose(z[:, near], torch.full((h, int(near.sum())), Z1))
+    assert torch.allclose(z[:, far], torch.full((h, int(far.sum())), Z2))
+
+
 def test_splat_nearest_integer_shift():
     img = torch.rand(1, 3, 4, 10)
     px = pixel_grid(4, 10)[:, :2].clone()
