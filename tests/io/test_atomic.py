@@ -80,6 +80,20 @@ def test_atomic_path_removes_temp_file_on_failure(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
 
 
+def test_save_torch_round_trips_and_leaves_the_old_file_on_failure(tmp_path: Path) -> None:
+    import torch
+
+    out = tmp_path / "ckpt.pt"
+    state = {"step": 3, "w": torch.arange(6.0).view(2, 3)}
+    vio.save_torch(state, out)
+    back = torch.load(out, weights_only=True)
+    assert back["step"] == 3 and torch.equal(back["w"], state["w"])
+    with pytest.raises(Exception, match="lambda"):  # not picklable: torch.save fails midway
+        vio.save_torch({"step": 4, "f": lambda: 0}, out)
+    assert torch.load(out, weights_only=True)["step"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+
+
 def test_write_image_failure_midway_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = Path.write_bytes
 

@@ -30,7 +30,7 @@ import torch
 from viewshift.depth.base import DepthMap
 from viewshift.depth.network import DepthNet, DepthNetConfig
 from viewshift.errors import DepthError, ModelError
-from viewshift.io import atomic_path
+from viewshift.io.atomic import save_torch
 
 FORMAT = "viewshift-depth/1"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -38,7 +38,7 @@ BUILTIN_WEIGHTS = WEIGHTS_DIR / "builtin_depth.pt"
 
 
 def save_depth_model(path: str | Path, net: DepthNet, input_size: tuple[int, int], meta: dict | None = None) -> Path:
-    """Write ``net`` as a model file (format above), atomically (:func:`viewshift.io.atomic_path`)."""
+    """Write ``net`` as a model file (format above), atomically (:func:`viewshift.io.save_torch`)."""
     path = Path(path)
     obj = {
         "format": FORMAT,
@@ -47,8 +47,7 @@ def save_depth_model(path: str | Path, net: DepthNet, input_size: tuple[int, int
         "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()},
         "meta": meta or {},
     }
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    save_torch(obj, path)
     return path
 
 

@@ -17,7 +17,7 @@ checks, file/folder/glob inputs), :mod:`~viewshift.io.exif` (orientation, focal 
 
 from __future__ import annotations
 
-from viewshift.io.atomic import atomic_path, check_output, write_bytes
+from viewshift.io.atomic import atomic_path, check_output, save_torch, write_bytes
 from viewshift.io.depth_files import DEPTH_EXTENSIONS, depth_preview, read_depth, write_depth
 from viewshift.io.images import LoadedImage, from_float, read_image, to_float, write_image
 from viewshift.io.inputs import IMAGE_EXTENSIONS, expand_inputs
@@ -35,6 +35,7 @@ __all__ = [
     "from_float",
     "read_depth",
     "read_image",
+    "save_torch",
     "to_float",
     "write_bytes",
     "write_depth",

@@ -3,7 +3,8 @@
 :func:`check_output` refuses existing outputs unless ``overwrite``, outputs that are one of the inputs, missing
 folders and unsupported extensions (one-line :class:`~viewshift.errors.OutputError`); :func:`atomic_path` gives a
 temporary path in the same folder and ``os.replace`` s it onto the output when the block succeeds, so an output
-is either complete or absent. Standard library only.
+is either complete or absent; :func:`write_bytes` and :func:`save_torch` write through it. Standard library only
+(``save_torch`` imports torch when called).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from viewshift.errors import OutputError
 
-__all__ = ["atomic_path", "check_output", "write_bytes"]
+__all__ = ["atomic_path", "check_output", "save_torch", "write_bytes"]
 
 
 def check_output(
@@ -107,3 +108,19 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             tmp.write_bytes(data)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def save_torch(obj: object, path: str | os.PathLike[str]) -> None:
+    """``torch.save(obj)`` to ``path`` atomically: checkpoints and model files are never left half-written.
+
+    Args:
+        obj: tensors and plain containers (what ``torch.load(..., weights_only=True)`` reads back).
+        path: the output file (callers writing user-named outputs call :func:`check_output` first).
+
+    Raises:
+        OutputError: the file could not be moved into place; ``torch.save``'s own errors propagate unchanged.
+    """
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)

@@ -32,6 +32,7 @@ import torch.nn as nn
 from viewshift.depth.network import DepthNet, depth_preset
 from viewshift.errors import InputError
 from viewshift.geometry import pose_vector_to_matrix
+from viewshift.io.atomic import save_torch
 from viewshift.learn import losses as L
 from viewshift.learn.pose_net import PoseExpNet, explainability_probability, pose_preset
 
@@ -369,12 +370,9 @@ class DataMix:
 # ----------------------------------------------------------------------------------------------- checkpoints
 
 
-def save_atomic(obj: dict, path: Path) -> None:
-    """``torch.save`` through :func:`viewshift.io.atomic_path` (never a half-written file)."""
-    from viewshift.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+#: ``torch.save`` through the atomic writer (:func:`viewshift.io.save_torch`), under the name fit.py and
+#: image2image.py import.
+save_atomic = save_torch
 
 
 def write_text_atomic(text: str, path: Path) -> None:

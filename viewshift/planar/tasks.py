@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from viewshift.errors import InputError
+from viewshift.io import save_torch
 from viewshift.planar import angles as A
 from viewshift.planar.configs import (
     AlignConfig,
@@ -187,7 +188,7 @@ class RollTask:
         else:
             feats, rolls = build_roll_dataset(config, split="train")
             if cache is not None:
-                torch.save({"features": feats, "rolls": rolls}, cache)
+                save_torch({"features": feats, "rolls": rolls}, cache)  # a half-written cache would break resuming
         self.features, self.rolls = feats, rolls
 
     def loss(self, model: torch.nn.Module, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from viewshift.errors import InputError
-from viewshift.io import atomic_path
+from viewshift.io import atomic_path, save_torch
 from viewshift.planar.configs import (
     AlignConfig,
     AlignEnsembleConfig,
@@ -29,12 +29,6 @@ from viewshift.planar.configs import (
 )
 from viewshift.planar.models import AlignEnsemble, AngleEnsemble
 from viewshift.planar.tasks import make_task
-
-
-def _save(obj, path: Path) -> None:
-    """``torch.save`` through the atomic writer."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
 
 
 def _write_json(data: dict, path: Path) -> None:
@@ -131,11 +125,11 @@ def train(
                 log.flush()
                 if best_val is None or score <= best_val:
                     best_val = score
-                    _save({"step": step, "val": score, "model": model.state_dict()}, out / "best.pt")
+                    save_torch({"step": step, "val": score, "model": model.state_dict()}, out / "best.pt")
         out_of_time = max_minutes is not None and time.time() - t0 > 60.0 * max_minutes and step < steps
         if step % checkpoint_every == 0 or step == steps or out_of_time:
             state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": generator.get_state()}
-            _save({**state, "step": step}, ckpt)
+            save_torch({**state, "step": step}, ckpt)
         if out_of_time:
             log.write(f"step {step}/{steps} stopped: --max-minutes {max_minutes:g} ran out\n")
             log.close()
@@ -150,7 +144,7 @@ def train(
         state = torch.load(best, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         record["selected_step"], record["val_score"] = int(state["step"]), float(state["val"])
-    _save(model.state_dict(), final)
+    save_torch(model.state_dict(), final)
     _write_json(record, out / "model.json")
     return final
 
@@ -223,6 +217,6 @@ def export_weights(
     out = Path(weights_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    _save(state, out / f"{name}.pt")
+    save_torch(state, out / f"{name}.pt")
     _write_json(dataclasses.asdict(config), out / f"{name}.json")
     return out / f"{name}.pt"
