@@ -134,108 +134,99 @@ class ModelEntry:
         }
 
 
-#: The known models, in the order ``viewshift models list`` shows them. Provenance of every URL and checksum:
-#: docs/models.md.
 _HF_DA2 = "https://huggingface.co/onnx-community/depth-anything-v2-{size}"
 _MIDAS_V21 = "https://github.com/isl-org/MiDaS/releases/download/v2_1/"
 _NO_NORM = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))  # the normalisation is inside the ONNX graph
+_NO_CHECKSUM_HF = "none found: compare with the SHA256 on the file's Hugging Face page, then use --sha256"
 
-REGISTRY: tuple[ModelEntry, ...] = (
-    ModelEntry(
-        name="depth-anything-v2-small",
-        title="Depth Anything V2 Small (ONNX export by onnx-community)",
-        filename="depth-anything-v2-small.onnx",
-        url=_HF_DA2.format(size="small") + "/resolve/main/onnx/model.onnx",
-        sha256="afb6a5c28f3b6bf1618c6e43f02073ef9dfdc70e937502d51603e57b0a1df10c",
+
+def _depth_anything_v2(size: str, **varies: Any) -> ModelEntry:
+    """A Depth Anything V2 entry: onnx-community's transformers.js export, 518 px, 14-px patches, disparity out."""
+    return ModelEntry(
+        name=f"depth-anything-v2-{size}",
+        title=f"Depth Anything V2 {size.title()} (ONNX export by onnx-community)",
+        filename=f"depth-anything-v2-{size}.onnx",
+        url=_HF_DA2.format(size=size) + "/resolve/main/onnx/model.onnx",
         size=None,
-        approx_mb=99.1,
-        checksum_source=_HF_DA2.format(size="small") + "/blob/main/onnx/model.onnx (SHA256 of the Git LFS/Xet file)",
         input_size=(518, 518),
         keep_aspect="auto",
         multiple_of=14,
         output="inverse",
+        source="https://github.com/DepthAnything/Depth-Anything-V2",
+        **varies,
+    )
+
+
+def _midas_v21(name: str, title: str, url_file: str, **varies: Any) -> ModelEntry:
+    """A MiDaS v2.1 entry: the authors' ONNX release, RGB in [0, 1] (the normalisation is in the graph)."""
+    return ModelEntry(
+        name=name,
+        title=f"{title} (official ONNX release)",
+        filename=f"{name}.onnx",
+        url=_MIDAS_V21 + url_file,
+        sha256=None,
+        size=None,
+        multiple_of=32,
+        mean=_NO_NORM[0],
+        std=_NO_NORM[1],
+        output="inverse",
+        licence="MIT",
+        non_commercial=False,
+        source="https://github.com/isl-org/MiDaS/tree/master/tf",
+        note="input RGB in [0, 1]: the ImageNet normalisation is inside the graph (MiDaS tf/make_onnx_model.py)",
+        **varies,
+    )
+
+
+#: The known models, in the order ``viewshift models list`` shows them. Provenance of every URL and checksum:
+#: docs/models.md.
+REGISTRY: tuple[ModelEntry, ...] = (
+    _depth_anything_v2(
+        "small",
+        sha256="afb6a5c28f3b6bf1618c6e43f02073ef9dfdc70e937502d51603e57b0a1df10c",
+        approx_mb=99.1,
+        checksum_source=_HF_DA2.format(size="small") + "/blob/main/onnx/model.onnx (SHA256 of the Git LFS/Xet file)",
         licence="Apache-2.0",
         non_commercial=False,
-        source="https://github.com/DepthAnything/Depth-Anything-V2",
         note="the authors publish PyTorch weights; this ONNX file is Hugging Face's transformers.js export of them",
         aliases=("da2-small", "depth-anything-small"),
     ),
-    ModelEntry(
-        name="depth-anything-v2-base",
-        title="Depth Anything V2 Base (ONNX export by onnx-community)",
-        filename="depth-anything-v2-base.onnx",
-        url=_HF_DA2.format(size="base") + "/resolve/main/onnx/model.onnx",
+    _depth_anything_v2(
+        "base",
         sha256=None,
-        size=None,
         approx_mb=389,
-        checksum_source="none found: compare with the SHA256 on the file's Hugging Face page, then use --sha256",
-        input_size=(518, 518),
-        keep_aspect="auto",
-        multiple_of=14,
-        output="inverse",
+        checksum_source=_NO_CHECKSUM_HF,
         licence="CC-BY-NC-4.0",
         non_commercial=True,
-        source="https://github.com/DepthAnything/Depth-Anything-V2",
         note="non-commercial use only; ONNX file is Hugging Face's transformers.js export",
         aliases=("da2-base",),
     ),
-    ModelEntry(
-        name="depth-anything-v2-large",
-        title="Depth Anything V2 Large (ONNX export by onnx-community)",
-        filename="depth-anything-v2-large.onnx",
-        url=_HF_DA2.format(size="large") + "/resolve/main/onnx/model.onnx",
+    _depth_anything_v2(
+        "large",
         sha256=None,
-        size=None,
         approx_mb=1340,
-        checksum_source="none found: compare with the SHA256 on the file's Hugging Face page, then use --sha256",
-        input_size=(518, 518),
-        keep_aspect="auto",
-        multiple_of=14,
-        output="inverse",
+        checksum_source=_NO_CHECKSUM_HF,
         licence="CC-BY-NC-4.0",
         non_commercial=True,
-        source="https://github.com/DepthAnything/Depth-Anything-V2",
         note="non-commercial use only; 1.3 GB, slow on a CPU; ONNX file is Hugging Face's transformers.js export",
         aliases=("da2-large",),
     ),
-    ModelEntry(
-        name="midas-v2.1-small",
-        title="MiDaS v2.1 Small (official ONNX release)",
-        filename="midas-v2.1-small.onnx",
-        url=_MIDAS_V21 + "model-small.onnx",
-        sha256=None,
-        size=None,
+    _midas_v21(
+        "midas-v2.1-small",
+        "MiDaS v2.1 Small",
+        "model-small.onnx",
         approx_mb=64,
         checksum_source="none published by the MiDaS authors (third-party projects list two different SHA-256s)",
         input_size=(256, 256),
-        multiple_of=32,
-        mean=_NO_NORM[0],
-        std=_NO_NORM[1],
-        output="inverse",
-        licence="MIT",
-        non_commercial=False,
-        source="https://github.com/isl-org/MiDaS/tree/master/tf",
-        note="input RGB in [0, 1]: the ImageNet normalisation is inside the graph (MiDaS tf/make_onnx_model.py)",
         aliases=("midas-small", "midas-v21-small"),
     ),
-    ModelEntry(
-        name="midas-v2.1-large",
-        title="MiDaS v2.1 Large (official ONNX release)",
-        filename="midas-v2.1-large.onnx",
-        url=_MIDAS_V21 + "model-f6b98070.onnx",
-        sha256=None,
-        size=None,
+    _midas_v21(
+        "midas-v2.1-large",
+        "MiDaS v2.1 Large",
+        "model-f6b98070.onnx",
         approx_mb=397,
         checksum_source="none published by the MiDaS authors",
         input_size=(384, 384),
-        multiple_of=32,
-        mean=_NO_NORM[0],
-        std=_NO_NORM[1],
-        output="inverse",
-        licence="MIT",
-        non_commercial=False,
-        source="https://github.com/isl-org/MiDaS/tree/master/tf",
-        note="input RGB in [0, 1]: the ImageNet normalisation is inside the graph (MiDaS tf/make_onnx_model.py)",
         aliases=("midas-large", "midas-v21"),
     ),
     ModelEntry(
