@@ -178,6 +178,22 @@ def _midas_v21(name: str, title: str, url_file: str, **varies: Any) -> ModelEntr
     )
 
 
+def _not_runnable(name: str, title: str, **varies: Any) -> ModelEntry:
+    """An entry listed so users learn why viewshift cannot run it (``note``): no file to download."""
+    return ModelEntry(
+        name=name,
+        title=title,
+        url=None,
+        sha256=None,
+        size=None,
+        checksum_source="not downloadable by viewshift",
+        input_size=None,
+        non_commercial=False,
+        runnable=False,
+        **varies,
+    )
+
+
 #: The known models, in the order ``viewshift models list`` shows them. Provenance of every URL and checksum:
 #: docs/models.md.
 REGISTRY: tuple[ModelEntry, ...] = (
@@ -229,39 +245,25 @@ REGISTRY: tuple[ModelEntry, ...] = (
         input_size=(384, 384),
         aliases=("midas-large", "midas-v21"),
     ),
-    ModelEntry(
-        name="moge-2",
-        title="MoGe-2 (Microsoft)",
+    _not_runnable(
+        "moge-2",
+        "MoGe-2 (Microsoft)",
         filename="moge-2.onnx",
-        url=None,
-        sha256=None,
-        size=None,
-        checksum_source="not downloadable by viewshift",
-        input_size=None,
         output="metric",
         licence="see source page (not checked)",
-        non_commercial=False,
         source="https://github.com/microsoft/MoGe",
-        runnable=False,
         note=(
             "MoGe predicts a point map, a mask and a scale, not a depth map; its depth needs the PyTorch "
             "post-processing (focal and shift recovery) viewshift does not ship"
         ),
     ),
-    ModelEntry(
-        name="marigold-depth",
-        title="Marigold depth v1.0 (diffusion, PRS-ETH)",
+    _not_runnable(
+        "marigold-depth",
+        "Marigold depth v1.0 (diffusion, PRS-ETH)",
         filename="marigold-depth",
-        url=None,
-        sha256=None,
-        size=None,
-        checksum_source="not downloadable by viewshift",
-        input_size=None,
         output="relative",
         licence="Apache-2.0",
-        non_commercial=False,
         source="https://huggingface.co/prs-eth/marigold-depth-v1-0",
-        runnable=False,
         note="Marigold is a Stable-Diffusion pipeline (diffusers, several GB), not one ONNX network",
     ),
 )
