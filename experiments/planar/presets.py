@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from viewshift.planar.configs import AlignConfig, RollConfig, RotationConfig
+from viewshift.planar.configs import PHOTO_ROLL_HOLDOUT, AlignConfig, RollConfig, RotationConfig
 
 PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
     "rot-naive-3": RotationConfig("rot-naive-3", head="naive", loss="cosine_proximity", classes=[3], steps=1500),
@@ -157,14 +157,7 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
         steps=3000,
         samples_per_photo=120,
         val_photos=True,
-        holdout=[
-            "photos/apple.jpg",
-            "photos/baboon.jpg",
-            "photos/butterfly.jpg",
-            "photos/chicky_512.png",
-            "photos/orange.jpg",
-            "photos/squirrel_cls.jpg",
-        ],
+        holdout=list(PHOTO_ROLL_HOLDOUT),
     ),
     "roll-match-ce": RollConfig(
         "roll-match-ce", arch="match", width=8, lr=3e-3, steps=1500, roll_loss="ce", roll_decode="local"

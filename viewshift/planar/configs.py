@@ -148,14 +148,24 @@ class AlignEnsembleConfig:
 
 # The presets that make the shipped models (viewshift/planar/weights/<name>.json names each one). How they were
 # chosen, and the presets of every other run, are in experiments/planar/.
-_PHOTO_ROLL_HOLDOUT = [  # training photos without visible horizontal or vertical structure: no upright to learn
+PHOTO_ROLL_HOLDOUT = (  # training photos without visible horizontal or vertical structure: no upright to learn
     "photos/apple.jpg",
     "photos/baboon.jpg",
     "photos/butterfly.jpg",
     "photos/chicky_512.png",
     "photos/orange.jpg",
     "photos/squirrel_cls.jpg",
-]
+)
+# IC-STN-4 with the deep classifier, elastic augmentation, 20 000 steps.
+_ICSTN_LONG = AlignConfig(
+    "icstn-4-deep-long",
+    num_warps=4,
+    classifier_width=16,
+    classifier_arch="deep",
+    steps=20_000,
+    val_per_class=40,
+    elastic_alpha=1.5,
+)
 PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
     # "digits": rotation of any digit; binned head, 40 validation digits per class pick the checkpoint.
     "rot-bins-all-val": RotationConfig("rot-bins-all-val", head="bins", loss="bins", steps=5000, val_per_class=40),
@@ -163,27 +173,9 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
     "rot-bins-3-val-s1": RotationConfig(
         "rot-bins-3-val-s1", head="bins", loss="bins", classes=[3], steps=5000, val_per_class=40, seed=1
     ),
-    # "digits-icstn": the two members (seeds 0 and 1) of the IC-STN-4 ensemble, deep classifier, elastic
-    # augmentation, 20 000 steps each.
-    "icstn-4-deep-long": AlignConfig(
-        "icstn-4-deep-long",
-        num_warps=4,
-        classifier_width=16,
-        classifier_arch="deep",
-        steps=20_000,
-        val_per_class=40,
-        elastic_alpha=1.5,
-    ),
-    "icstn-4-deep-long-s1": AlignConfig(
-        "icstn-4-deep-long-s1",
-        num_warps=4,
-        classifier_width=16,
-        classifier_arch="deep",
-        steps=20_000,
-        val_per_class=40,
-        elastic_alpha=1.5,
-        seed=1,
-    ),
+    # "digits-icstn": the two members (seeds 0 and 1) of the IC-STN-4 ensemble.
+    "icstn-4-deep-long": _ICSTN_LONG,
+    "icstn-4-deep-long-s1": dataclasses.replace(_ICSTN_LONG, preset="icstn-4-deep-long-s1", seed=1),
     # "photo-roll": the equivariant matched filter on gradient histograms, training photos turned by random
     # pitch and yaw (±10°); the validation photos pick the checkpoint. Exported with the vanishing-point gate
     # (support ≥ 0.5, ambiguity ≤ 0.5; docs/planar.md).
@@ -195,7 +187,7 @@ PRESETS: dict[str, RotationConfig | AlignConfig | RollConfig] = {
         steps=3000,
         samples_per_photo=120,
         val_photos=True,
-        holdout=list(_PHOTO_ROLL_HOLDOUT),
+        holdout=list(PHOTO_ROLL_HOLDOUT),
         tilt=10.0,
     ),
 }
