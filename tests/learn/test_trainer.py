@@ -100,23 +100,17 @@ def _weights(run: Path) -> dict:
     return load_checkpoint(run / "checkpoint.pt")["model"]
 
 
+def _train_command(run: Path, config: Path) -> list[str]:
+    """``-m viewshift.cli train RUN`` with the tiny preset and a config file, without progress bars."""
+    return ["-m", "viewshift.cli", "train", str(run), "--preset", "tiny", "--config", str(config), "--no-progress"]
+
+
 def test_killed_run_resumes_to_the_same_weights(clip, textures, tmp_path):
     config = small("tiny", clip, textures, steps=6, checkpoint_every=1)
     run = tmp_path / "killed"
     long = json.loads(config.to_json()) | {"steps": 10_000}
     (tmp_path / "cfg.json").write_text(json.dumps(long))
-    cmd = [
-        sys.executable,
-        "-m",
-        "viewshift.cli",
-        "train",
-        str(run),
-        "--preset",
-        "tiny",
-        "--config",
-        str(tmp_path / "cfg.json"),
-        "--no-progress",
-    ]
+    cmd = [sys.executable, *_train_command(run, tmp_path / "cfg.json")]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:
@@ -147,23 +141,8 @@ def test_ddp_two_processes(clip, textures, tmp_path):
     (tmp_path / "cfg.json").write_text(config.to_json())
     run = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        "-m",
-        "viewshift.cli",
-        "train",
-        str(run),
-        "--preset",
-        "tiny",
-        "--config",
-        str(tmp_path / "cfg.json"),
-        "--no-progress",
-    ]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    cmd += _train_command(run, tmp_path / "cfg.json")
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     assert load_checkpoint(run / "checkpoint.pt")["step"] == 2
