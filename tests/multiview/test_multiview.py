@@ -161,20 +161,6 @@ def test_bundle_adjustment_returns_to_the_exact_solution():
     assert abs(f - 300.0) < 0.01
 
 
-def test_fill_with_a_prior_recovers_depth_the_prior_shapes():
-    """A prior whose inverse depth is an affine map of the truth fills low-confidence pixels exactly."""
-    import torch
-
-    from viewshift.multiview.planesweep import fill_with_prior
-
-    yy, xx = torch.meshgrid(torch.linspace(0, 1, 40), torch.linspace(0, 1, 50), indexing="ij")
-    inv_true = (0.2 + 0.5 * xx + 0.3 * (yy > 0.5).float())[None, None]  # a slope and a step edge
-    conf = torch.zeros_like(inv_true)
-    conf[..., :, :20] = 1.0  # only the left part is known
-    got = fill_with_prior(torch.where(conf > 0, inv_true, torch.zeros_like(inv_true)), conf, 3 * inv_true + 0.7, 0.1)
-    assert torch.allclose(got, inv_true, atol=1e-5)
-
-
 def test_straight_forward_motion_leaves_the_focal_to_the_default():
     """Moving straight forward, ``Kᵀ F K`` is essential for every focal length: the search must not pretend."""
     from viewshift.geometry import DEFAULT_FOV_DEG, focal_from_fov

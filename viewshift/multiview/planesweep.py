@@ -23,9 +23,20 @@ For a reference frame ``r`` and a few neighbours ``n`` with known cameras:
    point, projected into the neighbour, lands on that neighbour's depth and projects back within
    ``consistency_px`` pixels and ``consistency_rel`` relative depth (forward–backward check, as in MVS fusion).
    ``confidence = photometric · (fraction of consistent neighbours)``.
-8. **Filling and upsampling.** Pixels of low confidence take the confidence-weighted average of their surroundings
-   (normalised convolution over a pyramid); the inverse depth is upsampled to the frames' size and refined by a
-   guided filter with the full-size frame as the guide, so depth edges follow image edges.
+8. **Filling** pixels of low confidence (``fill``, :data:`FILL_METHODS`):
+
+   * ``"mono"`` (the default): a single-photo depth ``p`` (the built-in network unless ``prior`` gives another)
+     is aligned to the confident geometric inverse depth ``g`` by a power law ``log g ≈ a log p + b`` (scale and
+     shift of log depth; least squares weighted by confidence, Huber-reweighted), so it takes the geometry's scale
+     and depth range. A smooth scale field ``r`` = the log ratio ``log g - (a log p + b)`` of the confident pixels,
+     spread by normalised convolution, corrects it locally, shrunk towards the global fit where confident support
+     is sparse: ``filled = exp(a log p + b + α r)``, ``α = s / (s + fill_support)``, ``s`` = the mean confidence
+     of confident pixels within ``fill_radius`` (a fraction of the width). Near confident geometry the fill
+     follows the geometry; far from it (large textureless or unmatched areas) the aligned photo depth.
+   * ``"propagate"``: the confidence-weighted average of the surroundings (normalised convolution over a pyramid).
+
+   **Upsampling.** The inverse depth is upsampled to the frames' size and refined by a guided filter with the
+   full-size frame as the guide, so depth edges follow image edges. Filled pixels keep their (low) confidence.
 """
 
 from __future__ import annotations
@@ -43,6 +54,9 @@ from viewshift.multiview.cameras import Cameras, estimate_cameras
 from viewshift.multiview.frames import check_frames
 from viewshift.render.warp import in_view, inverse_warp
 
+#: How :func:`multiview_depth` fills pixels of low confidence (module docstring, step 8); the first is the default.
+FILL_METHODS = ("mono", "propagate")
+
 
 @dataclass
 class SweepConfig:
@@ -58,7 +72,11 @@ class SweepConfig:
         consistency_views: neighbours whose own depth is swept for the forward–backward check (0 = none).
         consistency_px: largest forward–backward reprojection error (pixels at the sweep size).
         consistency_rel: largest relative depth difference of the check.
-        fill_below: confidence under which a pixel's depth is replaced by its surroundings' (when filling).
+        fill_below: confidence under which a pixel's depth is filled (when filling).
+        fill_radius: ``"mono"`` fill: half-side of the window whose confident pixels support the local scale
+            field, as a fraction of the sweep width.
+        fill_support: ``"mono"`` fill: mean confidence in that window at which the local correction counts half
+            (``α = s / (s + fill_support)``).
         coarse_levels: also aggregate the cost at this many coarser scales (×2, ×4, ...; weights 1/2, 1/4, ...).
         threads: torch threads (None: leave torch's setting).
     """
@@ -73,6 +91,8 @@ class SweepConfig:
     consistency_px: float = 1.0
     consistency_rel: float = 0.02
     fill_below: float = 0.1
+    fill_radius: float = 0.15
+    fill_support: float = 0.05
     coarse_levels: int = 2
     threads: int | None = None
 
@@ -84,12 +104,13 @@ class MultiViewDepth:
     Attributes:
         depth: ``(H, W)`` float32 z-depth of the reference frame in the cameras' unit (relative: the median depth
             of frame 0's triangulated points is 1). Positive and finite everywhere when filled (the default):
-            pixels of low confidence hold depth filled in from their surroundings; with ``fill=False`` they are 0.
+            pixels of low confidence hold filled depth (``fill``); with ``fill=False`` they are 0.
         confidence: ``(H, W)`` float32 in ``[0, 1]``; 0 where the frame's pixels were not matched in any neighbour.
         ref: index of the reference frame.
         cameras: the cameras used.
         neighbours: indices of the frames swept against.
         near, far: depth range of the planes.
+        fill: how pixels of low confidence were filled (:data:`FILL_METHODS`), None when not filled.
     """
 
     depth: np.ndarray
@@ -99,6 +120,7 @@ class MultiViewDepth:
     neighbours: tuple[int, ...] = ()
     near: float = 0.0
     far: float = 0.0
+    fill: str | None = None
 
 
 # ------------------------------------------------------------------------------------------------ filters
@@ -364,44 +386,113 @@ def fill_low_confidence(inv: torch.Tensor, conf: torch.Tensor, threshold: float)
     return torch.where(conf >= threshold, inv, filled)
 
 
-def fill_with_prior(inv: torch.Tensor, conf: torch.Tensor, prior_inv: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Fill inverse depth where ``conf < threshold`` from a single-image prior aligned to the confident pixels.
+def fit_power_law(x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, iters: int = 5) -> tuple[float, float]:
+    """Robust weighted least-squares line ``y ≈ a x + b`` (Huber-reweighted, threshold 1.345 robust σ).
 
-    The prior's inverse depth ``q`` is fitted as ``a q + b`` to the confident inverse depth (least squares
-    weighted by confidence), the residual ``inv - (a q + b)`` of the confident pixels is spread smoothly over the
-    image (:func:`fill_low_confidence`), and low-confidence pixels get ``a q + b + residual``.
+    Applied to log inverse depths it is a power law ``g ≈ e^b p^a``: a scale and shift of log depth.
 
     Args:
-        inv, conf, prior_inv: ``(1, 1, h, w)``.
+        x, y, weight: ``(N,)`` samples and their (positive) weights.
+
+    Returns:
+        ``(a, b)``.
+
+    >>> x = torch.linspace(0, 1, 50)
+    >>> y = 2 * x + 1
+    >>> y[::10] += 5  # outliers
+    >>> a, b = fit_power_law(x, y, torch.ones(50))
+    >>> round(a, 3), round(b, 3)
+    (2.0, 1.0)
+    """
+    x, y, w0 = x.double(), y.double(), weight.double()
+    w = w0
+    a, b = 1.0, 0.0
+    for _ in range(iters):
+        sw = w.sum().clamp_min(1e-12)
+        mx, my = (w * x).sum() / sw, (w * y).sum() / sw
+        var = (w * (x - mx) ** 2).sum()
+        a = float((w * (x - mx) * (y - my)).sum() / var) if float(var) > 1e-18 else 0.0
+        b = float(my - a * mx)
+        r = (y - a * x - b).abs()
+        k = 1.345 * 1.4826 * float(r.median()) + 1e-12
+        w = w0 * (k / r.clamp_min(1e-12)).clamp(max=1.0)
+    return a, b
+
+
+def fill_with_prior(
+    inv: torch.Tensor,
+    conf: torch.Tensor,
+    prior_inv: torch.Tensor,
+    threshold: float,
+    radius: int,
+    support: float,
+) -> torch.Tensor:
+    """Fill inverse depth where ``conf < threshold`` from a single-photo prior aligned to the confident pixels.
+
+    The prior's log inverse depth ``log p`` is fitted to the confident ``log g`` as ``a log p + b``
+    (:func:`fit_power_law`, weighted by confidence); the log ratio ``r = log g - (a log p + b)`` of the confident
+    pixels is spread over the image (:func:`fill_low_confidence`) and applied in proportion to the local
+    confident support: ``filled = exp(a log p + b + α r)``, ``α = s / (s + support)`` with ``s`` the mean over
+    ``(2 radius + 1)²`` windows of the confidence of confident pixels (0 elsewhere). A prior that is a power law
+    of the true inverse depth (right shape, wrong scale and shift of log depth) fills exactly.
+
+    Falls back to :func:`fill_low_confidence` with fewer than 20 confident pixels or a prior that does not
+    increase with the geometric inverse depth (``a ≤ 0.05``).
+
+    Args:
+        inv, conf, prior_inv: ``(1, 1, h, w)``; ``prior_inv`` positive.
+        threshold: confidence of the pixels kept and fitted.
+        radius: support window radius (pixels).
+        support: mean confidence at which the local correction counts half.
+
+    Returns:
+        ``(1, 1, h, w)`` inverse depth, equal to ``inv`` where ``conf >= threshold``.
     """
     ok = conf >= threshold
     if int(ok.sum()) < 20:
         return fill_low_confidence(inv, conf, threshold)
-    wgt = conf[ok].double()
-    q, y = prior_inv[ok].double(), inv[ok].double()
-    A = torch.stack([q, torch.ones_like(q)], 1) * wgt[:, None]
-    sol = torch.linalg.lstsq(A, y * wgt).solution
-    a, b = float(sol[0]), float(sol[1])
-    if not a > 0:
+    log_g = torch.log(inv.clamp_min(1e-9))
+    log_p = torch.log(prior_inv.clamp_min(1e-9))
+    a, b = fit_power_law(log_p[ok], log_g[ok], conf[ok])
+    if not a > 0.05:
         return fill_low_confidence(inv, conf, threshold)
-    aligned = a * prior_inv + b
-    resid = fill_low_confidence(inv - aligned, conf, threshold)
-    floor = float(inv[ok].min()) * 0.5
-    return torch.where(ok, inv, (aligned + resid).clamp_min(floor))
+    a = min(a, 5.0)  # a narrow confident depth range must not blow the prior's range up
+    aligned = a * log_p + b
+    resid = fill_low_confidence(log_g - aligned, conf, threshold)
+    s = box_filter(torch.where(ok, conf, torch.zeros_like(conf)), radius)
+    alpha = s / (s + support)
+    lo, hi = float(log_g[ok].min()), float(log_g[ok].max())
+    # A generous range around the confident depths (the fill may be nearer or farther than anything matched).
+    filled = torch.exp((aligned + alpha * resid).clamp(lo - math.log(4.0), hi + math.log(4.0)))
+    return torch.where(ok, inv, filled.to(inv.dtype))
 
 
 def _prior_inverse_depth(prior, rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """``(1, 1, h, w)`` inverse depth of a depth source (None or ``"builtin"``: the built-in network) at ``size``."""
     import cv2
 
-    if isinstance(prior, str):
-        if prior != "builtin":
-            raise InputError(f"prior must be a depth source or 'builtin', got {prior!r}")
+    if prior is None or isinstance(prior, str):
+        if prior not in (None, "builtin"):
+            raise InputError(f"prior must be a depth source, None or 'builtin', got {prior!r}")
         from viewshift.depth.builtin import load_builtin
 
         prior = load_builtin()
-    depth = np.asarray(prior.estimate(rgb).depth, dtype=np.float32)
+    depth = np.asarray(prior.estimate(np.ascontiguousarray(rgb[..., :3])).depth, dtype=np.float32)
+    if depth.shape != rgb.shape[:2] or not np.isfinite(depth).all():
+        raise InputError(f"the prior depth source {prior!r} gave no finite {rgb.shape[1]}×{rgb.shape[0]} depth")
     inv = cv2.resize(1.0 / np.maximum(depth, 1e-6), size, interpolation=cv2.INTER_AREA)
     return torch.from_numpy(inv)[None, None]
+
+
+def _fill_method(fill: bool | str) -> str | None:
+    """The fill method named by ``fill`` (True: the default), None for no filling."""
+    if fill is True:
+        return FILL_METHODS[0]
+    if fill is False or fill is None:
+        return None
+    if fill not in FILL_METHODS:
+        raise InputError(f"fill must be one of {', '.join(FILL_METHODS)} (or True/False), got {fill!r}")
+    return fill
 
 
 def upsample_inverse_depth(inv: torch.Tensor, guide: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
@@ -421,7 +512,7 @@ def multiview_depth(
     *,
     cameras: Cameras | None = None,
     focal: float | None = None,
-    fill: bool = True,
+    fill: bool | str = True,
     prior=None,
     config: SweepConfig | None = None,
 ) -> MultiViewDepth:
@@ -432,20 +523,22 @@ def multiview_depth(
         ref: index of the frame to compute depth for.
         cameras: their cameras (:func:`~viewshift.multiview.estimate_cameras` is run when None).
         focal: focal length in pixels, used only when ``cameras`` is None (None: searched).
-        fill: fill pixels of low confidence from their surroundings (dense depth); False leaves them 0.
-        prior: a single-image depth source (anything with ``estimate(rgb) -> DepthMap``, or ``"builtin"`` for the
-            built-in network) whose depth shapes the filled pixels: its inverse depth is aligned to the confident
-            geometric inverse depth (least-squares scale and shift, then a smooth residual), so holes keep the
-            prior's edges at the geometry's scale. None fills by confidence-weighted smoothing alone.
+        fill: how pixels of low confidence are filled (dense depth): ``"mono"`` (single-photo depth aligned to
+            the confident geometry, corrected locally by it), ``"propagate"`` (confidence-weighted smoothing of
+            the surroundings), True for the default (``"mono"``, first of :data:`FILL_METHODS`), False leaves them 0.
+        prior: the single-photo depth source of the ``"mono"`` fill (anything with ``estimate(rgb) -> DepthMap``;
+            None or ``"builtin"``: the built-in network); unused by the other fills.
         config: :class:`SweepConfig`.
 
     Returns:
         :class:`MultiViewDepth` in the cameras' unit (relative: the median depth of frame 0's points is 1).
 
     Raises:
-        InputError: fewer than two frames, different sizes, ``ref`` out of range or not registered, no parallax.
+        InputError: fewer than two frames, different sizes, ``ref`` out of range or not registered, no parallax,
+            an unknown fill method.
     """
     cfg = config or SweepConfig()
+    fill = _fill_method(fill)
     check_frames(images)
     n = len(images)
     if not -n <= ref < n:
@@ -473,7 +566,7 @@ def multiview_depths(
     *,
     cameras: Cameras | None = None,
     focal: float | None = None,
-    fill: bool = True,
+    fill: bool | str = True,
     prior=None,
     config: SweepConfig | None = None,
 ) -> list[MultiViewDepth]:
@@ -487,6 +580,7 @@ def multiview_depths(
         One :class:`MultiViewDepth` per entry of ``refs``, in that order.
     """
     cfg = config or SweepConfig()
+    fill = _fill_method(fill)
     check_frames(images)
     n = len(images)
     if cameras is None:
@@ -545,7 +639,7 @@ class _Sweeps:
 
 
 def _multiview_depth(
-    images, ref: int, cameras: Cameras, fill: bool, prior, cfg: SweepConfig,
+    images, ref: int, cameras: Cameras, fill: str | None, prior, cfg: SweepConfig,
     sweeps: _Sweeps | None = None, done: dict[int, torch.Tensor] | None = None,
 ) -> MultiViewDepth:  # fmt: skip
     """One reference frame; ``done`` holds inverse depths already swept for other frames (reused in the check)."""
@@ -569,9 +663,11 @@ def _multiview_depth(
             nb_T_ref = (torch.linalg.inv(world_T_cam[j]) @ world_T_cam[ref])[None].float()
             agree += consistency(inv, inv_j, K, nb_T_ref, cfg).float()
         conf = conf * agree / len(checks)
-    if fill and prior is not None:
-        inv = fill_with_prior(inv, conf, _prior_inverse_depth(prior, images[ref], (w, h)), cfg.fill_below)
-    elif fill:
+    if fill == "mono":
+        prior_inv = _prior_inverse_depth(prior, images[ref], (w, h))
+        radius = max(1, round(cfg.fill_radius * w))
+        inv = fill_with_prior(inv, conf, prior_inv, cfg.fill_below, radius, cfg.fill_support)
+    elif fill == "propagate":
         inv = fill_low_confidence(inv, conf, cfg.fill_below)
     guide = _grey(images[ref], (W, H))
     radius = max(1, round(cfg.guided_radius / s))
@@ -592,4 +688,5 @@ def _multiview_depth(
         neighbours=tuple(neighbours),
         near=near,
         far=far,
+        fill=fill,
     )

@@ -23,7 +23,9 @@ class ClipDepth:
 
     The clip's frames are resized to the photo's size (their aspect ratio must match within 1 %), the photo is
     frame 0 and the reference of the plane sweep, the clip's frames its neighbours. Depth is relative (the median
-    depth of the triangulated points the photo sees is 1).
+    depth of the triangulated points the photo sees is 1). Pixels of low confidence are filled by
+    :func:`~viewshift.multiview.multiview_depth`'s default (the built-in network's depth aligned to the confident
+    geometry and corrected locally by it); :attr:`last` keeps the confidence.
 
     Args:
         clip: a folder of images, a make-clip folder or a video of the same static scene, taken by a moving camera.

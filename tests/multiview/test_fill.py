@@ -1,0 +1,120 @@
+"""Filling the plane sweep's low-confidence pixels: the single-photo prior aligned to the confident geometry
+("mono") against analytic inverse-depth maps with exact answers, and both fills on the ray-cast scene."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tests.multiview.scene import render, sideways_poses
+from viewshift.depth.base import DepthMap
+from viewshift.errors import InputError
+from viewshift.learn.metrics import depth_metrics
+from viewshift.multiview import SweepConfig, estimate_cameras, multiview_depth
+from viewshift.multiview.planesweep import FILL_METHODS, fill_low_confidence, fill_with_prior, fit_power_law
+
+H, W = 48, 64
+
+
+def grid() -> tuple[torch.Tensor, torch.Tensor]:
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, H), torch.linspace(0, 1, W), indexing="ij")
+    return xx[None, None].double(), yy[None, None].double()
+
+
+def scene_with_a_textureless_plane() -> tuple[torch.Tensor, torch.Tensor]:
+    """True inverse depth and confidence: a textured left part (a slope with a step) known by the geometry, and a
+    textureless right part, a slanted plane (inverse depth affine in the pixel coordinates), with no confidence."""
+    xx, yy = grid()
+    left = 0.5 + 0.6 * xx + 0.4 * (yy > 0.5).double()
+    plane = 0.35 + 0.9 * xx + 0.5 * yy
+    right = xx > 0.4
+    inv_true = torch.where(right, plane, left)
+    conf = torch.where(right, torch.zeros_like(xx), 0.4 + 0.6 * yy)  # varied confidence: weights must not matter
+    return inv_true, conf
+
+
+def test_a_prior_with_the_right_shape_fills_the_textureless_plane_exactly():
+    inv_true, conf = scene_with_a_textureless_plane()
+    # The prior knows the shape but not the scale: its depth is 2.5 · depth^0.7 (scale and shift of log depth).
+    prior_inv = (1 / 2.5) * inv_true**0.7
+    measured = torch.where(conf > 0, inv_true, torch.zeros_like(inv_true))
+    got = fill_with_prior(measured, conf, prior_inv, 0.1, radius=6, support=0.05)
+    right = conf == 0
+    torch.testing.assert_close(got[right], inv_true[right], rtol=1e-6, atol=0)
+    assert torch.equal(got[~right], measured[~right])  # confident pixels are never changed
+
+
+def test_the_prior_is_corrected_locally_near_confident_geometry():
+    """The prior is wrong by ×1.5 on the right half; a small hole there takes the local scale, a hole too large
+    for the support window keeps the global fit."""
+    xx, yy = grid()
+    inv_true = 0.4 + 0.5 * xx + 0.3 * yy
+    right = xx > 0.5
+    prior_inv = torch.where(right, inv_true * 1.5, inv_true)
+    conf = torch.ones_like(inv_true)
+    small = ((xx - 0.75) * W) ** 2 + ((yy - 0.5) * H) ** 2 <= 3.5**2  # a hole of radius 3.5 px
+    conf[small] = 0
+    got = fill_with_prior(torch.where(small, 0.0, inv_true), conf, prior_inv, 0.1, radius=8, support=0.05)
+    err = (got[small] / inv_true[small] - 1).abs()
+    assert err.max() < 0.03  # locally corrected (the prior alone is 50 % off there)
+    # A hole farther than the radius from any confident pixel: no local support, the global power law alone.
+    conf2 = torch.ones_like(inv_true)
+    big = right & (xx > 0.55)
+    conf2[big] = 0
+    got2 = fill_with_prior(torch.where(big, 0.0, inv_true), conf2, prior_inv, 0.1, radius=2, support=0.05)
+    a, b = fit_power_law(torch.log(prior_inv[~big]), torch.log(inv_true[~big]), conf2[~big])
+    centre = big & (xx > 0.75)  # more than 2 px from the hole's border
+    torch.testing.assert_close(got2[centre], torch.exp(a * torch.log(prior_inv[centre]) + b), rtol=1e-6, atol=0)
+
+
+def test_a_prior_that_contradicts_the_geometry_is_not_used():
+    inv_true, conf = scene_with_a_textureless_plane()
+    measured = torch.where(conf > 0, inv_true, torch.zeros_like(inv_true))
+    got = fill_with_prior(measured, conf, 1 / inv_true, 0.1, radius=6, support=0.05)  # near and far swapped
+    assert torch.equal(got, fill_low_confidence(measured, conf, 0.1))
+
+
+def test_fit_power_law_is_exact_and_ignores_outliers():
+    x = torch.linspace(-1, 1, 200).double()
+    y = 0.7 * x - 0.3
+    y[::17] += 3.0
+    a, b = fit_power_law(x, y, torch.ones_like(x))
+    assert a == pytest.approx(0.7, abs=1e-4) and b == pytest.approx(-0.3, abs=1e-4)  # outliers down-weighted
+    assert math.isfinite(fit_power_law(torch.zeros(5), torch.ones(5), torch.ones(5))[0])
+
+
+class ExactDepth:
+    """A single-photo depth source that knows the truth (a stand-in for a perfect network)."""
+
+    def __init__(self, depth: np.ndarray):
+        self.depth = depth
+
+    def estimate(self, rgb: np.ndarray) -> DepthMap:
+        return DepthMap(self.depth.astype(np.float32), "relative")
+
+
+def test_fills_of_the_sweep():
+    """On the ray-cast scene: an exact prior makes the mono fill at least as good as propagation over all pixels;
+    the confidence does not depend on the fill; an unknown fill is refused before any work."""
+    poses = sideways_poses()
+    frames, depths, _ = render(poses)
+    cams = estimate_cameras(frames, focal=220.0)
+    cfg = SweepConfig(threads=1, num_planes=32, consistency_views=1)
+    mono = multiview_depth(frames, 2, cameras=cams, fill="mono", prior=ExactDepth(2.0 * depths[2] ** 0.8), config=cfg)
+    prop = multiview_depth(frames, 2, cameras=cams, fill="propagate", config=cfg)
+    assert (mono.fill, prop.fill) == ("mono", "propagate") and FILL_METHODS[0] == "mono"
+    np.testing.assert_array_equal(mono.confidence, prop.confidence)
+    low = mono.confidence < cfg.fill_below
+    assert low.mean() > 0.02  # there is something to fill
+    assert depth_metrics(mono.depth, depths[2]).abs_rel <= depth_metrics(prop.depth, depths[2]).abs_rel + 1e-3
+
+    def low_error(depth: np.ndarray) -> float:  # AbsRel of the filled pixels, median-scaled over all pixels
+        d = depth * np.median(depths[2]) / np.median(depth)
+        return float(np.mean(np.abs(d - depths[2])[low] / depths[2][low]))
+
+    assert low_error(mono.depth) < 0.045 and low_error(mono.depth) < 0.75 * low_error(prop.depth)  # 0.035, 0.055
+    with pytest.raises(InputError, match="fill must be one of mono, propagate"):
+        multiview_depth(frames, 2, cameras=cams, fill="median", config=cfg)
