@@ -128,6 +128,38 @@ def test_other_target_intrinsics_and_batches():
     assert not torch.equal(out.holes[0], out.holes[1])
 
 
+def test_each_batch_item_has_its_own_edge_tolerance():
+    # A plane slanted so that neighbouring pixels differ by 0.5 px of parallax under a small move (t = 0.02), batched
+    # with the same scene under a move ten times larger. Each item's tolerance is a pixel of its own move's parallax,
+    # so the small move renders the whole visible plane, exactly as alone.
+    h, w, f = 6, 40, 100.0
+    grid = pixel_grid(h, w, dtype=torch.float64)[0]
+    depth = (1.0 / (2.0 + 0.25 * grid[0])).float()[None, None].expand(2, 1, h, w).contiguous()
+    img = torch.rand(1, 3, h, w).expand(2, 3, h, w).contiguous()
+    K = intrinsics(f, h, w, batch=2)
+    moves = torch.cat([_move(right=0.02), _move(right=0.2)])
+    out = render_view(img, depth, K, moves)
+    alone = render_view(img[:1], depth[:1], K[:1], moves[:1])
+    assert torch.equal(out.image[0], alone.image[0]) and torch.equal(out.holes[0], alone.holes[0])
+    # With f t = 2, target x shows the source point u solving u = x + 2 (2 + u / 4): u = 2 (x + 4).
+    u = 2 * (grid[0] + 4)
+    inside = (u > 0.5) & (u < w - 1.5)
+    assert inside.sum() > 0.3 * h * w and not out.holes[0, 0][inside].any()
+
+
+def test_the_edge_tolerance_is_a_pixel_of_parallax_also_for_moves_under_a_pixel():
+    # A move with f t = 0.5 (half a pixel of parallax at unit inverse depth) past a plane whose neighbouring pixels
+    # differ by 0.75 px of parallax (1/Z = 25 - 1.5 u): one surface under the 1 px edge tolerance, so every target
+    # pixel whose source point u = (x + 12.5) / 1.75 lies inside the image is rendered.
+    h, w, f, t = 4, 16, 100.0, 0.005
+    grid = pixel_grid(h, w, dtype=torch.float64)[0]
+    depth = (1.0 / (25.0 - 1.5 * grid[0])).float()[None, None]
+    out = render_view(torch.rand(1, 3, h, w), depth, intrinsics(f, h, w), _move(right=t))
+    u = (grid[0] + 12.5) / 1.75
+    inside = (u > 0.5) & (u < w - 1.5)
+    assert inside.sum() >= 8 * h and not out.holes[0, 0][inside].any()
+
+
 def test_target_of_another_size():
     # No move, a 10×12 target whose principal point sits 2 px right and down of the 6×8 source's: the source
     # appears unchanged at rows 2..7, columns 2..9, and everything around it is a hole.
@@ -154,6 +186,29 @@ def test_forward_move_stretches_without_cracks():
     out = render_view(img, torch.full((1, 1, h, w), Z), intrinsics(f, h, w), _move(forward=0.3))
     assert not out.holes.any()
     assert torch.allclose(out.depth, torch.full_like(out.depth, 0.7), atol=1e-5)
+
+
+def test_footprint_one_leaves_the_cracks_of_a_stretch():
+    # The forward move of the test above with a 1-pixel footprint: each source pixel u lands at c + (u - c) / 0.7
+    # and marks only the nearest target pixel, so the target pixels no landing rounds to (a column or row in every
+    # 2–3) stay holes. Odd sizes put the principal point on a pixel: no landing is half-way between two pixels.
+    h, w, f = 41, 51, 40.0
+    img = torch.rand(1, 3, h, w)
+    out = render_view(
+        img, torch.ones(1, 1, h, w), intrinsics(f, h, w), _move(forward=0.3), settings=RenderSettings(footprint=1)
+    )
+
+    def hit(n: int) -> torch.Tensor:
+        c = (n - 1) / 2
+        landed = torch.round(c + (torch.arange(n, dtype=torch.float64) - c) / 0.7).long()
+        mask = torch.zeros(n, dtype=torch.bool)
+        mask[landed[(landed >= 0) & (landed < n)]] = True
+        return mask
+
+    covered = hit(h)[:, None] & hit(w)[None, :]
+    assert 0.4 < covered.float().mean() < 0.6
+    assert torch.equal(out.holes[0, 0], ~covered)
+    assert torch.allclose(out.depth[0, 0][covered], torch.tensor(0.7), atol=1e-5)
 
 
 def test_dilation_grows_near_surfaces():
