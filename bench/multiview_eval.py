@@ -76,6 +76,8 @@ from viewshift.multiview import read_frames, estimate_cameras, multiview_depth
 frames = read_frames("walk.mp4", max_frames=12)       # H×W×3 uint8, one size
 cams = estimate_cameras(frames, focal=None)           # Cameras: K (3×3), world_T_cam (N×4×4, frame 0 = world), points
 result = multiview_depth(frames, ref=0, cameras=cams) # MultiViewDepth: depth (H×W float32), confidence (H×W in [0, 1])
+# fill="propagate" fills low-confidence pixels from their surroundings only; prior=open_depth_model(NAME) (from
+# viewshift.depth.registry) fills them from a stronger single-photo model than the built-in one; fill=False: 0.
 ```
 
 ## Conventions
@@ -84,9 +86,9 @@ result = multiview_depth(frames, ref=0, cameras=cams) # MultiViewDepth: depth (H
   world; `K` in pixels of the frames as given, shared by all frames (square pixels, principal point at the centre).
 * **Relative scale**: the unit is the median depth (z in frame 0) of the triangulated points frame 0 sees, which is 1.
   Nothing in a monocular clip gives metres; `viewshift render/stereo/video` scale relative depth to `--scene-distance`.
-* `depth` is z-depth in that unit, positive and finite everywhere: pixels of low confidence hold depth filled in from
-  their confident surroundings. `multiview_depth(..., fill=False)` leaves them **0** instead. `confidence` is 0 where
-  the frame was not matched.
+* `depth` is z-depth in that unit, positive and finite everywhere: pixels of low confidence hold filled depth (step
+  8). `multiview_depth(..., fill=False)` leaves them **0** instead. `confidence` is 0 where the frame was not matched
+  and stays low (< 0.1) on filled pixels, whatever the fill: weigh by it where only measured depth will do.
 
 ## Method
 
@@ -141,9 +143,11 @@ DOC_EVAL = """## Measured on real clips
   (`f err` = searched / true − 1; when the motion does not determine the focal length, e.g. driving straight
   forward, a 60° field of view is assumed and said).
 * **AbsRel** (where ground truth depth exists), after median scaling (`d ← d · median(gt) / median(d)`, pixels with
-  ground truth ≤ 10 m): the geometric depth (all pixels, dense), the built-in network (`viewshift.depth.builtin`,
-  the default depth source) and a constant depth; and on the geometric depth's confident pixels (confidence > 0.3)
-  for the geometric and the built-in depth alike.
+  ground truth ≤ 10 m): the geometric depth (all pixels, dense) with the default `"mono"` fill and with the
+  `"propagate"` fill (the previous default), the built-in network (`viewshift.depth.builtin`, the default depth
+  source) and a constant depth; and on the geometric depth's confident pixels (confidence > 0.3) for the geometric
+  and the built-in depth alike. `7scenes-c` (frames 0–90) and `rgbd-5` with frames 1 and 3 as the reference were
+  added as checks when the fill was chosen.
 * Ground truth notes: 7-Scenes poses track the Kinect's depth sensor (not exactly registered with the colour camera),
   so ~1.5° of relative-rotation error remains whatever the focal length; LLFF and fox poses are COLMAP's (not
   independent ground truth); KITTI poses are GPS/IMU.

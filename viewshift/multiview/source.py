@@ -32,6 +32,9 @@ class ClipDepth:
         focal: focal length of the photo in pixels; None uses the clip's ``K.txt`` or EXIF, else searches for it.
         max_frames: frames read from the clip, spread evenly over it.
         threads: torch threads of the sweep (None: leave torch's setting).
+        prior: the single-photo depth source whose depth, aligned to the geometry, fills pixels of low confidence
+            (anything with ``estimate(rgb) -> DepthMap``, e.g. ``open_depth_model(NAME)``; None: the built-in
+            network).
 
     Attributes:
         last: the :class:`~viewshift.multiview.MultiViewDepth` of the last :meth:`estimate` (confidence, cameras).
@@ -45,11 +48,13 @@ class ClipDepth:
         focal: float | None = None,
         max_frames: int = DEFAULT_CLIP_FRAMES,
         threads: int | None = None,
+        prior=None,
     ):
         self.clip = clip
         self.focal = focal
         self.max_frames = max_frames
         self.threads = threads
+        self.prior = prior
         self.last: MultiViewDepth | None = None
         self.estimated_focal: float | None = None
 
@@ -77,6 +82,7 @@ class ClipDepth:
         focal = self.focal if self.focal is not None else (frame_set.focal * s if frame_set.focal else None)
         images = [np.ascontiguousarray(rgb[..., :3]), *frames]
         cameras = estimate_cameras(images, focal=focal)
-        self.last = multiview_depth(images, 0, cameras=cameras, config=SweepConfig(threads=self.threads))
+        config = SweepConfig(threads=self.threads)
+        self.last = multiview_depth(images, 0, cameras=cameras, prior=self.prior, config=config)
         self.estimated_focal = float(cameras.K[0, 0])
         return DepthMap(self.last.depth, "relative")
