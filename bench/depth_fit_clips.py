@@ -9,15 +9,17 @@ time budget with the clip's cameras; then each held-out frame ``k`` is rendered 
 project's renderer (:func:`viewshift.render.view.render_view`) with the camera pose of the run (``--poses clip``:
 the dataset's poses, ``estimate``: structure from motion) and four depths of frame ``k - 1``:
 
-* ``fitted``: the fitted model's depth; ``builtin``: the built-in model's depth;
+* ``fitted``: the fitted model's depth times its learned scale (the cameras' unit);
+* ``builtin``: the built-in model's depth, median-scaled per frame to the fitted depth;
 * ``plane``: a fronto-parallel plane at the fitted depth's median;
-* ``geometric``: plane-sweep depth of :func:`viewshift.multiview.multiview_depth` with the same cameras (filled).
+* ``geometric``: plane-sweep depth of :func:`viewshift.multiview.multiview_depth` (filled) from the fitted frames
+  within 6 of the source (never the held-out ones), with the same cameras: the cameras' unit, its own scale.
 
-Every depth is first median-scaled to the fitted depth in the cameras' unit (the fitted model's learned scale),
-then each method gets its own best global factor for the whole clip from a grid of 13 values in [1/4, 4] (an
-oracle scale, the same advantage for every method). PSNR is taken over the pixels every method covers at its
-median scale (holes of other factors count as black)
-and averaged over the held-out frames; ``identity`` is frame ``k - 1`` as is.
+Each method then gets its own best global factor for the whole clip (the same oracle advantage for every
+method): the best of 13 values in [1/4, 4], refined by a golden-section search in ``log f`` between that value's
+grid neighbours, so that no method gains or loses by where the grid happens to fall. PSNR is taken over the
+pixels every method covers at factor 1 and averaged over the held-out frames; ``identity`` is frame ``k - 1`` as
+is. ``*_at_median_scale`` are the scores at factor 1.
 
 Writes docs/depth/fit.json and docs/depth/fit_table.md and prints the table.
 """
@@ -46,7 +48,8 @@ FACTORS = np.geomspace(0.25, 4.0, 13)
 def _write(out: Path, frames, K, poses, meta) -> Path:
     from viewshift.learn.data import write_clip
 
-    return write_clip(out, frames, np.asarray(K, np.float64), np.asarray(poses, np.float64), meta, overwrite=True)
+    poses = None if poses is None else np.asarray(poses, np.float64)
+    return write_clip(out, frames, np.asarray(K, np.float64), poses, meta, overwrite=True)
 
 
 def fox(out: Path) -> Path:
@@ -117,12 +120,25 @@ def _kitti(name: str, out: Path) -> Path:
     return _write(out, frames, K, poses, {"source": str(root)})
 
 
+def tum(out: Path) -> Path:
+    """TUM RGB-D fr3 long office household: 4 frames ~3.4 s apart at 320×240, no poses (``--poses estimate``)."""
+    from viewshift.io import read_image
+
+    root = DATA / "video" / "tum-fr3-office"
+    frames = [
+        cv2.resize(read_image(p).rgb, (320, 240), interpolation=cv2.INTER_AREA) for p in sorted(root.glob("*.png"))
+    ]
+    K = [[535.4 / 2, 0, (320.1 + 0.5) / 2 - 0.5], [0, 539.2 / 2, (247.6 + 0.5) / 2 - 0.5], [0, 0, 1]]
+    return _write(out, frames, K, None, {"source": str(root), "note": "fr3 intrinsics (TUM3 settings)"})
+
+
 CLIPS = {
     "fox": fox,
     "7scenes": sevenscenes,
     "flower": flower,
     "kitti06": lambda out: _kitti("kitti-odom06-frames0-50", out),
     "kitti-turn": lambda out: _kitti("kitti-odom-turn", out),
+    "tum": tum,
 }
 
 
@@ -134,8 +150,12 @@ def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return 10 * np.log10(1.0 / max(mse, 1e-10))
 
 
-def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool) -> dict:
-    """Held-out PSNR of every method (module docstring)."""
+def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool, cache: Path | None = None) -> dict:
+    """Held-out PSNR of every method (module docstring).
+
+    ``cache``: an ``.npz`` file keeping the geometric depths between runs (experiments only: the depth range and
+    the refined poses of another run are used).
+    """
     from viewshift.depth.builtin import BuiltinDepth
     from viewshift.io import read_image
     from viewshift.learn.data import read_clip
@@ -158,7 +178,8 @@ def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool) -
             geo_cams = (Cameras, multiview_depth, z)
         except ImportError:
             geo_cams = None
-    per: dict[str, dict[float, list[float]]] = {}
+    cached = dict(np.load(cache)) if cache is not None and cache.exists() else {}
+    pairs: list = []
     identity, times = [], {}
     for k in held:
         src, tgt = k - 1, k
@@ -168,7 +189,9 @@ def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool) -
         d_b = builtin.estimate(rgb[src]).depth
         depths["builtin"] = d_b * (med / float(np.median(d_b)))
         depths["plane"] = np.full_like(d_fit, med)
-        if geo_cams is not None:
+        if f"g{src}" in cached:
+            depths["geometric"] = cached[f"g{src}"]
+        elif geo_cams is not None:
             Cameras, multiview_depth, pts = geo_cams
             if len(pts) < 10:  # known poses: bound the sweep by the fitted depth's range
                 from viewshift.learn.fit import depth_range_points
@@ -185,7 +208,8 @@ def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool) -
             try:
                 r = multiview_depth([rgb[i] for i in keep], keep.index(src), cameras=_subset(cam, keep))
                 g = np.where(np.isfinite(r.depth) & (r.depth > 0), r.depth, med).astype(np.float32)
-                depths["geometric"] = g * (med / float(np.median(g)))
+                depths["geometric"] = g  # in the cameras' unit already: its own scale, not the fitted depth's
+                cached[f"g{src}"] = g
             except Exception as exc:  # noqa: BLE001 - a failed sweep is reported, not fatal
                 times["geometric_error"] = str(exc)
             times["geometric_s"] = times.get("geometric_s", 0) + time.monotonic() - t0
@@ -193,23 +217,60 @@ def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool) -
         img = torch.from_numpy(rgb[src]).permute(2, 0, 1)[None].float() / 255
         Kt = torch.from_numpy(K).float()[None]
         target = rgb[tgt].astype(np.float32) / 255
-        views, covered = {}, np.ones(target.shape[:2], bool)
-        for name, d in depths.items():
-            for f in FACTORS:
-                out = render_view(img, torch.from_numpy(d * f).float()[None, None], Kt, T)
-                views[(name, f)] = out.image[0].permute(1, 2, 0).numpy()
-                if abs(np.log(f)) < 1e-9:  # the mask: covered by every method at its median scale
-                    covered &= ~out.holes[0, 0].numpy()
-        for (name, f), v in views.items():
-            per.setdefault(name, {}).setdefault(float(f), []).append(psnr(v, target, covered))
+        covered = np.ones(target.shape[:2], bool)  # the mask: covered by every method at its median scale
+        for d in depths.values():
+            covered &= ~render_view(img, torch.from_numpy(d).float()[None, None], Kt, T).holes[0, 0].numpy()
+        pairs.append((img, Kt, T, target, covered, depths))
         identity.append(psnr(rgb[src].astype(np.float32) / 255, target, covered))
+    if cache is not None and cached:
+        np.savez(cache, **cached)
     result = {"held_out_frames": held, "identity": float(np.mean(identity))}
-    for name, by_f in per.items():
-        best = max(by_f, key=lambda f: np.mean(by_f[f]))
-        result[name] = float(np.mean(by_f[best]))
-        result[f"{name}_factor"] = round(best, 3)
-        result[f"{name}_at_median_scale"] = float(np.mean(by_f[min(by_f, key=lambda f: abs(np.log(f)))]))
+    for name in pairs[0][5]:
+        best, value, at_median = best_factor(pairs, name)
+        result[name], result[f"{name}_factor"], result[f"{name}_at_median_scale"] = value, round(best, 4), at_median
     return result | times
+
+
+def mean_psnr(pairs: list, name: str, factor: float) -> float:
+    """Mean PSNR over the held-out frames of method ``name``'s depth times ``factor``."""
+    from viewshift.render.view import render_view
+
+    values = []
+    for img, Kt, T, target, covered, depths in pairs:
+        out = render_view(img, torch.from_numpy(depths[name] * factor).float()[None, None], Kt, T)
+        values.append(psnr(out.image[0].permute(1, 2, 0).numpy(), target, covered))
+    return float(np.mean(values))
+
+
+def best_factor(pairs: list, name: str) -> tuple[float, float, float]:
+    """The best global factor of a method: the best of ``FACTORS``, then a golden-section search in ``log f``
+    between its grid neighbours (so no method gains or loses by where the grid happens to fall).
+
+    Returns:
+        ``(factor, mean PSNR at it, mean PSNR at factor 1)``.
+    """
+    grid = {float(f): mean_psnr(pairs, name, float(f)) for f in FACTORS}
+    at_median = grid[min(grid, key=lambda f: abs(np.log(f)))]
+    best = max(grid, key=grid.get)
+    step = float(np.log(FACTORS[1] / FACTORS[0]))
+    lo, hi = np.log(best) - step, np.log(best) + step
+    g = (np.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = mean_psnr(pairs, name, float(np.exp(a))), mean_psnr(pairs, name, float(np.exp(b)))
+    seen = dict(grid) | {float(np.exp(a)): fa, float(np.exp(b)): fb}
+    for _ in range(8):
+        if fa > fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = mean_psnr(pairs, name, float(np.exp(a)))
+            seen[float(np.exp(a))] = fa
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = mean_psnr(pairs, name, float(np.exp(b)))
+            seen[float(np.exp(b))] = fb
+    best = max(seen, key=seen.get)
+    return best, seen[best], at_median
 
 
 def _subset(cams, keep: list[int]):
@@ -231,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teacher", type=float, default=None, help="teacher_weight of the fit (default: fit's)")
     ap.add_argument("--teacher-frames", type=int, default=None, help="teacher_frames of the fit (default: fit's)")
     ap.add_argument("--tag", default="", help="suffix of the model name and the result key")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a FitConfig field (JSON value), repeatable"
+    )
+    ap.add_argument("--geometric-cache", action="store_true", help="reuse geometric depths of earlier runs (tuning)")
     ap.add_argument("--work", default=str(REPO / "runs" / "fit-clips"))
     ap.add_argument("-o", "--output", default=str(REPO / "docs" / "depth" / "fit.json"))
     args = ap.parse_args(argv)
@@ -245,10 +310,14 @@ def main(argv: list[str] | None = None) -> int:
         clip = work / "clip"
         if not clip.exists():
             CLIPS[name](clip)
-        model = work / f"fitted-{args.poses}{args.tag}.pt"
-        key = f"{name}/{args.poses}{args.tag}"
+        poses = args.poses if (clip / "poses.txt").exists() else "estimate"
+        model = work / f"fitted-{poses}{args.tag}.pt"
+        key = f"{name}/{poses}{args.tag}"
         extra = {"teacher_weight": args.teacher, "teacher_frames": args.teacher_frames}
         extra = {k: v for k, v in extra.items() if v is not None}
+        for kv in args.set:
+            k, _, v = kv.partition("=")
+            extra[k] = json.loads(v)
         t0 = time.monotonic()
         fit = results.get("clips", {}).get(key, {}).get("fit", {})
         if not args.skip_fit:
@@ -258,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                 seconds=60 * args.minutes,
                 threads=args.threads,
                 holdout_every=4,
-                poses=args.poses,
+                poses=poses,
                 resume=False,
                 overwrite=True,
                 progress=False,
@@ -267,8 +336,9 @@ def main(argv: list[str] | None = None) -> int:
             fit = {k: v for k, v in fit.items() if k != "neighbours"}
         fit_s = time.monotonic() - t0
         torch.set_num_threads(args.threads)
-        r = score(clip, model, Path(str(model) + ".run"), 4, not args.no_geometric)
-        results.setdefault("clips", {})[key] = {"fit": fit, "fit_wall_s": round(fit_s, 1), **r}
+        cache = work / f"geometric-{poses}.npz" if args.geometric_cache else None
+        r = score(clip, model, Path(str(model) + ".run"), 4, not args.no_geometric, cache)
+        results.setdefault("clips", {})[key] = {"fit": fit, "fit_wall_s": round(fit_s, 1), "settings": extra, **r}
         out.write_text(json.dumps(results, indent=2))
         print(name, json.dumps({k: v for k, v in r.items() if k != "held_out_frames"}), flush=True)
     table = [

@@ -59,9 +59,27 @@ def test_fit_help_shows_every_default():
     parser = build_parser(["fit"])
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     text = sub.choices["fit"].format_help().split("options:", 1)[1]
-    for option in ("--max-minutes", "--threads", "--lr", "--teacher", "--anchor", "--min-parallax", "--seed"):
+    options = ("--max-minutes", "--threads", "--lr", "--teacher ", "--anchor", "--min-parallax", "--seed")
+    options += ("--teacher-frames", "--teacher-width", "--explainability", "--stride", "--holdout-every", "--poses")
+    for option in options:
         block = text.split(option, 1)[1].split("\n  -", 1)[0]
         assert "default" in block, option
+
+
+def test_fit_command_defaults_are_the_fit_config_defaults():
+    from viewshift.cli import build_parser
+    from viewshift.learn.fit import FitConfig
+
+    args = build_parser(["fit"]).parse_args(["fit", "clip", "-o", "m.pt"])
+    d = FitConfig()
+    for name in ("lr", "teacher_weight", "teacher_frames", "teacher_width", "anchor_weight", "explainability"):
+        assert getattr(args, name) == getattr(d, name), name
+    assert (args.min_parallax_px, args.stride, args.holdout_every, args.poses) == (
+        d.min_parallax_px,
+        d.stride,
+        d.holdout_every,
+        d.poses,
+    )
 
 
 def test_make_clip_from_an_image_folder(tmp_path):

@@ -129,11 +129,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="neighbours are the nearest frames that shift the median depth by at least PX pixels",
     )
     p.add_argument(
-        "--stride", type=int, default=0, metavar="N", help="fixed neighbour stride instead (0: choose by parallax)"
+        "--stride",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fixed neighbour stride instead (default: 0, choose by parallax)",
     )
-    p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate of the depth network")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the depth network")
     p.add_argument(
-        "--teacher", type=float, default=0.5, dest="teacher_weight", help="weight of the geometric depth teacher"
+        "--teacher", type=float, default=1.0, dest="teacher_weight", help="weight of the geometric depth teacher"
+    )
+    p.add_argument(
+        "--teacher-frames",
+        type=int,
+        default=-1,
+        metavar="N",
+        help="frames given a geometric teacher depth, spread over the clip (-1: every fitted frame, 0: none)",
+    )
+    p.add_argument(
+        "--teacher-width",
+        type=count,
+        default=160,
+        metavar="PX",
+        help="image width the teacher's plane sweep runs at (its cost grows with the square)",
     )
     p.add_argument(
         "--anchor",
@@ -143,13 +161,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="weight keeping depth close to the initial model's (default: 0, off; the old default 10 stopped the fit "
         "from learning)",
     )
-    p.add_argument("--no-explainability", action="store_true", help="no explainability mask (every pixel counts fully)")
+    p.add_argument(
+        "--explainability",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="predict SfMLearner's explainability mask (a second network: each step takes ~1.7x as long; default: off)",
+    )
     p.add_argument(
         "--holdout-every",
         type=int,
         default=0,
         metavar="K",
-        help="leave every K-th frame out of the fit, for scoring renders of it (0: use all frames)",
+        help="leave every K-th frame out of the fit, for scoring renders of it (default: 0, use all frames)",
     )
     p.add_argument("--init", help="depth model file to start from (default: the built-in model)")
     p.add_argument("--max-width", type=count, default=640, help="width of the clip made from a video or folder")
@@ -319,7 +342,9 @@ def _fit(args: argparse.Namespace) -> int:
         lr=args.lr,
         teacher_weight=args.teacher_weight,
         anchor_weight=args.anchor_weight,
-        explainability=not args.no_explainability,
+        explainability=args.explainability,
+        teacher_frames=args.teacher_frames,
+        teacher_width=args.teacher_width,
         min_parallax_px=args.min_parallax_px,
         stride=args.stride,
         holdout_every=args.holdout_every,

@@ -51,8 +51,13 @@ class FitConfig:
     """Settings of a fit (saved as ``MODEL.run/config.json``; a resumed run must have the same).
 
     Attributes:
-        height, width: training resolution (0: about the initial model's pixel count at the clip's aspect
-            ratio, both multiples of 32). Frames are resized whole (no crop) and ``K`` with them.
+        height, width: resolution the depth is fitted at, and the model's input size (0: the clip's frame size,
+            at most ``max_width`` wide, both multiples of 32). Frames are resized whole and ``K`` with them.
+        crop_height, crop_width: each step trains on one random window of this size of every frame in the batch
+            (0: about the initial model's pixel count at the clip's aspect ratio, multiples of 32; a window as
+            large as the frame trains on whole frames).
+        max_width: largest fit width when ``width`` is 0.
+        scales: photometric and smoothness scales of the depth pyramid (1 = full resolution only, up to 4).
         batch_size: target frames per step.
         lr: Adam learning rate of the depth network and the explainability network.
         pose_lr: learning rate of the per-frame pose corrections (0 keeps the initial poses).
@@ -62,7 +67,9 @@ class FitConfig:
         explainability: predict SfMLearner's explainability mask.
         explain_weight: ``lambda_e`` of the mask's regulariser.
         teacher_weight: weight of the confidence-weighted geometric depth teacher (when available).
-        teacher_frames: frames that get a geometric teacher depth (spread over the clip).
+        teacher_frames: frames that get a geometric teacher depth, spread over the fitted frames (-1: every
+            fitted frame; 0: no teacher).
+        teacher_width: width of the images the teacher's plane sweep runs on (capped at the fit's width).
         anchor_weight: weight of the scale-invariant log-depth loss towards the initial network (0: off).
         min_parallax_px: neighbours are the nearest frames whose motion shifts the median depth by this many
             pixels at the training resolution.
@@ -78,16 +85,21 @@ class FitConfig:
 
     height: int = 0
     width: int = 0
+    crop_height: int = 0
+    crop_width: int = 0
+    max_width: int = 640
+    scales: int = 2
     batch_size: int = 4
-    lr: float = 5e-4
+    lr: float = 1e-3
     pose_lr: float = 1e-4
     scale_lr: float = 1e-2
     ssim_weight: float = 0.85
     smooth_weight: float = 0.05
-    explainability: bool = True
+    explainability: bool = False
     explain_weight: float = 0.2
-    teacher_weight: float = 0.5
-    teacher_frames: int = 6
+    teacher_weight: float = 1.0
+    teacher_frames: int = -1
+    teacher_width: int = 160
     anchor_weight: float = 0.0
     min_parallax_px: float = 2.0
     stride: int = 0
@@ -241,28 +253,37 @@ def fit_objective(
     config: FitConfig,
     teacher: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None,
     anchor: nn.Module | None = None,
+    window: tuple[int, int, int, int] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Losses of one batch (module docstring); ``"loss"`` is the total.
 
     Args:
         model: the :class:`ClipFit`.
-        images: ``(N, 3, H, W)`` all frames at the training size.
+        images: ``(N, 3, H, W)`` all frames at the fit size.
         K: ``(3, 3)`` intrinsics at that size.
         targets: ``B`` target frame indices; sources: ``B`` lists of ``S`` source indices.
         config: the weights.
         teacher: ``{frame: (depth (1, H, W) NaN unknown, confidence (1, H, W))}`` in the cameras' unit.
         anchor: frozen initial depth network for the anchor loss.
+        window: ``(y0, x0, h, w)``: the targets and their sources are cropped to this window (``K`` shifted with
+            it); pixels whose match leaves the window count as out of view. None: whole frames.
     """
     from viewshift.learn import losses as L
     from viewshift.learn.pose_net import explainability_probability
 
+    if window is not None:
+        y0, x0, h, w = window
+        images = images[..., y0 : y0 + h, x0 : x0 + w]
+        K = K.clone()
+        K[0, 2] -= x0
+        K[1, 2] -= y0
     tgt = images[targets]
     src = images[torch.tensor(sources).reshape(-1)].reshape(len(targets), len(sources[0]), *images.shape[1:])
-    depths = model.depths(tgt)
+    depths = model.depths(tgt)[: max(1, config.scales)]
     masks = None
     if model.explain_net is not None:
         _, logits = model.explain_net(tgt, src)
-        masks = [explainability_probability(m) for m in logits]
+        masks = [explainability_probability(m) for m in logits][: len(depths)]
     Kb = K[None].expand(len(targets), 3, 3).float()
     parts = L.sfm_objective(
         tgt,
@@ -282,6 +303,8 @@ def fit_objective(
         for b, t in enumerate(targets):
             if t in teacher:
                 d_geo, conf = teacher[t]
+                if window is not None:
+                    d_geo, conf = d_geo[..., y0 : y0 + h, x0 : x0 + w], conf[..., y0 : y0 + h, x0 : x0 + w]
                 known = torch.isfinite(d_geo) & (conf > 0)
                 if bool(known.any()):
                     diff = (depths[0][b].clamp_min(1e-6).log() - d_geo.nan_to_num(1.0).clamp_min(1e-6).log()).abs()
@@ -298,6 +321,20 @@ def fit_objective(
         parts["anchor"] = a.detach()
     parts["loss"] = total
     return parts
+
+
+def random_window(rng: np.random.Generator, size: tuple[int, int], crop: tuple[int, int]):
+    """``(y0, x0, h, w)`` of a ``crop``-sized window inside ``size`` drawn by ``rng`` (None: the whole frame)."""
+    h, w = min(crop[0], size[0]), min(crop[1], size[1])
+    if (h, w) == tuple(size):
+        return None
+    return int(rng.integers(0, size[0] - h + 1)), int(rng.integers(0, size[1] - w + 1)), h, w
+
+
+def fit_size(frame_hw: tuple[int, int], max_width: int) -> tuple[int, int]:
+    """``(h, w)`` the depth is fitted at: the frames' size, at most ``max_width`` wide, multiples of 32."""
+    s = min(1.0, max_width / frame_hw[1])
+    return max(32, round(frame_hw[0] * s / 32) * 32), max(32, round(frame_hw[1] * s / 32) * 32)
 
 
 # ------------------------------------------------------------------------------------------------ cameras
@@ -342,40 +379,61 @@ def geometric_teacher(
     K: np.ndarray,
     size: tuple[int, int],
     points: np.ndarray,
+    *,
+    pool: list[int] | None = None,
+    sweep_width: int = 256,
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Plane-sweep depth and confidence of ``frames`` at ``size`` (``{}`` when multiview depth is unavailable).
 
+    Only the frames of ``pool`` are given to the sweep (held-out frames never teach), and the sweeps share
+    their work (:func:`viewshift.multiview.multiview_depths`).
+
     Args:
         images: all frames, ``H×W×3 uint8``.
-        frames: the frames to compute depth for.
+        frames: the frames to compute depth for (members of ``pool``).
         world_T_cam: ``(N, 4, 4)`` poses; K: ``(3, 3)`` at the frames' size.
-        size: training ``(h, w)`` the results are resized to.
+        size: ``(h, w)`` the results are resized to.
         points: ``(P, 3)`` world points that bound the sweep's depth range (triangulated, or sampled from the
             scaled initial depth when the poses are known).
+        pool: the frames the sweep may match against (default: all).
+        sweep_width: width of the images the sweep runs on.
 
     Returns:
         ``{frame: (depth, confidence)}``, ``H×W float32`` at ``size``; depth NaN where unknown.
     """
     try:
-        from viewshift.multiview import Cameras, multiview_depth
+        from viewshift.multiview import Cameras, multiview_depth, multiview_depths
+        from viewshift.multiview.planesweep import SweepConfig
     except ImportError:
         return {}
     import cv2
 
+    pool = list(range(len(images))) if pool is None else list(pool)
+    frames = [f for f in frames if f in pool]
+    if not frames or len(pool) < 2:
+        return {}
     cams = Cameras(
         K=K,
-        world_T_cam=world_T_cam,
+        world_T_cam=np.asarray(world_T_cam)[pool],
         scale="relative",
         points=points,
         reprojection_px=0.0,
-        registered=np.ones(len(world_T_cam), bool),
+        registered=np.ones(len(pool), bool),
     )
+    sub = [images[i] for i in pool]
+    cfg = SweepConfig(sweep_width=sweep_width)
+    refs = [pool.index(f) for f in frames]
+    try:
+        results = dict(zip(frames, multiview_depths(sub, refs, cameras=cams, fill=False, config=cfg), strict=True))
+    except InputError:  # one frame without a depth range or parallax: sweep the others one by one
+        results = {}
+        for f, r in zip(frames, refs, strict=True):
+            try:
+                results[f] = multiview_depth(sub, r, cameras=cams, fill=False, config=cfg)
+            except InputError:
+                continue
     out = {}
-    for f in frames:
-        try:
-            r = multiview_depth(images, f, cameras=cams, fill=False)
-        except InputError:
-            continue
+    for f, r in results.items():
         d = np.where(np.isfinite(r.depth) & (r.depth > 0), r.depth, np.nan).astype(np.float32)
         c = np.where(np.isfinite(d), r.confidence, 0).astype(np.float32)
         out[f] = (
@@ -525,11 +583,21 @@ def fit_clip(
     elif run.exists():
         shutil.rmtree(run)
     torch.set_num_threads(threads or os.cpu_count() or 1)
+    session_start = time.monotonic()  # the budget counts the whole wall time: cameras and teacher included
     c = read_clip(clip)
     rgb = [read_image(p).rgb for p in c.frames]
     hw0 = rgb[0].shape[:2]
     net, input_size, _ = load_depth_network(config.init)
-    size = (config.height, config.width) if config.height and config.width else training_size(hw0, input_size)
+    if config.height and config.width:
+        size = (config.height, config.width)
+    else:  # the frames' size, but never fewer pixels than the network's own input (small frames are enlarged)
+        size, least = fit_size(hw0, config.max_width), training_size(hw0, input_size)
+        size = least if least[0] * least[1] > size[0] * size[1] else size
+    if config.crop_height and config.crop_width:
+        crop = (config.crop_height, config.crop_width)
+    else:
+        crop = training_size(size, input_size)
+    crop = (min(crop[0], size[0]), min(crop[1], size[1]))
     import cv2
 
     images = (
@@ -538,8 +606,11 @@ def fit_clip(
         .float()
         / 255
     )
+    # The initial depth, the scale search and the neighbour choice run at the window size (a fraction of the work).
+    images_lo = torch.nn.functional.interpolate(images, size=crop, mode="area") if crop != size else images
     run.mkdir(parents=True, exist_ok=True)
     n = len(rgb)
+    timings = {"read": time.monotonic() - session_start}
     frames = [
         i for i in range(n) if not (config.holdout_every and i % config.holdout_every == config.holdout_every - 1)
     ]
@@ -551,42 +622,56 @@ def fit_clip(
         W0, K0, cam_source, points = z["world_T_cam_initial"], z["K"], str(z["source"]), z["points"]
     else:
         W0, K0, cam_source, points = clip_cameras(c, config.poses, images=rgb)
+    timings["cameras"] = time.monotonic() - session_start - sum(timings.values())
     K = torch.from_numpy(resize_intrinsics(K0, hw0, size))
+    K_lo = torch.from_numpy(resize_intrinsics(K0, hw0, crop))
     W0_t = torch.from_numpy(np.asarray(W0, np.float64))
     with torch.no_grad():
         net.eval()
-        d_init = torch.cat([net(images[i : i + 1])[0] for i in range(n)])
+        d_init = torch.cat([net(images_lo[i : i + 1])[0] for i in range(n)])
     net.train()
     med_net = d_init.flatten(1).median(1).values.double().numpy()
     # Scale of the initial depth in the cameras' unit, then neighbours with parallax, then the scale again.
     provisional = choose_neighbours(W0, np.ones(n), 1.0, frames, min_parallax_px=0.0, stride=1)
-    log_scale, _ = search_scale(net, images, K, W0_t, provisional, config)
+    log_scale, _ = search_scale(net, images_lo, K_lo, W0_t, provisional, config)
     neighbours = choose_neighbours(
         W0,
         med_net * math.exp(log_scale),
-        float(K[0, 0]),
+        float(K_lo[0, 0]),
         frames,
         min_parallax_px=config.min_parallax_px,
         stride=config.stride,
     )
-    log_scale, _ = search_scale(net, images, K, W0_t, neighbours, config)
+    log_scale, _ = search_scale(net, images_lo, K_lo, W0_t, neighbours, config)
+    timings["initial_depth"] = time.monotonic() - session_start - sum(timings.values())
     # Geometric teacher (cached too); its median ratio to the initial depth is the better starting scale.
     teacher_file = run / "teacher.npz"
     if teacher_file.exists():
         z = np.load(teacher_file)
         teacher_np = {int(k[1:]): (z[k], z["c" + k[1:]]) for k in z.files if k.startswith("d")}
     else:
-        count = min(config.teacher_frames, len(frames))
+        count = len(frames) if config.teacher_frames < 0 else min(config.teacher_frames, len(frames))
         picks = [frames[i] for i in np.linspace(0, len(frames) - 1, count).round().astype(int)] if count else []
+        picks = sorted(set(picks))
         sweep_points = points
         if len(points) < 10 and picks:
             d_s = d_init[picks] * math.exp(log_scale)
             lo, hi = float(d_s.quantile(0.01)), float(d_s.quantile(0.99))
             sweep_points = depth_range_points(np.asarray(W0), picks, 0.4 * lo, 2.5 * hi)
-        small = [(im.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for im in images]  # the sweep at the
-        # training size: as fine as the depth it teaches, and a fraction of the time at the clip's size
+        small = [(im.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for im in images]
         teacher_np = (
-            geometric_teacher(small, picks, W0, K.numpy(), size, sweep_points) if config.teacher_weight > 0 else {}
+            geometric_teacher(
+                small,
+                picks,
+                W0,
+                K.numpy(),
+                size,
+                sweep_points,
+                pool=frames,
+                sweep_width=min(config.teacher_width, size[1]),
+            )
+            if config.teacher_weight > 0
+            else {}
         )
         _write_npz(
             teacher_file,
@@ -594,8 +679,15 @@ def fit_clip(
             **{f"c{k}": v[1] for k, v in teacher_np.items()},
         )
     teacher = {k: (torch.from_numpy(d)[None], torch.from_numpy(cf)[None]) for k, (d, cf) in teacher_np.items()}
+    timings["teacher"] = time.monotonic() - session_start - sum(timings.values())
     if teacher:
-        ratios = torch.cat([d[0][cf[0] > 0.5] / d_init[k, 0][cf[0] > 0.5] for k, (d, cf) in teacher.items()])
+        d_up = torch.nn.functional.interpolate(d_init[sorted(teacher)], size=size, mode="nearest")
+        ratios = torch.cat(
+            [
+                d[0][cf[0] > 0.5] / d_up[j, 0][cf[0] > 0.5]
+                for j, (d, cf) in enumerate(teacher[k] for k in sorted(teacher))
+            ]
+        )
         ratios = ratios[torch.isfinite(ratios)]
         if ratios.numel() > 100:
             log_scale = float(ratios.median().log())
@@ -624,9 +716,10 @@ def fit_clip(
         state = torch.load(ckpt_path, weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        step, used = int(state["step"]), float(state["seconds"])
+        step, used = int(state["step"]), float(state["seconds"]) + (time.monotonic() - session_start)
         neighbours = {int(k): v for k, v in json.loads(state["neighbours"]).items()}
     else:
+        used = time.monotonic() - session_start
         _write_npz(
             cam_file, world_T_cam_initial=np.asarray(W0), K=np.asarray(K0), source=np.array(cam_source), points=points
         )
@@ -645,6 +738,7 @@ def fit_clip(
             ckpt_path,
         )
 
+    setup_seconds = time.monotonic() - session_start
     bar = _progress_bar(progress, seconds, steps, used, step)
     targets_all = list(neighbours)
     logged: dict = {}
@@ -659,8 +753,9 @@ def fit_clip(
                     targets_all[i]
                     for i in rng.choice(len(targets_all), min(config.batch_size, len(targets_all)), replace=False)
                 ]
+                window = random_window(rng, size, crop)
                 parts = fit_objective(
-                    model, images, K, targets, [neighbours[t] for t in targets], config, teacher, anchor
+                    model, images, K, targets, [neighbours[t] for t in targets], config, teacher, anchor, window
                 )
                 opt.zero_grad(set_to_none=True)
                 parts["loss"].backward()
@@ -716,6 +811,9 @@ def fit_clip(
         "cameras": cam_source,
         "teacher_frames": sorted(teacher),
         "size": list(size),
+        "crop": list(crop),
+        "setup_seconds": round(setup_seconds, 1),
+        "setup": {k: round(v, 1) for k, v in timings.items()},
         "neighbours": {str(k): v for k, v in neighbours.items()},
     }
 

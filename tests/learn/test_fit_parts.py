@@ -1,0 +1,102 @@
+"""Pieces of viewshift fit: windows of the fit size, the windowed objective's intrinsics, the teacher's frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from viewshift.learn import fit as fit_module
+from viewshift.learn.fit import ClipFit, FitConfig, fit_objective, fit_size, geometric_teacher, random_window
+
+
+def test_fit_size_keeps_the_frames_size_up_to_the_width_cap():
+    assert fit_size((378, 504), 640) == (384, 512)
+    assert fit_size((640, 360), 640) == (640, 352)
+    assert fit_size((720, 1280), 640) == (352, 640)
+    assert fit_size((20, 30), 640) == (32, 32)
+
+
+def test_random_windows_lie_inside_the_frame_and_repeat_with_the_seed():
+    a = [random_window(np.random.default_rng([0, s]), (384, 512), (192, 256)) for s in range(50)]
+    b = [random_window(np.random.default_rng([0, s]), (384, 512), (192, 256)) for s in range(50)]
+    assert a == b
+    for y0, x0, h, w in a:
+        assert (h, w) == (192, 256) and 0 <= y0 <= 192 and 0 <= x0 <= 256
+    assert len({(y0, x0) for y0, x0, _, _ in a}) > 40  # spread over the frame
+    assert random_window(np.random.default_rng(0), (64, 96), (192, 256)) is None  # larger than the frame: whole
+
+
+class _TrueDepth(nn.Module):
+    """Returns the exact depth of whichever frames (and window) the test says are being asked for."""
+
+    def __init__(self, depth: torch.Tensor):
+        super().__init__()
+        self.depth, self.frames, self.window = depth, [], None
+        self.dummy = nn.Parameter(torch.zeros(()))
+
+    def forward(self, images):
+        d = self.depth[self.frames]
+        if self.window is not None:
+            y0, x0, h, w = self.window
+            d = d[..., y0 : y0 + h, x0 : x0 + w]
+        return [d + 0 * self.dummy]
+
+
+def test_a_window_shifts_the_intrinsics_so_exact_depth_still_matches():
+    # frame 1 is frame 0 (a smooth random texture) seen from a camera turned 4° and moved 0.1 forward, so where
+    # a pixel lands depends on the principal point
+    from viewshift.geometry import make_pose
+    from viewshift.geometry.poses import axis_angle_to_matrix
+    from viewshift.render.warp import inverse_warp
+
+    torch.manual_seed(0)
+    h, w = 64, 96
+    src = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 12), size=(h, w), mode="bicubic").clamp(0, 1)
+    K = torch.tensor([[80.0, 0, 47.5], [0, 80.0, 31.5], [0, 0, 1]], dtype=torch.float64)
+    cam1 = make_pose(axis_angle_to_matrix(torch.tensor([[0.0, 0.07, 0.0]])), torch.tensor([[0.0, 0.0, 0.1]]))[0]
+    depth = torch.full((2, 1, h, w), 3.0)
+    tgt, _ = inverse_warp(src, depth[:1], K[None].float(), cam1[None].float())
+    images = torch.cat([src, tgt])
+    poses = torch.stack([torch.eye(4, dtype=torch.float64), cam1.double()])
+    net = _TrueDepth(depth)
+    model = ClipFit(net, poses, 0.0)
+    config = FitConfig(scales=1, smooth_weight=0.0, ssim_weight=0.0, teacher_weight=0.0)
+    net.frames = [1]
+    whole = float(fit_objective(model, images, K, [1], [[0, 0]], config)["photometric"])
+    window = (16, 24, 32, 48)
+    net.window = window
+    cropped = float(fit_objective(model, images, K, [1], [[0, 0]], config, window=window)["photometric"])
+    # the same crop without shifting K: the rotation moves every pixel to the wrong place
+    wrong = float(fit_objective(model, images[..., 16:48, 24:72], K, [1], [[0, 0]], config)["photometric"])
+    assert whole < 1e-4 and cropped < 0.005, (whole, cropped)  # (bilinear samples at the window's border)
+    assert wrong > 10 * cropped, (wrong, cropped)
+
+
+def test_the_teacher_sweeps_only_the_fitted_frames(monkeypatch):
+    seen = {}
+
+    def fake_depths(images, refs, *, cameras, fill, config):
+        seen["n"], seen["refs"], seen["poses"] = len(images), refs, cameras.world_T_cam.copy()
+        from viewshift.multiview import MultiViewDepth
+
+        return [
+            MultiViewDepth(
+                depth=np.full((8, 12), 2.0, np.float32), confidence=np.ones((8, 12), np.float32), ref=r, cameras=cameras
+            )
+            for r in refs
+        ]
+
+    import viewshift.multiview as mv
+
+    monkeypatch.setattr(mv, "multiview_depths", fake_depths)
+    W = np.stack([np.eye(4)] * 8)
+    W[:, 0, 3] = np.arange(8)
+    imgs = [np.full((8, 12, 3), i, np.uint8) for i in range(8)]
+    pool = [0, 1, 2, 4, 5, 6]  # 3 and 7 held out
+    out = geometric_teacher(imgs, [0, 2, 3, 6], W, np.eye(3), (4, 6), np.zeros((0, 3)), pool=pool)
+    assert sorted(out) == [0, 2, 6]  # a held-out frame gets no teacher
+    assert seen["n"] == 6 and seen["refs"] == [0, 2, 5]
+    assert np.allclose(seen["poses"][:, 0, 3], pool)  # the sweep never sees frames 3 or 7
+    assert out[0][0].shape == (4, 6) and np.allclose(out[0][0], 2.0)
+    assert fit_module.FitConfig().teacher_frames == -1  # every fitted frame by default
