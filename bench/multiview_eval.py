@@ -173,7 +173,10 @@ DOC_TAIL = """
   the aligned network by the same support weight 0.202 (a little better with the built-in network on 6 of 7 rows,
   but a right-shaped prior then no longer fills exactly, so a stronger `prior=` would gain less: not chosen); an
   edge-aware least-squares solver (confidence data term, prior term, colour-weighted smoothness; scipy, 0.8 s)
-  0.193–0.21, gaining on 7scenes-a (0.10) but losing on 7scenes-b (0.14–0.17); affine alignment in inverse depth,
+  0.193–0.21, gaining on 7scenes-a (0.10) but losing on 7scenes-b (0.14–0.17); spreading the scale field
+  edge-aware (domain-transform normalised convolution guided by the frame) 0.214–0.238, worse on 7scenes-b (0.15–
+  0.19) and no better on `rgbd-5`; keeping more sweep pixels (filling below 0.01–0.05 instead of 0.1: their raw
+  depth is as accurate as the confident pixels' on most rows) 0.212–0.220; affine alignment in inverse depth,
   or a scale alone, fitted worse than the power law on `rgbd-5`; a nearer first plane (0.5× instead of 0.8× the
   nearest points) did not make `rgbd-5`'s near wall match.
 * Forward motion (KITTI) gives little parallax near the image centre: depth there is weak.
