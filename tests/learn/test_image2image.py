@@ -13,7 +13,9 @@ from tests.helpers import require_shared_data
 from viewshift.errors import InputError
 from viewshift.learn.image2image import (
     PRESETS,
+    RenderedViews,
     StereoCrops,
+    fill_batch,
     load_generator,
     make_config,
     occlusion_holes,
@@ -103,3 +105,108 @@ def test_train_command_runs_a_preset_and_resumes(tmp_path, capsys):
     assert "at step 3 of 3" in capsys.readouterr().out
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["crop"] == 48 and config["max_scenes"] == 2 and "MiddEval3/Teddy" in config["holdout"]
+
+
+def _small_pair():
+    from viewshift.learn.data import middlebury_pairs
+
+    root = require_shared_data("stereo", "middlebury")
+    return next(p for p in middlebury_pairs(root) if p.name == "MiddEval2/Baby1")  # a training scene, 0.16 MP
+
+
+def test_rendered_views_hold_the_holes_and_inputs_of_the_benchmark_render():
+    # The rendered right views must be exactly what `--fill learned` meets in bench/learned_compare.py: the holes
+    # of Scene.render with the ground-truth disparity, the background pre-fill, and the true right view as answer.
+    from viewshift.depth.units import fill_from_farther
+    from viewshift.io import read_image, to_float
+    from viewshift.pipeline import Move, ViewOptions, prepare_scene
+
+    pair = _small_pair()
+    ((x, target, holes),) = RenderedViews([pair], depths=("gt",)).views
+    left = read_image(pair.left).rgb
+    disp = pair.read_disparity()
+    known = np.isfinite(disp) & (disp > 0)
+    disp = fill_from_farther(np.where(known, disp, 0), known, farther="smaller").astype(np.float32)
+    scene = prepare_scene(left, depth=disp, depth_unit="disparity", depth_baseline=1.0, focal=1000.0)
+    view = scene.render(Move(right=1.0).pose(), options=ViewOptions(fill="none"))
+    assert np.array_equal(holes[0].numpy(), view.holes) and 0.02 < view.holes.mean() < 0.3
+    right = to_float(read_image(pair.right).rgb)
+    assert np.abs(target.float().permute(1, 2, 0).numpy() - right).max() <= 1e-3  # float16
+    assert torch.equal(x[5], torch.ones_like(x[5])) and torch.equal(x[6], torch.zeros_like(x[6]))  # hint (1, 0)
+    assert torch.equal(x[3].bool(), holes[0])
+    image = torch.from_numpy(np.ascontiguousarray(view.image[..., :3])).permute(2, 0, 1).float() / 255
+    visible = ~holes.expand(3, -1, -1)
+    assert float((x[:3].float() - image)[visible].abs().max()) <= 1 / 255  # the render, quantised by the view
+    # Inside the holes: the background fill of the render.
+    filled = scene.render(Move(right=1.0).pose(), options=ViewOptions(fill="background", realism=False))
+    fill_image = torch.from_numpy(np.ascontiguousarray(filled.image[..., :3])).permute(2, 0, 1).float() / 255
+    assert float((x[:3].float() - fill_image)[~visible].abs().mean()) <= 1 / 255
+
+
+def test_view_crops_hold_holes_and_mirroring_flips_the_hint():
+    views = RenderedViews([_small_pair()], depths=("gt",))
+    x, target, holes = views.views[0]
+    flips = []
+    for seed in range(8):
+        cx, ct, ch = views.crop(np.random.default_rng(seed), 64)
+        assert cx.shape == (7, 64, 64) and ct.shape == (3, 64, 64) and ch.shape == (1, 64, 64)
+        assert bool(ch.any())  # every crop is cut around a hole pixel
+        assert torch.equal(cx[3].bool(), ch[0])
+        flips.append(float(cx[5, 0, 0]) < 0)
+        # The crop is a window of the view, mirrored (with the hint's dx negated) or not.
+        view = (x.float(), target.float(), holes)
+        if flips[-1]:
+            view = (x.float().flip(-1), target.float().flip(-1), holes.flip(-1))
+            view[0][5] *= -1
+        first = (view[1] == ct[:, :1, :1]).all(0).nonzero().tolist()  # where the crop's top-left colour sits
+        found = [
+            (i, j)
+            for i, j in first
+            if torch.equal(view[2][:, i : i + 64, j : j + 64], ch)
+            and torch.equal(view[1][:, i : i + 64, j : j + 64], ct)
+        ][:1]
+        assert found, "the crop is not a window of the view"
+        i, j = found[0]
+        assert torch.equal(view[0][:, i : i + 64, j : j + 64], cx)
+    assert any(flips) and not all(flips)
+
+
+def test_fill_batches_mix_rendered_views_and_the_learning_rate_decays_by_cosine(tmp_path):
+    root = require_shared_data("stereo", "middlebury")
+    config = make_config("fill-learned", stereo=str(root), max_scenes=1, crop=48, batch_size=4, steps=4, threads=1)
+    config = dataclasses.replace(config, log_every=1, views=0.5)
+    data = StereoCrops(config)
+    views = RenderedViews(data.pairs, depths=("gt",))
+    batch = fill_batch(data, 0, 0, 4, views)
+    assert batch["x"].shape == (4, 7, 48, 48) and batch["holes"].shape == (4, 1, 48, 48)
+    assert bool((batch["x"][:2, 5].abs() == 1).all())  # the two view crops: horizontal move, hint (±1, 0)
+    train_image2image(config, tmp_path / "run", progress=False)
+    lrs = [json.loads(line)["lr"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    expected = [config.lr * (1 + np.cos(np.pi * k / 4)) / 2 for k in range(4)]
+    np.testing.assert_allclose(lrs, expected, rtol=1e-3)
+
+
+def test_export_filler_writes_small_float16_weights_the_filler_loads_and_a_record(tmp_path):
+    from viewshift.learn.image2image import export_filler
+    from viewshift.render.fill.learned import load_filler
+
+    root = require_shared_data("stereo", "middlebury")
+    config = make_config("fill-learned", stereo=str(root), max_scenes=1, crop=48, batch_size=2, steps=2, threads=1)
+    train_image2image(config, tmp_path / "run", progress=False)
+    path = export_filler(tmp_path / "run", tmp_path / "w.pt", command="the command", notes={"data": "the split"})
+    saved = torch.load(path, weights_only=True)
+    assert all(v.dtype == torch.float16 for v in saved["state_dict"].values())
+    assert path.stat().st_size < 300_000  # small enough to ship
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["command"] == "the command" and record["data"] == "the split" and record["step"] == 2
+    assert record["config"]["holdout"] == config.holdout
+    gen, _, _ = load_generator(tmp_path / "run")
+    net = load_filler(str(path))
+    assert net.settings == gen.settings and net.settings["in_stride"] == 2
+    for name, value in net.state_dict().items():  # float32 in memory, the trained values rounded to float16
+        assert value.dtype == torch.float32
+        torch.testing.assert_close(value, gen.state_dict()[name].half().float(), atol=0, rtol=0)
+    shift = make_config("shift-autoencoder", stereo=str(root), max_scenes=1, crop=48, batch_size=2, steps=1, threads=1)
+    train_image2image(shift, tmp_path / "ae", progress=False)
+    with pytest.raises(InputError, match="not a hole filler"):
+        export_filler(tmp_path / "ae", tmp_path / "ae.pt")

@@ -3,14 +3,21 @@
 Three presets, all trained on the Middlebury stereo pairs of ``../shared/data`` minus the held-out scenes of
 ``docs/depth.md`` (:data:`HELD_OUT`):
 
-- ``fill-learned``: the network of :mod:`viewshift.render.fill.learned`, self-supervised. A training crop is a real
-  photo (a left view) with its ground-truth disparity; the renderer's own z-buffer
-  (:func:`viewshift.render.splat.splat_nearest`) moves it by a random small camera move, and the *source* pixels
-  that lose the z-test (or leave the frame) form the hole. Rendering back along the opposite move would reveal
-  exactly these pixels, so the hole has the shape of a real disocclusion and sits beside the farther surface,
-  and the original pixels are the answer. The hole is cut out of the original image, pre-filled by the
-  background rule, and the network refines it: L1 over the hole pixels + ``adversarial`` × LSGAN loss of a
-  PatchGAN discriminator that sees the composited crop and the mask.
+- ``fill-learned``: the network of :mod:`viewshift.render.fill.learned`, from two kinds of crops (``views``: the
+  fraction of the first kind in each batch):
+
+  1. *Rendered right views* (:class:`RenderedViews`): each training pair's left view rendered into the right
+     camera with its ground-truth disparity and with the built-in depth network's, as the benchmark does; what
+     the render leaves empty is the hole, the true right view is the answer.
+  2. *Disocclusions of single photos*, self-supervised: a left view with its ground-truth disparity is moved by
+     the renderer's own z-buffer (:func:`viewshift.render.splat.splat_nearest`) by a random small camera move
+     (any direction), and the *source* pixels that lose the z-test (or leave the frame) form the hole.
+     Rendering back along the opposite move would reveal exactly these pixels, so the hole has the shape of a
+     real disocclusion and sits beside the farther surface, and the original pixels are the answer.
+
+  The hole is pre-filled by the background rule and the network refines it: L1 over the hole pixels
+  (+ ``adversarial`` × LSGAN loss of a PatchGAN discriminator that sees the composited crop and the mask; 0 in
+  the preset).
 - ``shift-autoencoder``: a U-Net fed the left view, corrupted in the denoising manner (Gaussian noise and dropped
   pixels), scored by L1 against the right view.
 - ``shift-cgan``: the same generator plus a conditional PatchGAN discriminator on (left, right) pairs; loss
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,13 +75,19 @@ class Image2ImageConfig:
     Attributes:
         preset: the preset this config started from.
         task: ``"fill"`` (hole filler) or ``"shift"`` (left view → right view).
+        loss: fill task: ``"l1"`` (mean absolute error over hole pixels) or ``"l2"`` (mean squared error, which
+            PSNR measures: where the hole's content is unknowable, its minimiser is the mean, not the median).
         adversarial: weight of the LSGAN loss of a PatchGAN discriminator (0: no discriminator).
-        width, levels, full_head: :class:`~viewshift.render.fill.learned.UNet` settings.
+        disc_width: channels of the discriminator's first layer.
+        width, levels, full_head, in_stride, mix: :class:`~viewshift.render.fill.learned.UNet` settings.
         crop: side of the square training crops, pixels.
         scale: range of the random rescaling of the pair before cropping.
         move: fill task: range of the camera move, as a fraction of the pair's baseline (1 = the right view).
         noise, drop: shift task: denoising corruption of the input (Gaussian sigma, fraction of pixels zeroed).
+        views: fill task: fraction of each batch cut from rendered right views of the training pairs
+            (:class:`RenderedViews`; the rest are renderer-made disocclusions of single photos).
         batch_size, steps, lr: optimisation (Adam, betas (0.5, 0.999)).
+        lr_decay: ``"cosine"``: the learning rate falls as ``lr · (1 + cos(π · step / steps)) / 2``; ``"none"``.
         seed: seeds the initialisation and every step's data.
         threads: torch intra-op threads.
         stereo: Middlebury root (``MiddEval3/trainingQ``, ``MiddEval2``); empty = ``../shared/data/stereo/middlebury``.
@@ -84,18 +98,24 @@ class Image2ImageConfig:
 
     preset: str = "fill-learned"
     task: str = "fill"
+    loss: str = "l1"
     adversarial: float = 0.01
+    disc_width: int = 32
     width: int = 16
     levels: int = 2
     full_head: bool = False
+    in_stride: int = 1
+    mix: int = 0
     crop: int = 128
     scale: tuple[float, float] = (0.5, 1.0)
     move: tuple[float, float] = (0.2, 1.0)
     noise: float = 0.0
     drop: float = 0.0
+    views: float = 0.0
     batch_size: int = 8
     steps: int = 4000
     lr: float = 2e-4
+    lr_decay: str = "none"
     seed: int = 0
     threads: int = 2
     stereo: str = ""
@@ -114,6 +134,10 @@ class Image2ImageConfig:
         if unknown:
             raise InputError(f"unknown image-to-image config fields {sorted(unknown)}; valid: {sorted(names)}")
         d = dict(d)
+        if d.get("loss", "l1") not in ("l1", "l2"):
+            raise InputError(f"loss must be 'l1' or 'l2', got {d['loss']!r}")
+        if d.get("lr_decay", "none") not in ("none", "cosine"):
+            raise InputError(f"lr_decay must be 'none' or 'cosine', got {d['lr_decay']!r}")
         for k in ("scale", "move"):
             if k in d:
                 d[k] = tuple(d[k])
@@ -122,7 +146,22 @@ class Image2ImageConfig:
 
 _SHIFT = {"task": "shift", "width": 16, "levels": 3, "full_head": True, "crop": 160, "noise": 0.05, "drop": 0.1}
 PRESETS: dict[str, dict] = {
-    "fill-learned": {"task": "fill", "adversarial": 0.01, "width": 8, "levels": 2, "full_head": False, "crop": 96},
+    "fill-learned": {
+        "task": "fill",
+        "adversarial": 0.0,  # L1 only: see docs/learned.md (an earlier run with 0.01 got worse on held-out crops)
+        "disc_width": 16,
+        "width": 8,
+        "levels": 2,
+        "full_head": False,
+        "in_stride": 2,
+        "mix": 5,
+        "loss": "l2",
+        "crop": 128,
+        "views": 0.5,
+        "lr": 1e-3,
+        "lr_decay": "cosine",
+        "steps": 5000,
+    },
     "shift-autoencoder": {**_SHIFT, "adversarial": 0.0, "batch_size": 6},
     "shift-cgan": {**_SHIFT, "adversarial": 0.01, "batch_size": 6},
 }
@@ -252,9 +291,107 @@ def occlusion_holes(disparity: torch.Tensor, move: torch.Tensor, tolerance: floa
     return hidden[:, None]
 
 
-def fill_batch(data: StereoCrops, step: int, seed: int, batch_size: int) -> dict[str, torch.Tensor]:
-    """A batch of the fill task: ``target (B,3,H,W)``, ``holes (B,1,H,W)``, network input ``x (B,7,H,W)``."""
+class RenderedViews:
+    """The right views of stereo pairs rendered from their left views, with the true right views as answers.
+
+    Each training pair's left view is rendered into the right camera exactly as ``bench/learned_compare.py``
+    does (:func:`~viewshift.pipeline.prepare_scene`, disparity with baseline 1, camera moved right by 1,
+    :func:`~viewshift.render.view.render_view`), once with the ground-truth disparity (unknown values filled from
+    the farther side) and once with the built-in depth network's inverse depth scaled to it (one factor: the
+    median ratio over known pixels). What the render leaves empty is the hole; the network's input is made as
+    at inference (background pre-fill with the hint ``(1, 0)``, :func:`fill_inputs` over the whole view) and the
+    true right view is the answer. These are the holes the held-out comparison scores, seen on other scenes.
+
+    Args:
+        pairs: Middlebury pairs (:class:`viewshift.learn.data.StereoPair`) with ground-truth disparity.
+        depths: which renders to make: ``"gt"`` and/or ``"builtin"``.
+    """
+
+    def __init__(self, pairs: list, depths: tuple[str, ...] = ("gt", "builtin")) -> None:
+        self.pairs = pairs
+        self.depths = depths
+        self._views: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
+
+    @property
+    def views(self) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """``(x (7,H,W) float16, target (3,H,W) float16, holes (1,H,W) bool)`` per pair and depth (made once)."""
+        if self._views is None:
+            self._views = [v for pair in self.pairs for v in render_right_views(pair, self.depths)]
+        return self._views
+
+    def crop(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A ``size`` square around a random hole pixel of a random view, mirrored half of the time.
+
+        A mirrored crop is a view rendered with the camera moving left: its hint ``dx`` changes sign.
+        """
+        x, target, holes = self.views[int(rng.integers(len(self.views)))]
+        h, w = holes.shape[-2:]
+        ys, xs = holes[0].nonzero(as_tuple=True)
+        if len(ys):
+            k = int(rng.integers(len(ys)))
+            cy = int(ys[k]) + int(rng.integers(-size // 4, size // 4 + 1))
+            cx = int(xs[k]) + int(rng.integers(-size // 4, size // 4 + 1))
+        else:
+            cy, cx = int(rng.integers(h)), int(rng.integers(w))
+        y0 = min(max(cy - size // 2, 0), h - size)
+        x0 = min(max(cx - size // 2, 0), w - size)
+        window = (slice(None), slice(y0, y0 + size), slice(x0, x0 + size))
+        x, target, holes = x[window].float(), target[window].float(), holes[window]
+        if rng.random() < 0.5:
+            x, target, holes = x.flip(-1), target.flip(-1), holes.flip(-1)
+            x[5] = -x[5]
+        return x, target, holes
+
+
+def render_right_views(pair, depths: tuple[str, ...] = ("gt", "builtin")) -> list:
+    """The right view of ``pair`` rendered from its left view: see :class:`RenderedViews`."""
+    from viewshift.depth.builtin import BuiltinDepth
+    from viewshift.depth.units import fill_from_farther
+    from viewshift.geometry.poses import invert_pose
+    from viewshift.io import read_image, to_float
+    from viewshift.pipeline import Move, prepare_scene
+    from viewshift.render.view import render_view
+
+    left_u8 = read_image(pair.left).rgb
+    right = torch.from_numpy(to_float(read_image(pair.right).rgb)).permute(2, 0, 1).float()
+    disp = pair.read_disparity()
+    if disp is None:
+        raise InputError(f"{pair.name} has no ground-truth disparity; rendered views need it")
+    known = np.isfinite(disp) & (disp > 0)
+    disp = fill_from_farther(np.where(known, disp, 0), known, farther="smaller").astype(np.float32)
+    pose = torch.as_tensor(Move(right=1.0).pose(), dtype=torch.float64).reshape(1, 4, 4)
+    out = []
+    for kind in depths:
+        if kind == "gt":
+            d = disp
+        elif kind == "builtin":
+            inv = 1.0 / np.maximum(BuiltinDepth().estimate(left_u8).depth, 1e-6)
+            d = (float(np.median(disp[known] / inv[known])) * inv).astype(np.float32)
+        else:
+            raise InputError(f"unknown view depth {kind!r}; use 'gt' or 'builtin'")
+        scene = prepare_scene(left_u8, depth=d, depth_unit="disparity", depth_baseline=1.0, focal=1000.0)
+        with torch.inference_mode():
+            r = render_view(scene.image, scene.depth, scene.K, invert_pose(pose).float())
+            base, base_depth = fill_background(r.image, r.depth, r.holes, direction=(1.0, 0.0))
+            x = fill_inputs(base, base_depth, r.holes, (1.0, 0.0))
+        out.append((x[0].half(), right.half(), r.holes[0].clone()))
+    return out
+
+
+def fill_batch(
+    data: StereoCrops, step: int, seed: int, batch_size: int, views: RenderedViews | None = None
+) -> dict[str, torch.Tensor]:
+    """A batch of the fill task: ``target (B,3,H,W)``, ``holes (B,1,H,W)``, network input ``x (B,7,H,W)``.
+
+    With ``views``, the first ``round(config.views × batch_size)`` crops are cut from rendered right views
+    (:class:`RenderedViews`), the rest are renderer-made disocclusions of single photos.
+    """
     rng = np.random.default_rng([seed, step, 1])
+    n_views = round(data.config.views * batch_size) if views is not None else 0
+    from_views = [views.crop(rng, data.config.crop) for _ in range(n_views)]
+    batch_size -= n_views
+    if batch_size == 0:
+        return {k: torch.stack([v[i] for v in from_views]) for i, k in enumerate(("x", "target", "holes"))}
     images, disps, moves = [], [], []
     for _ in range(batch_size):
         left, _, disp = data.crop(rng)
@@ -282,7 +419,10 @@ def fill_batch(data: StereoCrops, step: int, seed: int, batch_size: int) -> dict
     depth = 1.0 / disparity
     cut = target.masked_fill(holes, 0.0)
     base, base_depth = fill_background(cut, depth, holes, direction=direction)
-    return {"x": fill_inputs(base, base_depth, holes, direction), "target": target, "holes": holes}
+    batch = {"x": fill_inputs(base, base_depth, holes, direction), "target": target, "holes": holes}
+    for i, k in enumerate(("x", "target", "holes")):
+        batch[k] = torch.cat([torch.stack([v[i] for v in from_views]), batch[k]]) if from_views else batch[k]
+    return batch
 
 
 def shift_batch(data: StereoCrops, step: int, seed: int, batch_size: int) -> dict[str, torch.Tensor]:
@@ -332,7 +472,16 @@ class PatchDiscriminator(nn.Module):
 def build_generator(config: Image2ImageConfig) -> UNet:
     """The generator of a config: the filler (7 input channels) or the view-shift U-Net (3)."""
     channels = FILL_CHANNELS if config.task == "fill" else 3
-    return UNet(channels, 3, config.width, config.levels, residual=True, full_head=config.full_head)
+    return UNet(
+        channels,
+        3,
+        config.width,
+        config.levels,
+        residual=True,
+        full_head=config.full_head,
+        in_stride=config.in_stride,
+        mix=config.mix,
+    )
 
 
 def generator_losses(
@@ -340,21 +489,23 @@ def generator_losses(
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
     """Losses of the generator, and the (fake, real) discriminator inputs.
 
-    Fill: ``l1 = sum(|pred - target| over hole pixels) / (3 × hole pixels)``; the output is composited (original
-    pixels outside the holes). Shift: ``l1 = mean |pred - target|``. Adversarial (LSGAN): ``mean((D(fake) - 1)²)``.
+    Fill: ``l1 = sum(|pred - target| over hole pixels) / (3 × hole pixels)`` (``l2``: squared differences, when
+    ``config.loss == "l2"``); the output is composited (original pixels outside the holes). Shift:
+    ``l1 = mean |pred - target|``. Adversarial (LSGAN): ``mean((D(fake) - 1)²)``.
     """
     pred = gen(batch["x"])
     target = batch["target"]
     if config.task == "fill":
         holes = batch["holes"]
         out = torch.where(holes, pred, target)
-        l1 = (out - target).abs().sum() / (3 * holes.sum()).clamp_min(1)
+        diff = (out - target).abs() if config.loss == "l1" else (out - target) ** 2
+        l1 = diff.sum() / (3 * holes.sum()).clamp_min(1)
         mask = holes.float()
         fake, real = torch.cat([out, mask], 1), torch.cat([target, mask], 1)
     else:
         l1 = (pred - target).abs().mean()
         fake, real = torch.cat([batch["left"], pred], 1), torch.cat([batch["left"], target], 1)
-    losses = {"l1": l1}
+    losses = {config.loss if config.task == "fill" else "l1": l1}
     loss = l1
     if disc is not None:
         adv = ((disc(fake) - 1) ** 2).mean()
@@ -389,7 +540,7 @@ def train_image2image(
     torch.manual_seed(config.seed)
     gen = build_generator(config)
     in_d = 4 if config.task == "fill" else 6
-    disc = PatchDiscriminator(in_d) if config.adversarial > 0 else None
+    disc = PatchDiscriminator(in_d, config.disc_width) if config.adversarial > 0 else None
     opt = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.999)) if disc is not None else None
     step = 0
@@ -406,7 +557,12 @@ def train_image2image(
         step = int(state["step"])
     write_text_atomic(config.to_json(), out / "config.json")
     data = StereoCrops(config)
-    make_batch = fill_batch if config.task == "fill" else shift_batch
+    views = RenderedViews(data.pairs) if config.task == "fill" and config.views > 0 else None
+
+    def make_batch(step: int) -> dict[str, torch.Tensor]:
+        if config.task == "fill":
+            return fill_batch(data, step, config.seed, config.batch_size, views)
+        return shift_batch(data, step, config.seed, config.batch_size)
 
     def checkpoint() -> None:
         state = {"step": step, "model": gen.state_dict(), "optimizer": opt.state_dict(), "config": config.to_json()}
@@ -425,7 +581,10 @@ def train_image2image(
     with open(out / "log.jsonl", "a") as log:
         try:
             while step < config.steps:
-                batch = make_batch(data, step, config.seed, config.batch_size)
+                if config.lr_decay == "cosine":
+                    for group in [*opt.param_groups, *(opt_d.param_groups if opt_d is not None else [])]:
+                        group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+                batch = make_batch(step)
                 losses, fake, real = generator_losses(config, gen, disc, batch)
                 opt.zero_grad(set_to_none=True)
                 losses["loss"].backward()
@@ -439,6 +598,7 @@ def train_image2image(
                 step += 1
                 if step % config.log_every == 0 or step == config.steps:
                     logged = {k: round(float(v.detach()), 5) for k, v in losses.items()}
+                    logged["lr"] = float(f"{opt.param_groups[0]['lr']:.4g}")  # the rate this step used
                     elapsed = round(time.monotonic() - start, 1)
                     log.write(json.dumps({"step": step, "time": elapsed, **logged}) + "\n")
                     log.flush()
@@ -476,10 +636,11 @@ def load_generator(path: str | Path) -> tuple[UNet, Image2ImageConfig, int]:
     return gen, config, int(state["step"])
 
 
-def export_filler(run: str | Path, path: str | Path, *, command: str = "") -> Path:
+def export_filler(run: str | Path, path: str | Path, *, command: str = "", notes: dict | None = None) -> Path:
     """Write a fill-learned run's generator as a filler weights file, with a JSON record beside it.
 
-    The JSON holds the training command, the run's config (hence data split: ``holdout``) and the step.
+    The JSON holds the training command, the run's config (hence data split: ``holdout``), the step and the
+    entries of ``notes`` (e.g. the data and the machine).
 
     Raises:
         InputError: the run is not of the fill task.
@@ -490,9 +651,10 @@ def export_filler(run: str | Path, path: str | Path, *, command: str = "") -> Pa
     if config.task != "fill":
         raise InputError(f"{run} is a {config.task!r} run, not a hole filler (preset fill-learned)")
     path = Path(path)
-    state = {"settings": gen.settings, "state_dict": {k: v.contiguous() for k, v in gen.state_dict().items()}}
+    # float16 on disk (half the size; the filler loads it into float32): the shipped numbers are measured with it.
+    state = {"settings": gen.settings, "state_dict": {k: v.half().contiguous() for k, v in gen.state_dict().items()}}
     save_atomic(state, path)
-    record = {"command": command, "step": step, "config": dataclasses.asdict(config)}
+    record = {"command": command, "step": step, "config": dataclasses.asdict(config), **(notes or {})}
     write_text_atomic(json.dumps(record, indent=2) + "\n", path.with_suffix(".json"))
     return path
 

@@ -1,19 +1,22 @@
-"""The ``"learned"`` hole filler: a small U-Net that refines the ``"background"`` fill inside the holes.
+"""The ``"learned"`` hole filler: a small U-Net that decides how much to smooth the ``"background"`` fill.
 
 The network (:class:`UNet`) sees the image pre-filled by :func:`~viewshift.render.fill.background.fill_background`
 (the best classical fill on measured right views), the hole mask, the filled depth (``log(depth / median)``, which
-tells the background side) and the parallax hint, and predicts a correction of the colours inside the holes; its
-last layer starts at zero, so an untrained network *is* the background fill. Pixels outside the holes are returned
-unchanged, bit for bit.
+tells the background side) and the parallax hint, average-pooled by 2. It predicts, per pixel, weights of five
+blurred copies of the pre-fill (block means of 4 to 64 pixels); the output mixes the pre-fill with them
+(:func:`_mix_blurred`). The weights are shared by the colour channels, so the filler can only choose how much to
+smooth each hole pixel at each scale, never invent colours: a free colour correction learned scene-specific
+colours that did not carry over to new scenes (docs/learned.md). Its last layer starts at zero, so an untrained
+network *is* the background fill (a test checks this bit for bit). Pixels outside the holes are returned
+unchanged, bit for bit; depth is filled by the background rule.
 
 Speed: the network runs on the tiles of :data:`TILE` pixels (plus a :data:`MARGIN` of context) that contain holes,
-batched, or once on the whole image when those tiles would cover more pixels than it has; on the caller's threads.
-Measured: 0.39 CPU-seconds per megapixel with one thread, of which 0.13 is the background pre-fill (docs/learned.md).
-Depth is filled by the background rule. The filler's result on held-out right views ties the background fill
-(docs/learned.md): it is offered, not the default.
+batched, or once on the whole image when those tiles would cover more pixels than it has; on the caller's threads
+(``fill_holes`` uses one). Measured on the held-out Middlebury right views: see docs/learned.md (about 0.1
+CPU-seconds per megapixel for the network, on top of the background pre-fill).
 
-Weights ship in ``viewshift/render/fill/weights/fill_learned.pt`` with ``fill_learned.json`` beside them (the
-training command, data split and step count). They are trained by ``viewshift train --preset fill-learned``
+Weights ship in ``viewshift/render/fill/weights/fill_learned.pt`` (float16) with ``fill_learned.json`` beside them
+(the training command, data split and step count). They are trained by ``viewshift train --preset fill-learned``
 (:mod:`viewshift.learn.image2image`); this module never imports the training code.
 """
 
@@ -35,7 +38,9 @@ WEIGHTS = Path(__file__).with_name("weights") / "fill_learned.pt"
 TILE = 96
 """Side of the tiles the image is cut into; only tiles holding holes go through the network."""
 MARGIN = 32
-"""Context around each tile, in pixels (the network sees ``TILE + 2 * MARGIN`` squares)."""
+"""Context around each tile, in pixels (the network sees ``TILE + 2 * MARGIN`` squares). With ``TILE`` and
+``MARGIN`` multiples of the network's padding multiple (32 for the shipped one), a tile's pooling and stride grid
+is the whole image's, so tiles differ from the whole-image pass only through what lies beyond the margin."""
 BATCH = 16
 """Tiles per network call."""
 FILL_CHANNELS = 7
@@ -57,10 +62,18 @@ class UNet(nn.Module):
         residual: add the first ``out_channels`` input channels to the output.
         full_head: end with two full-resolution layers that also see the input (sharper); otherwise the output
             is predicted at 1/2 resolution and upsampled bilinearly (about 3x faster; the learned filler's choice).
+        in_stride: the network sees the input average-pooled by this factor (its output, upsampled bilinearly,
+            is still added to the full-resolution input): ``in_stride ** 2`` times less work. Needs
+            ``full_head=False``. The learned filler uses 2: its correction of the background fill is smooth.
+        mix: 0: the output is ``base + delta`` (a free correction of the colours). ``K > 0``: the network predicts
+            ``K`` per-pixel weights instead (at 1/``2 in_stride`` resolution) and the output mixes ``base`` with
+            ``K`` blurred copies of itself (block means of ``2 in_stride``, twice that, ... pixels, see
+            :func:`_mix_blurred`): it can only choose how much to smooth each pixel at each scale. Needs
+            ``full_head=False``. The learned filler uses 5 (blocks of 4 to 64 pixels).
 
     Shapes:
         ``(B, C_in, H, W) -> (B, C_out, H, W)`` for any ``H, W`` (padded internally to a multiple of
-        ``2 ** (levels + 1)``).
+        ``2 ** (levels + 1) * in_stride``).
     """
 
     def __init__(
@@ -71,8 +84,14 @@ class UNet(nn.Module):
         levels: int = 2,
         residual: bool = True,
         full_head: bool = True,
+        in_stride: int = 1,
+        mix: int = 0,
     ) -> None:
         super().__init__()
+        if in_stride < 1 or (full_head and in_stride != 1):
+            raise InputError(f"UNet in_stride must be >= 1 (and 1 with full_head), got {in_stride}")
+        if mix < 0 or (mix and (not residual or full_head)):
+            raise InputError(f"UNet mix must be >= 0 (and needs residual=True, full_head=False), got {mix}")
         self.settings = {
             "in_channels": in_channels,
             "out_channels": out_channels,
@@ -80,6 +99,8 @@ class UNet(nn.Module):
             "levels": levels,
             "residual": residual,
             "full_head": full_head,
+            "in_stride": in_stride,
+            "mix": mix,
         }
         act = nn.LeakyReLU(0.2, inplace=True)
         chans = [min(width * 2**i, 4 * width) for i in range(levels + 1)]
@@ -103,32 +124,67 @@ class UNet(nn.Module):
             nn.Sequential(nn.Conv2d(chans[0] + in_channels, chans[0], 3, 1, 1), act) if full_head else nn.Identity()
         )
         self.full_head = full_head
-        self.out = nn.Conv2d(chans[0], out_channels, 3, 1, 1)
+        self.out = nn.Conv2d(chans[0], mix or out_channels, 3, 1, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
         self.residual = residual
-        self.multiple = 2 ** (levels + 1)
+        self.in_stride = in_stride
+        self.mix = mix
+        self.multiple = 2 * in_stride * max(2**levels, 2 ** (mix - 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         ph, pw = -h % self.multiple, -w % self.multiple
         xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
-        skips = [self.stem(xp)]
+        xs = F.avg_pool2d(xp, self.in_stride) if self.in_stride > 1 else xp
+        skips = [self.stem(xs)]
         for stage in self.down:
             skips.append(stage(skips[-1]))
         y = self.middle(skips[-1])
         for stage, skip in zip(self.up, reversed(skips[:-1]), strict=True):
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = stage(torch.cat([y, skip], 1))
-        if self.full_head:
+        if self.full_head:  # (in_stride is 1 here)
             y = F.interpolate(y, size=xp.shape[-2:], mode="bilinear", align_corners=False)
             y = self.out(self.head(torch.cat([y, xp], 1)))
+        elif self.mix:
+            base = xp[:, : self.settings["out_channels"]]
+            return _mix_blurred(base, F.avg_pool2d(base, 2 * self.in_stride), self.out(y))[..., :h, :w]
         else:
             y = F.interpolate(self.out(y), size=xp.shape[-2:], mode="bilinear", align_corners=False)
         y = y[..., :h, :w]
         if self.residual:
             y = y + x[:, : y.shape[1]]
         return y
+
+
+def _mix_blurred(base: torch.Tensor, coarse: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Mix ``base`` with blurred copies of itself: ``base · (1 - up(Σ_k w_k)) + up(Σ_k w_k · blur_k)``.
+
+    Everything but the last line is computed at the coarse resolution (cheap): ``blur_0`` is ``coarse`` (block
+    means of ``base``), ``blur_k`` the means of ``2^k × 2^k`` blocks of ``coarse`` upsampled bilinearly back to it;
+    ``up`` upsamples bilinearly to ``base``'s size. With all weights zero the result is ``base``, exactly; with
+    weights summing to 1 at a pixel it is a blend of blurred copies there. The weights are shared by the colour
+    channels, so the mix can only choose how much to smooth each pixel at each scale, never invent colours.
+
+    Args:
+        base: ``(B, C, H, W)``.
+        coarse: ``(B, C, h, w)``: ``base`` average-pooled (``h`` and ``w`` multiples of ``2 ** (K - 1)``).
+        weights: ``(B, K, h, w)`` per-pixel weights (any sign).
+
+    Returns:
+        ``(B, C, H, W)``.
+    """
+    mixed = weights[:, :1] * coarse
+    pooled = coarse
+    for k in range(1, weights.shape[1]):
+        pooled = F.avg_pool2d(pooled, 2)
+        blurred = F.interpolate(pooled, size=coarse.shape[-2:], mode="bilinear", align_corners=False)
+        mixed = mixed + weights[:, k : k + 1] * blurred
+    up = F.interpolate(
+        torch.cat([mixed, weights.sum(1, keepdim=True)], 1), size=base.shape[-2:], mode="bilinear", align_corners=False
+    )
+    return base * (1 - up[:, -1:]) + up[:, :-1]
 
 
 def fill_inputs(
@@ -214,26 +270,24 @@ def fill_learned(
         return base, base_depth
     net = load_filler(None if weights is None else str(weights))
     x = fill_inputs(base[:, :3].float(), base_depth.float(), holes, direction)
-    out = base.clone()  # channels after the third (alpha) keep the background fill
     with torch.inference_mode():  # on the caller's threads (fill_holes: one, see kernels.torch_threads)
-        for i in range(image.shape[0]):
-            pred = _predict(net, x[i : i + 1], holes[i : i + 1]).to(image.dtype)
-            rgb = out[i, :3]
-            mask = holes[i].expand_as(rgb)
-            rgb[mask] = pred[mask]
-    return out, base_depth
+        pred = torch.stack([_predict(net, x[i : i + 1], holes[i : i + 1]) for i in range(image.shape[0])])
+        rgb = torch.where(holes, pred.to(image.dtype), base[:, :3])
+    # Channels after the third (alpha) keep the background fill.
+    return (torch.cat([rgb, base[:, 3:]], 1) if image.shape[1] > 3 else rgb), base_depth
 
 
-def _predict(net: UNet, x: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+def _predict(net: UNet, x: torch.Tensor, holes: torch.Tensor, tiles: bool | None = None) -> torch.Tensor:
     """The network's ``(3, H, W)`` colours for one image ``x (1, 7, H, W)``, valid at least at its ``holes``.
 
-    Runs on the :data:`TILE`-pixel tiles that hold holes (each with a :data:`MARGIN` of context), or on the whole
-    image when those tiles would cover more pixels than it has.
+    Runs on the :data:`TILE`-pixel tiles that hold holes (each with a :data:`MARGIN` of context, the image's
+    borders replicated), or on the whole image when those tiles would cover more pixels than it has; ``tiles``
+    forces one way (tests). Pixels of tiles without holes are left at zero.
     """
     _, _, h, w = x.shape
     cells = F.max_pool2d(holes.float(), TILE, TILE, ceil_mode=True)[0, 0] > 0
     side = TILE + 2 * MARGIN
-    if int(cells.sum()) * side * side >= h * w:
+    if not (tiles if tiles is not None else int(cells.sum()) * side * side < h * w):
         return net(x)[0].clamp(0, 1)
     padded = F.pad(x, (MARGIN, MARGIN + (-w % TILE), MARGIN, MARGIN + (-h % TILE)), mode="replicate")[0]
     out = torch.zeros(3, h, w, dtype=x.dtype)
