@@ -15,8 +15,9 @@ is predicted from the left one by:
 Scores (``quality_middlebury._scores``: PSNR, and the 3×3-window SSIM of ``viewshift.learn.metrics.ssim``) over
 all pixels, over the *visible* and over the *hole* pixels, where holes are the same mask for every row: the
 pixels the ground-truth render leaves empty (disocclusions and the right border), i.e. what a right view reveals.
-The fill time of ``learned`` is measured per megapixel of image (wall time and process CPU time; the machine is
-shared, see the load printed).
+Fill time: each fill method alone (``fill_holes`` on the ground-truth render, as ``Scene.render`` calls it, one
+torch thread), best of 3, per megapixel of image, wall time and process CPU time; the load average is printed
+beside it (the machine may be shared).
 
 Usage:  python bench/learned_compare.py [--data ../shared/data] [--runs DIR] [--out docs]
         (--runs holds shift-autoencoder/ and shift-cgan/ run folders; missing ones are left out)
@@ -62,10 +63,8 @@ def render_all(left_u8: np.ndarray, disparity: np.ndarray, label: str, row: dict
     """Render the right view with every fill from a disparity map; scores into ``row``, images into ``images``."""
     scene = prepare_scene(left_u8, depth=disparity, depth_unit="disparity", depth_baseline=1.0, focal=1000.0)
     for fill in FILLS:
-        t, c = time.perf_counter(), time.process_time()
         view = scene.render(Move(right=1.0).pose(), options=ViewOptions(fill=fill))
         name = f"{label}, {fill} fill"
-        row[f"time {name}"] = (time.perf_counter() - t, time.process_time() - c)
         image = to_float(view.image)
         images[name] = image
         row[name] = _scores(image, right, holes)
@@ -110,9 +109,10 @@ def evaluate(data: Path, runs: Path, limit: int = 0) -> tuple[list[dict], list[s
         inv = 1.0 / np.maximum(depth, 1e-6)
         scale = float(np.median(disp[known] / inv[known]))
         render_all(left_u8, (scale * inv).astype(np.float32), "built-in depth", row, images, right, holes)
-        render_all(left_u8, disp.astype(np.float32), "GT depth", row, images, right, holes)
+        scene = render_all(left_u8, disp.astype(np.float32), "GT depth", row, images, right, holes)
+        row["fill time"] = time_fills(scene)
         images["true right view"] = right
-        names = [n for n in row if isinstance(row[n], dict)]
+        names = [n for n in row if isinstance(row[n], dict) and n != "fill time"]
         rows.append(row)
         crops[pair.name] = _crop(images, holes)
         print(
@@ -121,6 +121,43 @@ def evaluate(data: Path, runs: Path, limit: int = 0) -> tuple[list[dict], list[s
             flush=True,
         )
     return rows, names, crops
+
+
+def time_fills(scene) -> dict:
+    """``{fill: (wall s, CPU s)}``: each fill alone on the scene's right-view render, best of 3, one thread."""
+    from viewshift.geometry.poses import invert_pose
+    from viewshift.render import kernels
+    from viewshift.render.fill import fill_holes
+    from viewshift.render.view import render_view
+
+    pose = torch.as_tensor(Move(right=1.0).pose(), dtype=torch.float64).reshape(1, 4, 4)
+    out = {}
+    with torch.inference_mode(), kernels.torch_threads(1):
+        r = render_view(scene.image, scene.depth, scene.K, invert_pose(pose).float())
+        for fill in FILLS:
+            fill_holes(r.image, r.depth, r.holes, fill, direction=(1.0, 0.0))  # warm-up (weights, caches)
+            best = (float("inf"), float("inf"))
+            for _ in range(3):
+                t, c = time.perf_counter(), time.process_time()
+                fill_holes(r.image, r.depth, r.holes, fill, direction=(1.0, 0.0))
+                best = min(best[0], time.perf_counter() - t), min(best[1], time.process_time() - c)
+            out[fill] = best
+    return out
+
+
+def per_pair(rows: list[dict]) -> str:
+    """Hole PSNR per pair: the best classical fill (``background``) against ``learned``, both depths."""
+    lines = [
+        "| pair | holes % | GT depth: background | GT depth: learned | built-in depth: background "
+        "| built-in depth: learned |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        vals = [
+            r[f"{d}, {f} fill"]["psnr holes"] for d in ("GT depth", "built-in depth") for f in ("background", "learned")
+        ]
+        lines.append(f"| {r['pair']} | {r['holes %']:.1f} | " + " | ".join(f"{v:.2f}" for v in vals) + " |")
+    return "\n".join(lines)
 
 
 def _crop(images: dict, holes: np.ndarray) -> dict:
@@ -155,11 +192,11 @@ def table(rows: list[dict], names: list[str], title: str) -> str:
 
 def timing(rows: list[dict]) -> str:
     lines = ["| fill | wall s per megapixel | CPU s per megapixel |", "|---|---|---|"]
+    mp = sum(r["megapixels"] for r in rows)
     for fill in FILLS:
-        key = f"time GT depth, {fill} fill"
-        wall = np.mean([r[key][0] / r["megapixels"] for r in rows])
-        cpu = np.mean([r[key][1] / r["megapixels"] for r in rows])
-        lines.append(f"| {fill} (whole render) | {wall:.2f} | {cpu:.2f} |")
+        wall = sum(r["fill time"][fill][0] for r in rows) / mp
+        cpu = sum(r["fill time"][fill][1] for r in rows) / mp
+        lines.append(f"| {fill} | {wall:.3f} | {cpu:.3f} |")
     return "\n".join(lines)
 
 
@@ -196,15 +233,21 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=0, help="only the first N held-out pairs (a quick check)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} cores", flush=True)
     rows, names, crops = evaluate(args.data.resolve(), args.runs.resolve(), args.pairs)
     text = "\n\n".join(
-        table([r for r in rows if r["set"] == s], names, f"{s} held-out") for s in ("MiddEval3", "MiddEval2")
+        table([r for r in rows if r["set"] == s], names, f"{s} held-out")
+        for s in ("MiddEval3", "MiddEval2")
+        if any(r["set"] == s for r in rows)
     )
     text += "\n\n" + table(rows, names, "All held-out pairs")
-    text += "\n\nFill time on the ground-truth renders (whole `Scene.render` call, includes splatting), load average "
-    text += f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores:\n\n" + timing(rows)
+    text += "\n\nHole PSNR (dB) per pair:\n\n" + per_pair(rows)
+    text += "\n\nFill time (the fill alone on the ground-truth renders, one thread, best of 3; all pairs' time over "
+    text += f"all pairs' megapixels), load average {load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores:\n\n"
+    text += timing(rows)
     print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
     doc = args.out / "learned.md"
     start, end = "<!-- learned_compare:start -->", "<!-- learned_compare:end -->"
     body = doc.read_text() if doc.exists() else f"# Learned view shifting\n\n{start}\n{end}\n"
@@ -212,7 +255,8 @@ def main() -> None:
         body += f"\n{start}\n{end}\n"
     head, rest = body.split(start, 1)
     tail = rest.split(end, 1)[1]
-    generated = f"{start}\nMade by `python bench/learned_compare.py --runs {args.runs}`.\n\n{text}\n{end}"
+    command = "python bench/learned_compare.py --runs RUNS" + (f" --pairs {args.pairs}" if args.pairs else "")
+    generated = f"{start}\nMade by `{command}` (RUNS: the folder of the shift-* runs).\n\n{text}\n{end}"
     with atomic_path(doc) as tmp:
         tmp.write_text(head + generated + tail)
     (args.out / "images").mkdir(parents=True, exist_ok=True)
