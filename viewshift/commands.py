@@ -31,7 +31,13 @@ from viewshift.cli_args import (
     wrote,
 )
 from viewshift.errors import DepthError, InputError, OutputError, ViewshiftError
-from viewshift.multiview.cli import add_clip_option, add_frames_options, cmd_depth_frames, wants_multiview
+from viewshift.multiview.cli import (
+    add_clip_option,
+    add_frames_options,
+    check_clip_sources,
+    cmd_depth_frames,
+    wants_multiview,
+)
 from viewshift.video.cli import add_video_options
 
 IMAGE_OUT = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
@@ -88,7 +94,7 @@ def add_depth_options(p: argparse.ArgumentParser) -> None:
         help="download the --depth-model NAME into the cache folder if it is not there (`viewshift models list`)",
     )
     x.add_argument("--stereo-right", metavar="IMAGE", help="the right image of a rectified pair (semi-global matching)")
-    add_clip_option(x)
+    add_clip_option(g)
     g.add_argument(
         "--depth-unit",
         choices=("metric", "relative", "disparity"),
@@ -217,6 +223,7 @@ def _depth_spec(args: argparse.Namespace, image: Path, focal: float):
     """What ``args`` say the depth of ``image`` is: an argument for :func:`viewshift.pipeline.get_depth`."""
     from viewshift.depth import FileDepth, StereoDepth
 
+    check_clip_sources(args)
     if args.depth:
         path = Path(args.depth)
         if path.is_dir():
@@ -232,13 +239,16 @@ def _depth_spec(args: argparse.Namespace, image: Path, focal: float):
             scale=args.depth_scale,
             fill_invalid=args.depth_fill_unknown,
         )
-    if args.depth_model:
-        return open_depth_model(args.depth_model, args)
     if getattr(args, "clip", None):
         from viewshift.multiview import ClipDepth
 
         given = args.focal or (focal if args.fov else None)  # else the clip's K.txt / EXIF, or a focal search
-        return ClipDepth(args.clip, focal=given, max_frames=getattr(args, "clip_frames", 12), threads=args.threads)
+        prior = open_depth_model(args.depth_model, args) if args.depth_model else None
+        return ClipDepth(
+            args.clip, focal=given, max_frames=getattr(args, "clip_frames", 12), threads=args.threads, prior=prior
+        )
+    if args.depth_model:
+        return open_depth_model(args.depth_model, args)
     if args.stereo_right:
         if args.depth_baseline is None:
             raise DepthError("--stereo-right needs --depth-baseline, the distance between the two cameras")

@@ -80,3 +80,72 @@ def test_refusals_write_nothing(clip, capsys, tmp_path):
     code, _, err = run(capsys, "depth", frame, "--clip", tmp_path / "missing", "-o", tmp_path / "d.npy")
     assert code == 2 and "not found" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4", "small.png"]
+
+
+def test_depth_model_fills_what_the_clip_cannot_match(clip, capsys, tmp_path, monkeypatch):
+    """--depth-model with --clip: the model's depth, aligned to the geometry, fills the low-confidence pixels.
+
+    The "model" here gives the true depth up to a power law (right shape, wrong scale and exponent): the fill must
+    then follow the truth on the filled pixels far better than the built-in network's fill, and leave the confident
+    pixels as they were.
+    """
+    import viewshift.commands
+    from viewshift.depth.base import DepthMap
+
+    root, depths, K = clip
+    asked = []
+
+    class TruthShaped:
+        def estimate(self, rgb):
+            return DepthMap(3.0 * depths[2] ** 0.7, "relative")
+
+    monkeypatch.setattr(viewshift.commands, "open_depth_model", lambda spec, args: asked.append(spec) or TruthShaped())
+    frames = sorted((root / "frames").glob("*.png"))
+    common = [*frames, "--focal", K[0, 0], "--ref", 2, "-q"]
+    code, _, err = run(capsys, "depth", *common, "-o", tmp_path / "a.npy")
+    assert code == 0, err
+    code, _, err = run(capsys, "depth", *common, "--depth-model", "truth-shaped", "-o", tmp_path / "b.npy")
+    assert code == 0, err
+    assert asked == ["truth-shaped"]
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    conf = read_image(tmp_path / "a_confidence.png").rgb.astype(np.float32) / 255
+    conf = conf if conf.ndim == 2 else conf[..., 0]
+    filled, sure = conf < 0.1, conf > 0.3
+    assert 0.02 < filled.mean() < 0.5  # the scene has both kinds of pixels
+    assert np.median(np.abs(np.log(b[sure] / a[sure]))) < 1e-4  # only the guided upsampling's reach differs
+    truth = depths[2] * np.median(a[sure] / depths[2][sure])  # the truth in the geometry's unit
+
+    def err_filled(d):
+        return float(np.median(np.abs(d[filled] - truth[filled]) / truth[filled]))
+
+    assert err_filled(b) < 0.5 * err_filled(a) and err_filled(b) < 0.03, (err_filled(b), err_filled(a))
+    # a single photo with --clip takes the same fill
+    code, _, err = run(capsys, "depth", frames[2], "--clip", root / "frames", "--focal", K[0, 0],
+                       "--depth-model", "truth-shaped", "-o", tmp_path / "c.npy")  # fmt: skip
+    assert code == 0 and asked == ["truth-shaped"] * 2, err
+
+
+def test_clip_with_another_depth_source_is_refused(clip, capsys, tmp_path):
+    root, _, _ = clip
+    frame = root / "frames" / "000000.png"
+    for flag in ("--depth", "--stereo-right"):
+        code, _, err = run(
+            capsys,
+            "render",
+            frame,
+            "--clip",
+            root / "frames",
+            flag,
+            frame,
+            "--depth-baseline",
+            0.1,
+            "-o",
+            tmp_path / "v.png",
+        )
+        assert (
+            code == 2
+            and err.startswith("viewshift: error: ")
+            and f"--clip and {flag} both give depth" in err
+            and err.count("\n") == 1
+        ), err
+    assert list(tmp_path.iterdir()) == []

@@ -24,14 +24,30 @@ DEFAULT_CLIP_FRAMES = 12  # = viewshift.multiview.source.DEFAULT_CLIP_FRAMES (ke
 
 
 def add_clip_option(group) -> None:
-    """Add ``--clip DIR|VIDEO`` to a (mutually exclusive) depth group."""
+    """Add ``--clip DIR|VIDEO`` to a depth group (it combines with ``--depth-model``: see check_clip_sources)."""
     group.add_argument(
         "--clip",
         metavar="DIR|VIDEO",
         help="several frames of the same scene from a moving camera (a folder of images, a make-clip folder or a "
         "video): geometric multi-view depth for the photo, which is the reference frame and the clip's frames its "
-        f"neighbours ({DEFAULT_CLIP_FRAMES} frames spread over the clip)",
+        f"neighbours ({DEFAULT_CLIP_FRAMES} frames spread over the clip); pixels the clip cannot match are filled "
+        "from --depth-model's depth aligned to the geometry (default: the built-in network)",
     )
+
+
+def check_clip_sources(args: argparse.Namespace) -> None:
+    """Refuse ``--clip`` together with another depth source other than ``--depth-model`` (its fill).
+
+    Raises:
+        InputError: ``--clip`` with ``--depth`` or ``--stereo-right``.
+    """
+    if getattr(args, "clip", None):
+        for name, flag in (("depth", "--depth"), ("stereo_right", "--stereo-right")):
+            if getattr(args, name, None):
+                raise InputError(
+                    f"--clip and {flag} both give depth; use one (--clip combines only with --depth-model, "
+                    "which fills what the clip cannot match)"
+                )
 
 
 def add_frames_options(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +94,7 @@ def cmd_depth_frames(args: argparse.Namespace) -> int:
     spec = images if len(images) > 1 else Path(images[0] if images else args.clip)
     if images and getattr(args, "clip", None):
         raise InputError("give the frames either positionally or with --clip, not both")
+    check_clip_sources(args)
     inputs = [Path(p) for p in images] or [Path(args.clip)]
     out = vio.check_output(args.output, overwrite=args.overwrite, inputs=inputs, extensions=(".npy", ".png", ".pfm"))
     conf_path = out.with_name(f"{out.stem}_confidence.png")
@@ -96,7 +113,14 @@ def cmd_depth_frames(args: argparse.Namespace) -> int:
 
         focal = focal_from_fov(args.fov, w)
     cameras = estimate_cameras(frame_set.frames, focal=focal)
-    result = multiview_depth(frame_set.frames, args.ref, cameras=cameras, config=SweepConfig(threads=args.threads))
+    prior = None
+    if getattr(args, "depth_model", None):
+        from viewshift.commands import open_depth_model
+
+        prior = open_depth_model(args.depth_model, args)
+    result = multiview_depth(
+        frame_set.frames, args.ref, cameras=cameras, config=SweepConfig(threads=args.threads), prior=prior
+    )
     vio.write_depth(out, result.depth, overwrite=args.overwrite, inputs=inputs)
     conf = np.round(np.clip(result.confidence, 0, 1) * 255).astype(np.uint8)
     vio.write_image(conf_path, conf, overwrite=args.overwrite, inputs=inputs)
