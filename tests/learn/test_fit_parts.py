@@ -99,4 +99,4 @@ def test_the_teacher_sweeps_only_the_fitted_frames(monkeypatch):
     assert seen["n"] == 6 and seen["refs"] == [0, 2, 5]
     assert np.allclose(seen["poses"][:, 0, 3], pool)  # the sweep never sees frames 3 or 7
     assert out[0][0].shape == (4, 6) and np.allclose(out[0][0], 2.0)
-    assert fit_module.FitConfig().teacher_frames == -1  # every fitted frame by default
+    assert fit_module.FitConfig().teacher_frames == 12  # spread over the fitted frames by default

@@ -142,9 +142,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--teacher-frames",
         type=int,
-        default=-1,
+        default=12,
         metavar="N",
-        help="frames given a geometric teacher depth, spread over the clip (-1: every fitted frame, 0: none)",
+        help="frames given a geometric teacher depth, spread over the clip (-1: every fitted frame, 0: none; its "
+        "time, part of the budget, grows with N)",
     )
     p.add_argument(
         "--teacher-width",

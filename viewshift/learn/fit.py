@@ -98,7 +98,7 @@ class FitConfig:
     explainability: bool = False
     explain_weight: float = 0.2
     teacher_weight: float = 1.0
-    teacher_frames: int = -1
+    teacher_frames: int = 12
     teacher_width: int = 160
     anchor_weight: float = 0.0
     min_parallax_px: float = 2.0
