@@ -555,9 +555,9 @@ def fit_clip(
     import os
 
     from viewshift.depth.builtin import BUILTIN_WEIGHTS, load_depth_network, save_depth_model
-    from viewshift.io import read_image
+    from viewshift.io import read_image, save_torch
     from viewshift.learn.data import read_clip
-    from viewshift.learn.trainer import save_atomic, write_text_atomic
+    from viewshift.learn.trainer import write_text_atomic
 
     if seconds is None and steps is None:
         raise InputError("fit needs a time budget (seconds / --max-minutes) or a step budget (--steps)")
@@ -726,7 +726,7 @@ def fit_clip(
     write_text_atomic(config.to_json(), run / "config.json")
 
     def checkpoint() -> None:
-        save_atomic(
+        save_torch(
             {
                 "step": step,
                 "seconds": used,

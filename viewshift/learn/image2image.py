@@ -531,7 +531,8 @@ def train_image2image(
     Raises:
         InputError: a checkpoint written with a different config (except ``steps``), or missing data.
     """
-    from viewshift.learn.trainer import save_atomic, write_text_atomic
+    from viewshift.io import save_torch
+    from viewshift.learn.trainer import write_text_atomic
 
     torch.set_num_threads(config.threads)
     out = Path(out)
@@ -569,7 +570,7 @@ def train_image2image(
         state["settings"] = gen.settings
         if disc is not None:
             state["disc"], state["disc_optimizer"] = disc.state_dict(), opt_d.state_dict()
-        save_atomic(state, ckpt_path)
+        save_torch(state, ckpt_path)
 
     bar = None
     if progress:
@@ -645,7 +646,8 @@ def export_filler(run: str | Path, path: str | Path, *, command: str = "", notes
     Raises:
         InputError: the run is not of the fill task.
     """
-    from viewshift.learn.trainer import save_atomic, write_text_atomic
+    from viewshift.io import save_torch
+    from viewshift.learn.trainer import write_text_atomic
 
     gen, config, step = load_generator(run)
     if config.task != "fill":
@@ -653,7 +655,7 @@ def export_filler(run: str | Path, path: str | Path, *, command: str = "", notes
     path = Path(path)
     # float16 on disk (half the size; the filler loads it into float32): the shipped numbers are measured with it.
     state = {"settings": gen.settings, "state_dict": {k: v.half().contiguous() for k, v in gen.state_dict().items()}}
-    save_atomic(state, path)
+    save_torch(state, path)
     record = {"command": command, "step": step, "config": dataclasses.asdict(config), **(notes or {})}
     write_text_atomic(json.dumps(record, indent=2) + "\n", path.with_suffix(".json"))
     return path

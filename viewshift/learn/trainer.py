@@ -370,11 +370,6 @@ class DataMix:
 # ----------------------------------------------------------------------------------------------- checkpoints
 
 
-#: ``torch.save`` through the atomic writer (:func:`viewshift.io.save_torch`), under the name fit.py and
-#: image2image.py import.
-save_atomic = save_torch
-
-
 def write_text_atomic(text: str, path: Path) -> None:
     """Write ``text`` through :func:`viewshift.io.atomic_path`."""
     from viewshift.io import atomic_path
@@ -459,7 +454,7 @@ def train(
 
     def checkpoint() -> None:
         if rank == 0:
-            save_atomic(
+            save_torch(
                 {
                     "step": step,
                     "model": model.state_dict(),
