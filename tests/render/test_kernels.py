@@ -123,3 +123,28 @@ def test_a_failed_trace_is_traced_again_through_the_pixel_it_lands_on_up_to_the_
             assert (image == 0).all() and np.isinf(z).all()
         else:
             assert np.allclose(image, values, atol=1e-6) and np.array_equal(z, depth)
+
+
+@pytest.mark.parametrize(
+    ("su", "expected", "want_valid", "want_depth"),
+    [
+        (3.3, 4.0, True, 1 / 0.252),  # the nearest corner agrees: the agreeing corners' mixed depth
+        (2.3, 4.0, False, 4.0),  # only a farther corner agrees, not the nearest: the expected depth, exactly
+        (1.3, 8.0, False, 8.0),  # no corner agrees: the expected depth, exactly
+    ],
+)
+def test_sample_returns_the_expected_depth_exactly_when_the_nearest_corner_disagrees(
+    su, expected, want_valid, want_depth
+):
+    # A source of depth 2 (inverse 0.5) in columns 0-2 beside a surface of inverse depth 0.252 (depth 3.97) in
+    # columns 3-4; tolerance 0.01 around 1/expected. The refinement reads the depth of an invalid sample, so it
+    # must be `expected` (the documented contract) and never the mix of farther agreeing corners or 1/0.
+    inv = np.full((4, 5), 0.5, np.float32)
+    inv[:, 3:] = 0.252
+    values = np.arange(20, dtype=np.float32).reshape(1, 4, 5)
+    out = np.empty(1, np.float32)
+    depth, valid = kernels._sample(values, inv, np.float32(su), np.float32(1.2), np.float32(expected), 0.01, out)
+    assert valid == want_valid
+    assert depth == pytest.approx(want_depth, rel=1e-6)
+    if valid:  # bilinear over the agreeing corners only (columns 3 and 4 at fu = 0.3, rows 1 and 2 at fv = 0.2)
+        assert out[0] == pytest.approx(0.7 * 0.8 * 8 + 0.3 * 0.8 * 9 + 0.7 * 0.2 * 13 + 0.3 * 0.2 * 14, rel=1e-6)
