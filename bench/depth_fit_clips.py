@@ -12,8 +12,12 @@ the dataset's poses, ``estimate``: structure from motion) and four depths of fra
 * ``fitted``: the fitted model's depth times its learned scale (the cameras' unit);
 * ``builtin``: the built-in model's depth, median-scaled per frame to the fitted depth;
 * ``plane``: a fronto-parallel plane at the fitted depth's median;
-* ``geometric``: plane-sweep depth of :func:`viewshift.multiview.multiview_depth` (filled) from the fitted frames
-  within 6 of the source (never the held-out ones), with the same cameras: the cameras' unit, its own scale.
+* ``geometric``: plane-sweep depth of the source from the fitted frames within 6 of it (never a held-out frame),
+  with the run's cameras, low-confidence pixels filled by the built-in network aligned to the geometry
+  (:func:`viewshift.learn.fit.fused_depth` with ``prior="builtin"``, i.e. ``multiview_depth``'s default): the
+  geometric depth alone, in the cameras' unit at its own scale;
+* ``fused``: the same sweep with the fitted network filling (``fused_depth``, ``prior="fitted"``): the fit's
+  product for the clip's frames (``viewshift fit --frame-depths``).
 
 Each method then gets its own best global factor for the whole clip (the same oracle advantage for every
 method): the best of 13 values in [1/4, 4], refined by a golden-section search in ``log f`` between that value's
@@ -159,6 +163,7 @@ def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool, c
     from viewshift.depth.builtin import BuiltinDepth
     from viewshift.io import read_image
     from viewshift.learn.data import read_clip
+    from viewshift.learn.fit import fused_depth
     from viewshift.render.view import render_view
 
     clip = read_clip(clip_dir)
@@ -169,18 +174,9 @@ def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool, c
     fitted, builtin = BuiltinDepth(model), BuiltinDepth()
     rgb = [read_image(p).rgb for p in clip.frames]
     held = [k for k in range(every - 1, len(rgb), every)]
-    geo_cams = None
-    if geometric:
-        try:
-            from viewshift.multiview import Cameras, multiview_depth
-
-            z = cams["points"] if "points" in cams.files else np.zeros((0, 3))
-            geo_cams = (Cameras, multiview_depth, z)
-        except ImportError:
-            geo_cams = None
     cached = dict(np.load(cache)) if cache is not None and cache.exists() else {}
     pairs: list = []
-    identity, times = [], {}
+    identity, times, confident = [], {}, {}
     for k in held:
         src, tgt = k - 1, k
         d_fit = fitted.estimate(rgb[src]).depth * scale
@@ -189,30 +185,22 @@ def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool, c
         d_b = builtin.estimate(rgb[src]).depth
         depths["builtin"] = d_b * (med / float(np.median(d_b)))
         depths["plane"] = np.full_like(d_fit, med)
-        if f"g{src}" in cached:
-            depths["geometric"] = cached[f"g{src}"]
-        elif geo_cams is not None:
-            Cameras, multiview_depth, pts = geo_cams
-            if len(pts) < 10:  # known poses: bound the sweep by the fitted depth's range
-                from viewshift.learn.fit import depth_range_points
-
-                lo, hi = np.percentile(d_fit, [1, 99])
-                pts = depth_range_points(W, [src], 0.4 * lo, 2.5 * hi)
-            cam = Cameras(
-                K=K, world_T_cam=W, scale="relative", points=pts, reprojection_px=0.0, registered=np.ones(len(W), bool)
-            )
-            # the sweep sees the fitted frames only (the held-out frame is not given to it)
-            # (and only the fitted frames within 6 of the source, which bounds its time)
-            keep = [i for i in range(max(0, src - 6), min(len(rgb), src + 7)) if i % every != every - 1]
+        # the product's clip-frame depths (viewshift.learn.fit.fused_depth): the sweep sees the fitted frames
+        # within 6 of the source only, never a held-out frame; "geometric" is filled by the built-in network,
+        # "fused" by the fitted one
+        for name, prior in (("geometric", "builtin"), ("fused", "fitted")) if geometric else ():
+            if f"{name[0]}{src}" in cached:
+                depths[name] = cached[f"{name[0]}{src}"]
+                continue
             t0 = time.monotonic()
             try:
-                r = multiview_depth([rgb[i] for i in keep], keep.index(src), cameras=_subset(cam, keep))
+                r = fused_depth(model, src, images=rgb, exclude=held, prior=prior)
                 g = np.where(np.isfinite(r.depth) & (r.depth > 0), r.depth, med).astype(np.float32)
-                depths["geometric"] = g  # in the cameras' unit already: its own scale, not the fitted depth's
-                cached[f"g{src}"] = g
+                depths[name] = cached[f"{name[0]}{src}"] = g  # the cameras' unit: its own scale
+                confident.setdefault(name, []).append(float((r.confidence >= 0.1).mean()))
             except Exception as exc:  # noqa: BLE001 - a failed sweep is reported, not fatal
-                times["geometric_error"] = str(exc)
-            times["geometric_s"] = times.get("geometric_s", 0) + time.monotonic() - t0
+                times[f"{name}_error"] = str(exc)
+            times[f"{name}_s"] = times.get(f"{name}_s", 0) + time.monotonic() - t0
         T = torch.from_numpy(np.linalg.inv(W[tgt]) @ W[src]).float()[None]
         img = torch.from_numpy(rgb[src]).permute(2, 0, 1)[None].float() / 255
         Kt = torch.from_numpy(K).float()[None]
@@ -225,6 +213,7 @@ def score(clip_dir: Path, model: Path, run: Path, every: int, geometric: bool, c
     if cache is not None and cached:
         np.savez(cache, **cached)
     result = {"held_out_frames": held, "identity": float(np.mean(identity))}
+    result |= {f"{k}_confident_share": round(float(np.mean(v)), 3) for k, v in confident.items()}
     for name in pairs[0][5]:
         best, value, at_median = best_factor(pairs, name)
         result[name], result[f"{name}_factor"], result[f"{name}_at_median_scale"] = value, round(best, 4), at_median
@@ -342,14 +331,14 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(results, indent=2))
         print(name, json.dumps({k: v for k, v in r.items() if k != "held_out_frames"}), flush=True)
     table = [
-        "| clip | fitted | built-in | plane | geometric | identity | fit steps (s) |",
-        "|---|---|---|---|---|---|---|",
+        "| clip | fitted | fused | built-in | plane | geometric | identity | fit steps (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for key, r in results.get("clips", {}).items():
-        geo = f"{r['geometric']:.2f}" if "geometric" in r else "—"
+        geo, fused = (f"{r[k]:.2f}" if k in r else "—" for k in ("geometric", "fused"))
         fit = r.get("fit", {})
         table.append(
-            f"| {key} | {r['fitted']:.2f} | {r['builtin']:.2f} | {r['plane']:.2f} | {geo} | "
+            f"| {key} | {r['fitted']:.2f} | {fused} | {r['builtin']:.2f} | {r['plane']:.2f} | {geo} | "
             f"{r['identity']:.2f} | {fit.get('step', '?')} ({fit.get('seconds', '?')}) |"
         )
     text = "\n".join(table)

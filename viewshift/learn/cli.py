@@ -177,6 +177,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--init", help="depth model file to start from (default: the built-in model)")
     p.add_argument("--max-width", type=count, default=640, help="width of the clip made from a video or folder")
+    p.add_argument(
+        "--frame-depths",
+        metavar="DIR",
+        help="after the fit, write the depth of every clip frame to DIR/<frame>.npy (the cameras' unit): plane-sweep "
+        "geometry with the fitted cameras where it is confident, the fitted network elsewhere; part of the run's "
+        "output like OUTPUT (the same command again replaces them), not counted in the time budget (default: none)",
+    )
     resume = p.add_mutually_exclusive_group()
     resume.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT.run/ has a checkpoint")
     resume.add_argument("--resume", action="store_true", help="continue from the checkpoint (what happens anyway)")
@@ -364,10 +371,17 @@ def _fit(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.quiet,
     )
+    depths = ""
+    if args.frame_depths:
+        from viewshift.learn.fit import write_fused_depths
+
+        made = write_fused_depths(args.output, args.frame_depths, overwrite=True, progress=not args.quiet)
+        alone = f", {len(made['network_only'])} without parallax: network only" if made["network_only"] else ""
+        depths = f", {made['frames']} frame depths in {args.frame_depths}/{alone}"
     wrote(
         args,
         f"{args.output} (depth fitted in {result['step']} steps, {result['seconds']:.0f} s; "
-        f"cameras: {result['cameras']}), {result['run']}/",
+        f"cameras: {result['cameras']}), {result['run']}/{depths}",
     )
     return 0
 

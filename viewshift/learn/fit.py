@@ -818,6 +818,127 @@ def fit_clip(
     }
 
 
+#: Frames on each side of a clip frame that :func:`fused_depth` sweeps it over.
+FUSED_REACH = 6
+
+
+def fused_depth(
+    model: str | Path,
+    frame: int,
+    *,
+    images: list[np.ndarray] | None = None,
+    exclude: tuple[int, ...] | list[int] = (),
+    reach: int = FUSED_REACH,
+    prior: str = "fitted",
+    config=None,
+):
+    """The depth of a frame of the clip a model was fitted to: geometry where the sweep is confident, the fitted
+    network where it is not.
+
+    Frame ``frame`` is swept (:func:`viewshift.multiview.multiview_depth`) over the clip's frames within
+    ``reach`` of it, without ``exclude``, with the run's refined cameras (``MODEL.run/cameras.npz``); pixels of low
+    confidence are filled by the fitted network's depth, aligned to the confident geometry by a power law and
+    corrected locally by it (the ``"mono"`` fill with ``prior=`` the fitted model). With known poses (no
+    triangulated points) the sweep's depth range is the fitted depth's 1st–99th percentile times 0.4 and 2.5.
+
+    Args:
+        model: a depth model file written by :func:`fit_clip` (its run folder beside it).
+        frame: index of the clip frame.
+        images: the clip's ``H×W×3 uint8`` frames (default: read from the clip the model was fitted to).
+        exclude: frames never given to the sweep (e.g. held-out frames).
+        reach: frames on each side of ``frame`` the sweep may use.
+        prior: ``"fitted"`` (the fitted network fills) or ``"builtin"`` (the built-in network fills: the
+            geometric depth alone, the baseline the fit is measured against).
+        config: :class:`viewshift.multiview.planesweep.SweepConfig` (default: its defaults).
+
+    Returns:
+        :class:`~viewshift.multiview.MultiViewDepth` of ``frame``; depth ``H×W`` in the cameras' unit.
+
+    Raises:
+        InputError: no run folder or cameras beside ``model``, ``frame`` out of range or excluded, an unknown
+            ``prior``, no parallax around the frame.
+    """
+    from viewshift.depth.builtin import BuiltinDepth
+    from viewshift.multiview import Cameras, multiview_depth
+
+    if prior not in ("fitted", "builtin"):
+        raise InputError(f"prior must be 'fitted' or 'builtin', not {prior!r}")
+    cam_file = run_folder(model) / "cameras.npz"
+    if not cam_file.exists():
+        raise InputError(f"{cam_file} not found; fused depth needs a finished fit (run viewshift fit first)")
+    z = np.load(cam_file)
+    W = z["world_T_cam"] if "world_T_cam" in z.files else z["world_T_cam_initial"]
+    fitted = BuiltinDepth(model)
+    if images is None:
+        from viewshift.io import read_image
+        from viewshift.learn.data import read_clip
+
+        images = [read_image(p).rgb for p in read_clip(fitted.meta["fitted_to"]).frames]
+    n = len(images)
+    if len(W) != n:
+        raise InputError(f"{cam_file} has {len(W)} cameras for {n} frames")
+    if not 0 <= frame < n or frame in exclude:
+        raise InputError(f"frame {frame} is not one of the {n} frames the sweep may use")
+    keep = [i for i in range(max(0, frame - reach), min(n, frame + reach + 1)) if i not in exclude]
+    points = z["points"]
+    if len(points) < 10:  # known poses: bound the sweep by the fitted depth's range
+        d_fit = fitted.estimate(images[frame]).depth * float(fitted.meta["scale"])
+        lo, hi = np.percentile(d_fit, [1, 99])
+        points = depth_range_points(W, [frame], 0.4 * lo, 2.5 * hi)
+    cams = Cameras(
+        K=np.asarray(z["K"], np.float64),
+        world_T_cam=np.asarray(W)[keep],
+        scale="relative",
+        points=points,
+        reprojection_px=0.0,
+        registered=np.ones(len(keep), bool),
+    )
+    source = fitted if prior == "fitted" else None
+    return multiview_depth([images[i] for i in keep], keep.index(frame), cameras=cams, prior=source, config=config)
+
+
+def write_fused_depths(
+    model: str | Path, folder: str | Path, *, overwrite: bool = False, progress: bool = False
+) -> dict:
+    """Write :func:`fused_depth` of every frame of the fitted clip as ``folder/<frame name>.npy`` (float32, the
+    cameras' unit) with a colour preview ``<frame name>_preview.png`` beside it.
+
+    A frame the sweep cannot use (no parallax around it) gets the fitted network's depth times the fit's scale.
+
+    Returns:
+        ``{"frames": written, "network_only": [frames without geometry], "folder": folder}``.
+
+    Raises:
+        InputError: see :func:`fused_depth`. OutputError: a depth file exists and ``overwrite`` is false.
+    """
+    from viewshift.depth.builtin import BuiltinDepth
+    from viewshift.io import check_output, read_image, write_depth
+    from viewshift.learn.data import read_clip
+
+    fitted = BuiltinDepth(model)
+    paths = read_clip(fitted.meta["fitted_to"]).frames
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    outs = [folder / f"{Path(p).stem}.npy" for p in paths]
+    for out in outs:  # refuse before any work
+        check_output(out, overwrite=overwrite)
+    images = [read_image(p).rgb for p in paths]
+    network_only = []
+    frames = range(len(images))
+    if progress:
+        from tqdm import tqdm
+
+        frames = tqdm(frames, desc="fused depth", unit="frame", dynamic_ncols=True)
+    for i in frames:
+        try:
+            depth = fused_depth(model, i, images=images).depth
+        except InputError:
+            depth = fitted.estimate(images[i]).depth * float(fitted.meta["scale"])
+            network_only.append(i)
+        write_depth(outs[i], depth, overwrite=overwrite, inputs=paths)
+    return {"frames": len(outs), "network_only": network_only, "folder": str(folder)}
+
+
 def _progress_bar(progress: bool, seconds: float | None, steps: int | None, used: float, step: int):
     """A tqdm bar over the step budget when one is given, else over the seconds of the time budget."""
     if not progress:
