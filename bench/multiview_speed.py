@@ -24,6 +24,7 @@ TARGET_S = 20.0
 
 
 def main() -> int:
+    import viewshift  # noqa: F401, I001  (before torch, as the command line: idle OpenMP threads then sleep)
     import torch
 
     from viewshift.io import atomic_path, read_image

@@ -16,7 +16,17 @@ learned geometry), ``viewshift.multiview``, ``viewshift.video``, ``viewshift.exp
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any
+
+# OpenMP threads that wait for work sleep instead of spinning, unless the user chose otherwise. On a machine whose
+# cores are busy with other work, spinning threads of torch's OpenMP pool take the cores from the one doing the
+# work: geometric depth of 10 frames took 44 s instead of 10 s with two threads (docs/depth/multiview.md, "Speed").
+# It must be set before torch loads its OpenMP runtime, so it applies only when viewshift is imported first (the
+# command line always is).
+if "torch" not in sys.modules:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _EXPORTS = {
     "synthesize": "viewshift.pipeline",
