@@ -23,6 +23,12 @@ Round 2 (docs/depth/builtin.md): permissive labels only, the log-depth loss weig
         --pseudo /work/pseudo_labels/manifest-permissive.json --mix pseudo=0.3,stereo=0.5,synthetic=0.2 \
         --silog-weight 4 --init viewshift/depth/weights/builtin_depth.pt --threads 1 --max-minutes 105
 
+Round 3 (docs/depth/builtin.md): the ``small-gn`` network (group normalisation after every convolution, which
+the round-3 diagnosis found missing), from scratch, at 128×192 for more steps in the time there was::
+
+    nice -n 10 python bench/train_builtin.py --out /work/runs/H/builtin-r3 --net small-gn --height 128 \
+        --width 192 --steps 6000 --threads 1 --max-minutes 70
+
 Resumable: run the same command again after a kill.
 """
 
@@ -65,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="expected share of procedural-scene batches, the rest Middlebury pairs (default: half each)",
     )
+    ap.add_argument("--net", default=None, help="depth network preset (default: the training preset's 'small')")
+    ap.add_argument("--height", type=int, default=None, help="training crop height (default: the preset's 192)")
+    ap.add_argument("--width", type=int, default=None, help="training crop width (default: the preset's 256)")
     ap.add_argument("--seed", type=int, default=0, help="seeds the initialisation and every step's data")
     ap.add_argument("--pseudo", default="", help="pseudo-label manifest.json (or its folder) to add (default: none)")
     ap.add_argument(
@@ -104,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         ranking_weight=args.ranking_weight,
         lr=args.lr,
         silog_weight=args.silog_weight,
+        depth_net=args.net,
+        height=args.height,
+        width=args.width,
         seed=args.seed,
         init=args.init,
         steps=args.steps,

@@ -12,6 +12,7 @@ from viewshift.depth.network import (
     count_macs,
     count_parameters,
     depth_preset,
+    group_count,
 )
 from viewshift.errors import InputError, ShapeError
 
@@ -61,12 +62,40 @@ def test_bad_input_and_config():
         DepthNetConfig(min_depth=2.0, max_depth=1.0)
 
 
-def test_config_round_trip():
-    cfg = DEPTH_PRESETS["paper"]
+@pytest.mark.parametrize("name", ["paper", "small-gn"])
+def test_config_round_trip(name):
+    cfg = DEPTH_PRESETS[name]
     assert DepthNetConfig.from_dict(cfg.to_dict()) == cfg
 
 
-@pytest.mark.parametrize("name, params", [("tiny", 52_888), ("small", 821_812), ("paper", 22_158_692)])
+def test_config_of_older_files_has_no_normalisation():
+    old = {k: v for k, v in DEPTH_PRESETS["small"].to_dict().items() if k != "norm"}
+    assert DepthNetConfig.from_dict(old).norm == "none"
+    with pytest.raises(InputError):
+        DepthNetConfig(norm="batch")
+
+
+def test_without_normalisation_the_layout_of_older_files_is_kept():
+    keys = set(DepthNet(depth_preset("small")).state_dict())
+    assert "encoder.stages.0.0.0.weight" in keys and "encoder.stages.0.0.1.weight" not in keys
+
+
+@pytest.mark.parametrize("channels, groups", [(8, 2), (16, 4), (24, 6), (48, 8), (128, 8), (3, 1)])
+def test_group_count(channels, groups):
+    assert group_count(channels) == groups
+
+
+def test_group_normalised_output_does_not_depend_on_the_batch():
+    torch.manual_seed(0)
+    net = DepthNet(DepthNetConfig(channels=(8, 12, 16, 24, 32), norm="group")).eval()
+    images = torch.rand(3, 3, 32, 64)
+    alone = net.predict(images[:1])
+    assert torch.allclose(net.predict(images)[:1], alone, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, params", [("tiny", 52_888), ("small", 821_812), ("small-gn", 824_116), ("paper", 22_158_692)]
+)
 def test_documented_sizes(name, params):
     assert count_parameters(DepthNet(depth_preset(name))) == params
 
