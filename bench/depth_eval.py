@@ -142,7 +142,7 @@ RANK_SETS = ("middlebury", "middlebury2", "sevenscenes", "rgbd")  # the four set
 
 
 def shipping_rule(out: dict, old: str = "old built-in", new: str = "built-in") -> dict:
-    """The shipping rule of docs/depth/builtin.md (round 2) applied to this script's results ``out``.
+    """The shipping rule of docs/depth/builtin.md (rounds 2 and 3) applied to this script's results ``out``.
 
     Conditions (means over sets; comparisons at three decimals, PSNR at two): (1) mean ``abs_rel_disp`` over
     the three sets not higher than old; (2) mean ``spearman`` over the four sets not lower; (3) one of them
