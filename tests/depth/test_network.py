@@ -45,8 +45,9 @@ def test_odd_sizes_are_padded_and_cropped_back():
     assert tuple(outs[0].shape) == (1, 1, 50, 70) and tuple(outs[3].shape) == (1, 1, 7, 9)
 
 
-def test_gradients_reach_the_first_layer():
-    net = DepthNet(depth_preset("tiny"))
+@pytest.mark.parametrize("norm", ["none", "group"])
+def test_gradients_reach_the_first_layer(norm):
+    net = DepthNet(DepthNetConfig(channels=(8, 12, 16, 24, 32), norm=norm))
     net(torch.rand(1, 3, 32, 32))[0].mean().backward()
     assert net.encoder.stages[0][0][0].weight.grad.abs().sum() > 0
 
@@ -83,6 +84,19 @@ def test_without_normalisation_the_layout_of_older_files_is_kept():
 @pytest.mark.parametrize("channels, groups", [(8, 2), (16, 4), (24, 6), (48, 8), (128, 8), (3, 1)])
 def test_group_count(channels, groups):
     assert group_count(channels) == groups
+
+
+def test_group_normalisation_keeps_the_signal_of_a_fresh_network():
+    # The round-3 diagnosis (docs/depth/builtin.md): without normalisation the deepest encoder feature of a fresh
+    # network is many times weaker than the first; with it, every convolution's output has unit scale.
+    torch.manual_seed(0)
+    images = torch.rand(2, 3, 64, 64)
+    for norm, lowest in (("none", 0.0), ("group", 0.5)):
+        net = DepthNet(DepthNetConfig(channels=(16, 32, 48, 64, 96, 128), norm=norm))
+        with torch.no_grad():
+            feats = net.encoder((images - net.mean) / net.std)
+        ratio = float(feats[-1].std() / feats[0].std())
+        assert (ratio < 0.2) if norm == "none" else (ratio > lowest)
 
 
 def test_group_normalised_output_does_not_depend_on_the_batch():
