@@ -836,10 +836,13 @@ def fused_depth(
     network where it is not.
 
     Frame ``frame`` is swept (:func:`viewshift.multiview.multiview_depth`) over the clip's frames within
-    ``reach`` of it, without ``exclude``, with the run's refined cameras (``MODEL.run/cameras.npz``); pixels of low
-    confidence are filled by the fitted network's depth, aligned to the confident geometry by a power law and
-    corrected locally by it (the ``"mono"`` fill with ``prior=`` the fitted model). With known poses (no
-    triangulated points) the sweep's depth range is the fitted depth's 1st–99th percentile times 0.4 and 2.5.
+    ``reach`` of it, without ``exclude``, with the cameras the fit started from (``MODEL.run/cameras.npz``: the
+    clip's poses or the structure-from-motion estimate; the per-frame refinements are left out: frames outside
+    the fit have none, and mixing them cost every depth 2–3 dB on held-out 7-Scenes frames, docs/depth/fit.md);
+    pixels of low confidence are filled by the fitted network's depth, aligned to the confident geometry by a
+    power law and corrected locally by it (the ``"mono"`` fill with ``prior=`` the fitted model). So the fit adds
+    to the geometric depth exactly where the sweep is unsure. With known poses (no triangulated points) the
+    sweep's depth range is the fitted depth's 1st–99th percentile times 0.4 and 2.5.
 
     Args:
         model: a depth model file written by :func:`fit_clip` (its run folder beside it).
@@ -867,7 +870,7 @@ def fused_depth(
     if not cam_file.exists():
         raise InputError(f"{cam_file} not found; fused depth needs a finished fit (run viewshift fit first)")
     z = np.load(cam_file)
-    W = z["world_T_cam"] if "world_T_cam" in z.files else z["world_T_cam_initial"]
+    W = z["world_T_cam_initial"]
     fitted = BuiltinDepth(model)
     if images is None:
         from viewshift.io import read_image
