@@ -12,13 +12,19 @@ import torch
 from tests.helpers import require_shared_data
 from viewshift.errors import InputError
 from viewshift.learn.image2image import (
+    HELD_OUT,
     PRESETS,
+    VALIDATION,
+    PatchDiscriminator,
     RenderedViews,
     StereoCrops,
     fill_batch,
+    generator_losses,
     load_generator,
+    lsgan_loss,
     make_config,
     occlusion_holes,
+    patch_weights,
     shift_batch,
     train_image2image,
 )
@@ -75,6 +81,17 @@ def test_every_preset_trains_two_steps_checkpoints_and_resumes(preset, tmp_path)
     result = train_image2image(config, out, progress=False)
     assert result["step"] == 2 and np.isfinite(result["loss"])
     assert json.loads((out / "config.json").read_text())["preset"] == preset
+    # The presets with a discriminator train it (fill-learned: the adversarial path of the issue, and its
+    # validation scores with the best step kept).
+    assert ("adv" in result and "disc" in result) == (config.adversarial > 0)
+    assert config.adversarial > 0 or preset == "shift-autoencoder"
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ("disc" in state) == (config.adversarial > 0)
+    if preset == "fill-learned":
+        val = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if '"val"' in line]
+        assert [v["step"] for v in val] == [0, 2] and all(np.isfinite(v["val"]) for v in val)
+        best = torch.load(out / "best.pt", weights_only=True)
+        assert best["score"] == max(v["val"] for v in val) or abs(best["score"] - max(v["val"] for v in val)) < 1e-3
     gen, saved, step = load_generator(out)
     assert step == 2 and saved == config
     before = {k: v.clone() for k, v in gen.state_dict().items()}
@@ -181,7 +198,8 @@ def test_fill_batches_mix_rendered_views_and_the_learning_rate_decays_by_cosine(
     assert batch["x"].shape == (4, 7, 48, 48) and batch["holes"].shape == (4, 1, 48, 48)
     assert bool((batch["x"][:2, 5].abs() == 1).all())  # the two view crops: horizontal move, hint (±1, 0)
     train_image2image(config, tmp_path / "run", progress=False)
-    lrs = [json.loads(line)["lr"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    lines = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    lrs = [line["lr"] for line in lines if "lr" in line]  # (validation lines carry "val" instead)
     expected = [config.lr * (1 + np.cos(np.pi * k / 4)) / 2 for k in range(4)]
     np.testing.assert_allclose(lrs, expected, rtol=1e-3)
 
@@ -210,3 +228,63 @@ def test_export_filler_writes_small_float16_weights_the_filler_loads_and_a_recor
     train_image2image(shift, tmp_path / "ae", progress=False)
     with pytest.raises(InputError, match="not a hole filler"):
         export_filler(tmp_path / "ae", tmp_path / "ae.pt")
+
+
+def test_validation_scenes_are_disjoint_from_held_out_and_training():
+    root = require_shared_data("stereo", "middlebury")
+    assert not set(VALIDATION) & set(HELD_OUT)
+    data = StereoCrops(make_config("fill-learned", stereo=str(root)))
+    names = {p.name for p in data.pairs}
+    assert not names & (set(VALIDATION) | set(HELD_OUT))
+    assert {p.name for p in data.validation_pairs} == set(VALIDATION)  # every validation scene is in the data
+    assert len(names) == 29
+
+
+def test_patch_weights_score_only_the_patches_near_holes():
+    # One hole pixel at (20, 20) of a 64-px crop; the discriminator grid is 8x8 (cells of 8 px). Dilated by 4 px
+    # the hole covers rows/columns 16..24: cells 2 and 3 in each direction; undilated only cell 2. Without holes
+    # nothing is scored.
+    holes = torch.zeros(2, 1, 64, 64, dtype=torch.bool)
+    holes[0, 0, 20, 20] = True
+    expected = torch.zeros(8, 8)
+    expected[2:4, 2:4] = 1
+    w = patch_weights(holes, (8, 8), margin=4)
+    assert torch.equal(w[0, 0], expected) and not bool(w[1].any())
+    expected[2:4, 2:4] = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    assert torch.equal(patch_weights(holes, (8, 8), margin=0)[0, 0], expected)
+
+
+def test_lsgan_loss_averages_over_the_weighted_patches():
+    scores = torch.tensor([[[[0.0, 1.0], [3.0, 0.5]]]])
+    weights = torch.tensor([[[[1.0, 0.0], [1.0, 0.0]]]])
+    assert float(lsgan_loss(scores, 1.0)) == pytest.approx((1 + 0 + 4 + 0.25) / 4)
+    assert float(lsgan_loss(scores, 1.0, weights)) == pytest.approx((1 + 4) / 2)
+    assert float(lsgan_loss(scores, 0.0, torch.zeros_like(weights))) == 0.0  # no hole near: nothing to score
+
+
+def test_the_fill_adversarial_loss_scores_only_the_hole_neighbourhood():
+    # A hole in the top-left corner of a 64-px crop: the generator's adversarial loss is the LSGAN loss of the
+    # discriminator's patches near it (margin 4 px), not of the whole crop; the discriminator trains on the same
+    # patches of the real crop.
+    from viewshift.learn.image2image import build_generator, discriminator_loss
+
+    config = make_config("fill-learned", adversarial=1.0, adv_margin=4)
+    torch.manual_seed(0)
+    gen, disc = build_generator(config), PatchDiscriminator(4, 8)
+    target = torch.rand(1, 3, 64, 64)
+    holes = torch.zeros(1, 1, 64, 64, dtype=torch.bool)
+    holes[..., 4:10, 4:10] = True
+    batch = {"x": torch.cat([target, holes.float(), torch.zeros(1, 3, 64, 64)], 1), "target": target, "holes": holes}
+    losses, fake, real, weights = generator_losses(config, gen, disc, batch)
+    scores = disc(fake)
+    assert scores.shape[-2:] == (14, 14) and weights.shape == (1, 1, 14, 14)
+    near = torch.zeros(1, 1, 14, 14)
+    # Adaptive pooling's cell i spans pixels floor(64 i / 14) .. ceil(64 (i + 1) / 14) - 1: cells 0..3 touch the
+    # dilated hole (rows/columns 0..13; cell 3 starts at 13), cell 4 starts at 18.
+    near[..., :4, :4] = 1
+    assert torch.equal(weights, near)
+    expected = ((scores - 1) ** 2)[..., :4, :4].mean()
+    assert float(losses["adv"]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(losses["adv"]) != pytest.approx(float(((scores - 1) ** 2).mean()), rel=1e-3)
+    d_expected = ((disc(real) - 1) ** 2)[..., :4, :4].mean() + (scores**2)[..., :4, :4].mean()
+    assert float(discriminator_loss(disc, fake, real, weights)) == pytest.approx(float(d_expected), rel=1e-5)

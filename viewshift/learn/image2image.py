@@ -1,7 +1,8 @@
 """Image-to-image training: the learned hole filler and the direct (end-to-end) view-shift models.
 
 Three presets, all trained on the Middlebury stereo pairs of ``../shared/data`` minus the held-out scenes of
-``docs/depth.md`` (:data:`HELD_OUT`):
+``docs/depth.md`` (:data:`HELD_OUT`) and the validation scenes (:data:`VALIDATION`), on which the filler's runs
+are scored while they train (:func:`validation_scores`) to choose the step and the run:
 
 - ``fill-learned``: the network of :mod:`viewshift.render.fill.learned`, from two kinds of crops (``views``: the
   fraction of the first kind in each batch):
@@ -15,9 +16,9 @@ Three presets, all trained on the Middlebury stereo pairs of ``../shared/data`` 
      Rendering back along the opposite move would reveal exactly these pixels, so the hole has the shape of a
      real disocclusion and sits beside the farther surface, and the original pixels are the answer.
 
-  The hole is pre-filled by the background rule and the network refines it: L1 over the hole pixels
-  (+ ``adversarial`` × LSGAN loss of a PatchGAN discriminator that sees the composited crop and the mask; 0 in
-  the preset).
+  The hole is pre-filled by the background rule and the network refines it: squared (or absolute) error over
+  the hole pixels + ``adversarial`` × the LSGAN loss of a PatchGAN discriminator that sees the composited crop
+  and the mask and is scored only on the patches near holes (:func:`patch_weights`).
 - ``shift-autoencoder``: a U-Net fed the left view, corrupted in the denoising manner (Gaussian noise and dropped
   pixels), scored by L1 against the right view.
 - ``shift-cgan``: the same generator plus a conditional PatchGAN discriminator on (left, right) pairs; loss
@@ -48,6 +49,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from viewshift.errors import InputError
 from viewshift.render.fill.background import fill_background
@@ -65,7 +67,22 @@ HELD_OUT = (
     "MiddEval2/Moebius",
     "MiddEval2/Reindeer",
 )
-"""Scenes never trained on (those of ``docs/depth.md``)."""
+"""Scenes never trained on (those of ``docs/depth.md``), scored once at the end (docs/learned.md)."""
+
+VALIDATION = (
+    "MiddEval3/Playroom",
+    "MiddEval3/Recycle",
+    "MiddEval3/Shelves",
+    "MiddEval2/Books",
+    "MiddEval2/Dolls",
+    "MiddEval2/Laundry",
+    "MiddEval2/Bowling1",
+    "MiddEval2/Bowling2",
+)
+"""Scenes never trained on and disjoint from :data:`HELD_OUT`, on which steps and runs are chosen. Whole scene
+families: Bowling1 and Bowling2 are the same scene lit and exposed differently, so both sit here; the 2005 set's
+Books, Dolls and Laundry are other scenes than its held-out Moebius and Reindeer (Art stays in training with
+MiddEval3's ArtL, the same scene)."""
 
 
 @dataclass
@@ -79,6 +96,8 @@ class Image2ImageConfig:
             PSNR measures: where the hole's content is unknowable, its minimiser is the mean, not the median).
         adversarial: weight of the LSGAN loss of a PatchGAN discriminator (0: no discriminator).
         disc_width: channels of the discriminator's first layer.
+        adv_margin: fill task: the discriminator is scored on the patches within this many pixels of a hole
+            pixel (:func:`patch_weights`); elsewhere the composited crop is the true one.
         width, levels, full_head, in_stride, mix: :class:`~viewshift.render.fill.learned.UNet` settings.
         crop: side of the square training crops, pixels.
         scale: range of the random rescaling of the pair before cropping.
@@ -91,8 +110,11 @@ class Image2ImageConfig:
         seed: seeds the initialisation and every step's data.
         threads: torch intra-op threads.
         stereo: Middlebury root (``MiddEval3/trainingQ``, ``MiddEval2``); empty = ``../shared/data/stereo/middlebury``.
-        holdout: scenes never trained on.
-        max_scenes: use only the first N training scenes (0 = all; smoke tests use 2).
+        holdout: scenes never trained on (scored once, at the end).
+        validation: scenes never trained on, scored every ``validate_every`` steps (fill task).
+        validate_every: steps between validation scores (0: none); each score is a line of ``log.jsonl`` and the
+            best step's generator is kept as ``best.pt``.
+        max_scenes: use only the first N training (and validation) scenes (0 = all; smoke tests use 2).
         log_every, checkpoint_every: steps between log lines / checkpoints.
     """
 
@@ -101,6 +123,7 @@ class Image2ImageConfig:
     loss: str = "l1"
     adversarial: float = 0.01
     disc_width: int = 32
+    adv_margin: int = 16
     width: int = 16
     levels: int = 2
     full_head: bool = False
@@ -120,6 +143,8 @@ class Image2ImageConfig:
     threads: int = 2
     stereo: str = ""
     holdout: list[str] = field(default_factory=lambda: list(HELD_OUT))
+    validation: list[str] = field(default_factory=lambda: list(VALIDATION))
+    validate_every: int = 0
     max_scenes: int = 0
     log_every: int = 10
     checkpoint_every: int = 50
@@ -148,8 +173,12 @@ _SHIFT = {"task": "shift", "width": 16, "levels": 3, "full_head": True, "crop": 
 PRESETS: dict[str, dict] = {
     "fill-learned": {
         "task": "fill",
-        "adversarial": 0.0,  # L1 only: see docs/learned.md (an earlier run with 0.01 got worse on held-out crops)
+        # pix2pix's balance (λ = 100 on L1, i.e. 0.01 per unit of L1) scaled to squared error, whose gradient at a
+        # typical hole error of 0.1 is 5x smaller than L1's: 0.002.
+        "adversarial": 0.002,
         "disc_width": 16,
+        "adv_margin": 16,
+        "validate_every": 250,
         "width": 8,
         "levels": 2,
         "full_head": False,
@@ -211,12 +240,16 @@ class StereoCrops:
         root = Path(config.stereo) if config.stereo else _default_stereo_root()
         if not root.is_dir():
             raise InputError(f"stereo root {root} not found; pass --stereo DIR (a Middlebury folder)")
-        pairs = [p for p in middlebury_pairs(root) if p.name not in set(config.holdout)]
+        every = middlebury_pairs(root)
+        pairs = [p for p in every if p.name not in {*config.holdout, *config.validation}]
         if config.max_scenes:
             pairs = pairs[: config.max_scenes]
         if not pairs:
-            raise InputError(f"no training pairs under {root} (after leaving out the held-out scenes)")
+            raise InputError(f"no training pairs under {root} (after leaving out the held-out and validation scenes)")
         self.pairs = pairs
+        self.validation_pairs = [p for p in every if p.name in set(config.validation)]
+        if config.max_scenes:
+            self.validation_pairs = self.validation_pairs[: config.max_scenes]
         self.config = config
         self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
@@ -484,14 +517,51 @@ def build_generator(config: Image2ImageConfig) -> UNet:
     )
 
 
+def patch_weights(holes: torch.Tensor, size: tuple[int, int], margin: int) -> torch.Tensor:
+    """Which discriminator patches to score: those whose cell lies within ``margin`` pixels of a hole pixel.
+
+    The hole mask is dilated by ``margin`` (a square of side ``2 margin + 1``) and max-pooled to the
+    discriminator's output grid (:func:`torch.nn.functional.adaptive_max_pool2d`): a score counts when its cell of
+    the image touches the dilated holes.
+
+    Args:
+        holes: ``(B, 1, H, W)`` bool.
+        size: ``(h, w)`` of the discriminator's output.
+        margin: pixels.
+
+    Returns:
+        ``(B, 1, h, w)`` float, 1 for scored patches and 0 elsewhere.
+    """
+    near = holes.float()
+    if margin > 0:
+        near = F.max_pool2d(near, 2 * margin + 1, stride=1, padding=margin)
+    return F.adaptive_max_pool2d(near, size)
+
+
+def lsgan_loss(scores: torch.Tensor, target: float, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Least-squares GAN loss ``Σ w (D - target)² / Σ w`` (``w`` = 1 everywhere when ``weights`` is None).
+
+    Args:
+        scores: ``(B, 1, h, w)`` discriminator outputs.
+        target: 1 for "real", 0 for "fake".
+        weights: ``(B, 1, h, w)`` per-patch weights (:func:`patch_weights`), or None.
+    """
+    err = (scores - target) ** 2
+    if weights is None:
+        return err.mean()
+    return (err * weights).sum() / weights.sum().clamp_min(1)
+
+
 def generator_losses(
     config: Image2ImageConfig, gen: UNet, disc: PatchDiscriminator | None, batch: dict[str, torch.Tensor]
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-    """Losses of the generator, and the (fake, real) discriminator inputs.
+    """Losses of the generator, the (fake, real) discriminator inputs and the patch weights of the adversarial loss.
 
     Fill: ``l1 = sum(|pred - target| over hole pixels) / (3 × hole pixels)`` (``l2``: squared differences, when
     ``config.loss == "l2"``); the output is composited (original pixels outside the holes). Shift:
-    ``l1 = mean |pred - target|``. Adversarial (LSGAN): ``mean((D(fake) - 1)²)``.
+    ``l1 = mean |pred - target|``. Adversarial (LSGAN, :func:`lsgan_loss`): ``mean((D(fake) - 1)²)``, for the fill
+    task over the patches near holes only (:func:`patch_weights` with ``config.adv_margin``); the weights are
+    None for the shift task (every patch).
     """
     pred = gen(batch["x"])
     target = batch["target"]
@@ -507,12 +577,39 @@ def generator_losses(
         fake, real = torch.cat([batch["left"], pred], 1), torch.cat([batch["left"], target], 1)
     losses = {config.loss if config.task == "fill" else "l1": l1}
     loss = l1
+    weights = None
     if disc is not None:
-        adv = ((disc(fake) - 1) ** 2).mean()
+        scores = disc(fake)
+        if config.task == "fill":
+            weights = patch_weights(batch["holes"], scores.shape[-2:], config.adv_margin)
+        adv = lsgan_loss(scores, 1.0, weights)
         losses["adv"] = adv
         loss = loss + config.adversarial * adv
     losses["loss"] = loss
-    return losses, fake, real
+    return losses, fake, real, weights
+
+
+def discriminator_loss(
+    disc: PatchDiscriminator, fake: torch.Tensor, real: torch.Tensor, weights: torch.Tensor | None
+) -> torch.Tensor:
+    """The discriminator's LSGAN loss ``L(D(real), 1) + L(D(fake), 0)`` over the same patches as the generator's."""
+    return lsgan_loss(disc(real), 1.0, weights) + lsgan_loss(disc(fake.detach()), 0.0, weights)
+
+
+def validation_scores(gen: UNet, views: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> list[float]:
+    """Hole PSNR (dB) of a filler network on whole rendered views (:class:`RenderedViews`), one per view.
+
+    ``PSNR = 10 log10(1 / MSE)`` with the mean over the hole pixels and the 3 colours; the network runs once on
+    the whole view (as ``fill_learned`` does when the holes are spread over the image) and its output is clamped
+    to [0, 1]. Scored before the realism step and without quantisation, unlike the held-out comparison.
+    """
+    out = []
+    with torch.inference_mode():
+        for x, target, holes in views:
+            pred = gen(x[None].float())[0].clamp(0, 1)
+            err = ((pred - target.float()) ** 2)[holes.expand(3, -1, -1)]
+            out.append(10 * math.log10(1 / max(float(err.mean()), 1e-10)) if err.numel() else float("nan"))
+    return out
 
 
 # -------------------------------------------------------------------------------------------------------- loop
@@ -559,6 +656,12 @@ def train_image2image(
     write_text_atomic(config.to_json(), out / "config.json")
     data = StereoCrops(config)
     views = RenderedViews(data.pairs) if config.task == "fill" and config.views > 0 else None
+    validating = config.task == "fill" and config.validate_every > 0 and bool(data.validation_pairs)
+    val_views = RenderedViews(data.validation_pairs) if validating else None
+    best_path = out / "best.pt"
+    best = -math.inf
+    if validating and best_path.exists():
+        best = float(torch.load(best_path, map_location="cpu", weights_only=True)["score"])
 
     def make_batch(step: int) -> dict[str, torch.Tensor]:
         if config.task == "fill":
@@ -572,6 +675,22 @@ def train_image2image(
             state["disc"], state["disc_optimizer"] = disc.state_dict(), opt_d.state_dict()
         save_torch(state, ckpt_path)
 
+    def validate(log) -> None:
+        """Score the generator on the validation views; keep it as ``best.pt`` when it is the best so far."""
+        nonlocal best
+        gen.eval()
+        scores = validation_scores(gen, val_views.views)
+        gen.train()
+        kinds = val_views.depths
+        per_kind = {k: float(np.nanmean(scores[i :: len(kinds)])) for i, k in enumerate(kinds)}
+        score = float(np.nanmean(scores))
+        line = {"step": step, "val": round(score, 4), **{f"val_{k}": round(v, 4) for k, v in per_kind.items()}}
+        log.write(json.dumps(line) + "\n")
+        log.flush()
+        if score > best:
+            best = score
+            save_torch({"step": step, "score": score, "settings": gen.settings, "model": gen.state_dict()}, best_path)
+
     bar = None
     if progress:
         from tqdm import tqdm
@@ -581,17 +700,19 @@ def train_image2image(
     logged: dict = {}
     with open(out / "log.jsonl", "a") as log:
         try:
+            if validating and step == 0:
+                validate(log)  # the untrained network: the background fill, exactly
             while step < config.steps:
                 if config.lr_decay == "cosine":
                     for group in [*opt.param_groups, *(opt_d.param_groups if opt_d is not None else [])]:
                         group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / config.steps))
                 batch = make_batch(step)
-                losses, fake, real = generator_losses(config, gen, disc, batch)
+                losses, fake, real, weights = generator_losses(config, gen, disc, batch)
                 opt.zero_grad(set_to_none=True)
                 losses["loss"].backward()
                 opt.step()
                 if disc is not None:
-                    d_loss = ((disc(real) - 1) ** 2).mean() + (disc(fake.detach()) ** 2).mean()
+                    d_loss = discriminator_loss(disc, fake, real, weights)
                     opt_d.zero_grad(set_to_none=True)
                     d_loss.backward()
                     opt_d.step()
@@ -606,6 +727,8 @@ def train_image2image(
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({k: f"{float(v.detach()):.4f}" for k, v in losses.items()})
+                if validating and (step % config.validate_every == 0 or step == config.steps):
+                    validate(log)
                 timed_out = max_seconds is not None and time.monotonic() - start > max_seconds
                 if step % config.checkpoint_every == 0 or timed_out:
                     checkpoint()
@@ -637,14 +760,22 @@ def load_generator(path: str | Path) -> tuple[UNet, Image2ImageConfig, int]:
     return gen, config, int(state["step"])
 
 
-def export_filler(run: str | Path, path: str | Path, *, command: str = "", notes: dict | None = None) -> Path:
+def export_filler(
+    run: str | Path, path: str | Path, *, command: str = "", notes: dict | None = None, best: bool = False
+) -> Path:
     """Write a fill-learned run's generator as a filler weights file, with a JSON record beside it.
 
-    The JSON holds the training command, the run's config (hence data split: ``holdout``), the step and the
-    entries of ``notes`` (e.g. the data and the machine).
+    The JSON holds the training command, the run's config (hence the data split: ``holdout`` and
+    ``validation``), the step, with ``best`` the validation score that chose it, and the entries of ``notes``
+    (e.g. the data and the machine).
+
+    Args:
+        run: a fill-learned run folder.
+        path: the weights file to write (``.json`` beside it).
+        best: export the step with the best validation score (``best.pt``) instead of the last checkpoint.
 
     Raises:
-        InputError: the run is not of the fill task.
+        InputError: the run is not of the fill task, or ``best`` without a ``best.pt``.
     """
     from viewshift.io import save_torch
     from viewshift.learn.trainer import write_text_atomic
@@ -652,11 +783,20 @@ def export_filler(run: str | Path, path: str | Path, *, command: str = "", notes
     gen, config, step = load_generator(run)
     if config.task != "fill":
         raise InputError(f"{run} is a {config.task!r} run, not a hole filler (preset fill-learned)")
+    chosen = {}
+    if best:
+        best_path = Path(run) / "best.pt"
+        if not best_path.exists():
+            raise InputError(f"no {best_path}: train with validate_every > 0 (the fill-learned preset does)")
+        state = torch.load(best_path, map_location="cpu", weights_only=True)
+        gen.load_state_dict(state["model"])
+        step = int(state["step"])
+        chosen = {"chosen_by": "best validation hole PSNR", "validation_psnr": round(float(state["score"]), 4)}
     path = Path(path)
     # float16 on disk (half the size; the filler loads it into float32): the shipped numbers are measured with it.
     state = {"settings": gen.settings, "state_dict": {k: v.half().contiguous() for k, v in gen.state_dict().items()}}
     save_torch(state, path)
-    record = {"command": command, "step": step, "config": dataclasses.asdict(config), **(notes or {})}
+    record = {"command": command, "step": step, **chosen, "config": dataclasses.asdict(config), **(notes or {})}
     write_text_atomic(json.dumps(record, indent=2) + "\n", path.with_suffix(".json"))
     return path
 
