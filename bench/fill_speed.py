@@ -2,13 +2,16 @@
 
 Builds a synthetic forward-rendered view (textured background at depth 5, random foreground boxes at depth 1..2)
 with ~5 % disocclusion holes beside the right edges of the boxes plus a border band, then times each method
-(best of --repeat) at each size and prints a table. Torch threads: torch's default unless --threads; on a
+(best of --repeat) at each size and prints a table with seconds per megapixel and the load average before and
+after (the machine may be shared); ``learned`` is ``--fill learned``, ``background+hint`` and ``learned+hint`` get
+the parallax hint ``(1, 0)`` as ``Scene.render`` passes it. Torch threads: torch's default unless --threads; on a
 machine shared with other busy processes use --threads 1 (two threads then spin on each other's barriers).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
@@ -61,15 +64,21 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print("| size | holes | method | wall ms (best) | CPU ms (best) |\n| --- | --- | --- | --- | --- |")
+    load = os.getloadavg()[0]
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"load average {load:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        "| size | holes | method | wall ms (best) | CPU ms (best) | wall s/MP |\n| --- | --- | --- | --- | --- | --- |"
+    )
     for size in args.sizes:
         height, width = (int(v) for v in size.split("x"))
         image, depth, holes = make_view(height, width)
         frac = holes.float().mean().item()
         for method in args.methods:
-            if method == "background+hint":
-                fn = lambda i=image, d=depth, h=holes: fill_holes(i, d, h, "background", direction=(1, 0))  # noqa: E731
+            if method.endswith("+hint"):
+                fn = lambda i=image, d=depth, h=holes, m=method[:-5]: fill_holes(i, d, h, m, direction=(1, 0))  # noqa: E731
             elif method == "realism":
                 from viewshift.render.realism import match_realism
 
@@ -79,7 +88,9 @@ def main() -> None:
                 fn = lambda i=image, d=depth, h=holes, m=method: fill_holes(i, d, h, m)  # noqa: E731
             repeat = args.repeat if method != "telea" or height * width <= 2e6 else 1
             wall, cpu = best_ms(fn, repeat)
-            print(f"| {height}x{width} | {frac:.1%} | {method} | {wall:.1f} | {cpu:.1f} |", flush=True)
+            per_mp = wall / 1000 / (height * width / 1e6)
+            print(f"| {height}x{width} | {frac:.1%} | {method} | {wall:.1f} | {cpu:.1f} | {per_mp:.3f} |", flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

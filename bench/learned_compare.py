@@ -255,7 +255,8 @@ def main() -> None:
         body += f"\n{start}\n{end}\n"
     head, rest = body.split(start, 1)
     tail = rest.split(end, 1)[1]
-    command = "python bench/learned_compare.py --runs RUNS" + (f" --pairs {args.pairs}" if args.pairs else "")
+    command = f"python bench/learned_compare.py --runs RUNS --threads {args.threads}"
+    command += f" --pairs {args.pairs}" if args.pairs else ""
     generated = f"{start}\nMade by `{command}` (RUNS: the folder of the shift-* runs).\n\n{text}\n{end}"
     with atomic_path(doc) as tmp:
         tmp.write_text(head + generated + tail)

@@ -288,3 +288,42 @@ def test_the_fill_adversarial_loss_scores_only_the_hole_neighbourhood():
     assert float(losses["adv"]) != pytest.approx(float(((scores - 1) ** 2).mean()), rel=1e-3)
     d_expected = ((disc(real) - 1) ** 2)[..., :4, :4].mean() + (scores**2)[..., :4, :4].mean()
     assert float(discriminator_loss(disc, fake, real, weights)) == pytest.approx(float(d_expected), rel=1e-5)
+
+
+def test_validation_scores_are_hole_psnr_of_the_network_on_whole_views():
+    # An untrained filler hands back its pre-fill: inside the holes 0.5 against a true 0.6 (PSNR 20 dB exactly),
+    # outside them anything (not scored). A view without holes scores NaN.
+    from viewshift.learn.image2image import build_generator, validation_scores
+
+    gen = build_generator(make_config("fill-learned")).eval()
+    holes = torch.zeros(1, 40, 64, dtype=torch.bool)
+    holes[:, 10:20, 30:40] = True
+    x = torch.zeros(7, 40, 64)
+    x[:3] = torch.where(holes, 0.5, torch.rand(3, 40, 64))
+    x[3] = holes.float()
+    target = torch.full((3, 40, 64), 0.6)
+    scores = validation_scores(gen, [(x.half(), target.half(), holes), (x, target, torch.zeros_like(holes))])
+    assert scores[0] == pytest.approx(20.0, abs=0.02) and np.isnan(scores[1])  # (0.6 in float16: 0.5996)
+
+
+def test_export_of_the_best_validation_step(tmp_path):
+    from viewshift.learn.image2image import export_filler
+
+    root = require_shared_data("stereo", "middlebury")
+    config = make_config("fill-learned", stereo=str(root), max_scenes=1, crop=48, batch_size=2, steps=2, threads=1)
+    config = dataclasses.replace(config, validate_every=1, lr=0.05)
+    train_image2image(config, tmp_path / "run", progress=False)
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    val = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines() if '"val"' in x]
+    assert best["step"] == max(val, key=lambda v: v["val"])["step"]
+    path = export_filler(tmp_path / "run", tmp_path / "w.pt", best=True)
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["step"] == best["step"] and record["chosen_by"] == "best validation hole PSNR"
+    assert record["config"]["validation"] == list(VALIDATION)
+    saved = torch.load(path, weights_only=True)["state_dict"]
+    for name, value in best["model"].items():
+        torch.testing.assert_close(saved[name], value.half(), atol=0, rtol=0)
+    config = dataclasses.replace(config, validate_every=0)
+    train_image2image(config, tmp_path / "plain", progress=False)
+    with pytest.raises(InputError, match="best.pt"):
+        export_filler(tmp_path / "plain", tmp_path / "p.pt", best=True)
