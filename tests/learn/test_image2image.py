@@ -327,3 +327,12 @@ def test_export_of_the_best_validation_step(tmp_path):
     train_image2image(config, tmp_path / "plain", progress=False)
     with pytest.raises(InputError, match="best.pt"):
         export_filler(tmp_path / "plain", tmp_path / "p.pt", best=True)
+
+
+def test_the_shipped_weights_record_their_validation_split_and_score():
+    from viewshift.render.fill.learned import WEIGHTS
+
+    record = json.loads(WEIGHTS.with_suffix(".json").read_text())
+    assert record["validation"]["scenes"] == list(VALIDATION)
+    assert not set(VALIDATION) & set(record["config"]["holdout"])
+    assert record["validation"]["hole_psnr"] > record["validation"]["background_fill"]
