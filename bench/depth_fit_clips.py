@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             fit = {k: v for k, v in fit.items() if k != "neighbours"}
         fit_s = time.monotonic() - t0
         torch.set_num_threads(args.threads)
-        cache = work / f"geometric-{poses}.npz" if args.geometric_cache else None
+        cache = work / f"geometric-{poses}{args.tag}.npz" if args.geometric_cache else None
         r = score(clip, model, Path(str(model) + ".run"), 4, not args.no_geometric, cache, args.render_poses)
         results.setdefault("clips", {})[key] = {"fit": fit, "fit_wall_s": round(fit_s, 1), "settings": extra, **r}
         out.write_text(json.dumps(results, indent=2))

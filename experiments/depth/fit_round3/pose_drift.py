@@ -27,7 +27,7 @@ root = Path(sys.argv[1])
 builtin = BuiltinDepth()
 for name in sys.argv[2:]:
     work = root / name
-    model = next(work.glob("fitted-*.pt"))
+    model = sorted(work.glob("fitted-*.pt"))[0]  # fitted-clip.pt before fitted-estimate.pt
     z = np.load(str(model) + ".run/cameras.npz")
     W0, W1, K = z["world_T_cam_initial"], z["world_T_cam"], torch.from_numpy(z["K"]).float()[None]
     fitted = BuiltinDepth(model)
