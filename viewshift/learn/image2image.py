@@ -629,7 +629,7 @@ def train_image2image(
         InputError: a checkpoint written with a different config (except ``steps``), or missing data.
     """
     from viewshift.io import save_torch
-    from viewshift.learn.trainer import write_text_atomic
+    from viewshift.learn.trainer import StepLog, resume_state, write_text_atomic
 
     torch.set_num_threads(config.threads)
     out = Path(out)
@@ -643,10 +643,7 @@ def train_image2image(
     opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.999)) if disc is not None else None
     step = 0
     if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        saved = Image2ImageConfig.from_dict(json.loads(state["config"]))
-        if dataclasses.replace(saved, steps=config.steps) != config:
-            raise InputError(f"{ckpt_path} was written with a different config; use a new folder or --no-resume")
+        state = resume_state(ckpt_path, config)
         gen.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         if disc is not None:
@@ -675,7 +672,7 @@ def train_image2image(
             state["disc"], state["disc_optimizer"] = disc.state_dict(), opt_d.state_dict()
         save_torch(state, ckpt_path)
 
-    def validate(log) -> None:
+    def validate(report: StepLog) -> None:
         """Score the generator on the validation views; keep it as ``best.pt`` when it is the best so far."""
         nonlocal best
         gen.eval()
@@ -684,60 +681,43 @@ def train_image2image(
         kinds = val_views.depths
         per_kind = {k: float(np.nanmean(scores[i :: len(kinds)])) for i, k in enumerate(kinds)}
         score = float(np.nanmean(scores))
-        line = {"step": step, "val": round(score, 4), **{f"val_{k}": round(v, 4) for k, v in per_kind.items()}}
-        log.write(json.dumps(line) + "\n")
-        log.flush()
+        report.write({"step": step, "val": round(score, 4), **{f"val_{k}": round(v, 4) for k, v in per_kind.items()}})
         if score > best:
             best = score
             save_torch({"step": step, "score": score, "settings": gen.settings, "model": gen.state_dict()}, best_path)
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=config.steps, initial=step, desc=config.preset, dynamic_ncols=True)
-    start = time.monotonic()
     logged: dict = {}
-    with open(out / "log.jsonl", "a") as log:
-        try:
-            if validating and step == 0:
-                validate(log)  # the untrained network: the background fill, exactly
-            while step < config.steps:
-                if config.lr_decay == "cosine":
-                    for group in [*opt.param_groups, *(opt_d.param_groups if opt_d is not None else [])]:
-                        group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / config.steps))
-                batch = make_batch(step)
-                losses, fake, real, weights = generator_losses(config, gen, disc, batch)
-                opt.zero_grad(set_to_none=True)
-                losses["loss"].backward()
-                opt.step()
-                if disc is not None:
-                    d_loss = discriminator_loss(disc, fake, real, weights)
-                    opt_d.zero_grad(set_to_none=True)
-                    d_loss.backward()
-                    opt_d.step()
-                    losses["disc"] = d_loss
-                step += 1
-                if step % config.log_every == 0 or step == config.steps:
-                    logged = {k: round(float(v.detach()), 5) for k, v in losses.items()}
-                    logged["lr"] = float(f"{opt.param_groups[0]['lr']:.4g}")  # the rate this step used
-                    elapsed = round(time.monotonic() - start, 1)
-                    log.write(json.dumps({"step": step, "time": elapsed, **logged}) + "\n")
-                    log.flush()
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix({k: f"{float(v.detach()):.4f}" for k, v in losses.items()})
-                if validating and (step % config.validate_every == 0 or step == config.steps):
-                    validate(log)
-                timed_out = max_seconds is not None and time.monotonic() - start > max_seconds
-                if step % config.checkpoint_every == 0 or timed_out:
-                    checkpoint()
-                if timed_out:
-                    break
-            checkpoint()
-        finally:
-            if bar is not None:
-                bar.close()
+    with StepLog(out, desc=config.preset, total=config.steps, initial=step, progress=progress) as report:
+        if validating and step == 0:
+            validate(report)  # the untrained network: the background fill, exactly
+        while step < config.steps:
+            if config.lr_decay == "cosine":
+                for group in [*opt.param_groups, *(opt_d.param_groups if opt_d is not None else [])]:
+                    group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+            batch = make_batch(step)
+            losses, fake, real, weights = generator_losses(config, gen, disc, batch)
+            opt.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            opt.step()
+            if disc is not None:
+                d_loss = discriminator_loss(disc, fake, real, weights)
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+                losses["disc"] = d_loss
+            step += 1
+            if step % config.log_every == 0 or step == config.steps:
+                lr = float(f"{opt.param_groups[0]['lr']:.4g}")  # the rate this step used
+                logged = report.log(step, losses, lr=lr)
+            report.show(losses)
+            if validating and (step % config.validate_every == 0 or step == config.steps):
+                validate(report)
+            timed_out = max_seconds is not None and time.monotonic() - report.start > max_seconds
+            if step % config.checkpoint_every == 0 or timed_out:
+                checkpoint()
+            if timed_out:
+                break
+        checkpoint()
     return {"step": step, **logged}
 
 

@@ -23,6 +23,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -383,6 +384,23 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def resume_state(path: Path, config: Any) -> dict:
+    """The checkpoint at ``path``, to resume a run of ``config``: the saved config must equal it but for ``steps``.
+
+    Args:
+        path: the run's ``checkpoint.pt`` (holding its config as JSON under ``"config"``).
+        config: the run's config dataclass (:class:`TrainConfig`, or another with ``from_dict`` and ``steps``).
+
+    Raises:
+        InputError: the checkpoint was written with a different config.
+    """
+    state = load_checkpoint(path)
+    saved = type(config).from_dict(json.loads(state["config"]))
+    if dataclasses.replace(saved, steps=config.steps) != config:
+        raise InputError(f"{path} was written with a different config; use a new folder or --no-resume")
+    return state
+
+
 def _init_from(model: SfmModel, path: str) -> None:
     state = torch.load(path, map_location="cpu", weights_only=True)
     if "model" in state:  # a training checkpoint
@@ -394,6 +412,55 @@ def _init_from(model: SfmModel, path: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------ loop
+
+
+class StepLog:
+    """What a training loop reports: ``log.jsonl`` in the run folder and a tqdm progress bar.
+
+    Each logged step is one JSON line ``{"step", "time" (seconds since the log opened), losses (5 decimals),
+    extras}``, flushed at once so a killed run keeps it; the bar shows every step's losses (4 decimals). With
+    ``enabled=False`` (processes other than rank 0) nothing is written or shown. A context manager; leaving it
+    closes the bar and the file.
+
+    Attributes:
+        start: ``time.monotonic()`` when the log opened.
+    """
+
+    def __init__(self, out: Path, *, desc: str, total: int, initial: int, progress: bool, enabled: bool = True):
+        self.bar = None
+        if progress and enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True)
+        self.start = time.monotonic()
+        self.file = open(out / "log.jsonl", "a") if enabled else None  # noqa: SIM115 - closed by __exit__
+
+    def __enter__(self) -> StepLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.file is not None:
+            self.file.close()
+
+    def write(self, line: dict) -> None:
+        """Append ``line`` to ``log.jsonl`` as one JSON line."""
+        if self.file is not None:
+            self.file.write(json.dumps(line) + "\n")
+            self.file.flush()
+
+    def log(self, step: int, losses: dict[str, torch.Tensor], **extra: float) -> dict[str, float]:
+        """Write the losses of ``step`` (and ``extra`` values after them); returns what was logged, but the time."""
+        logged = {k: round(float(v.detach()), 5) for k, v in losses.items()} | extra
+        self.write({"step": step, "time": round(time.monotonic() - self.start, 1), **logged})
+        return logged
+
+    def show(self, losses: dict[str, torch.Tensor]) -> None:
+        """Advance the bar by one step and show ``losses``."""
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix({k: f"{float(v.detach()):.4f}" for k, v in losses.items()})
 
 
 def _distributed() -> tuple[int, int]:
@@ -438,10 +505,7 @@ def train(
     )
     step = 0
     if resume and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path)
-        saved = TrainConfig.from_dict(json.loads(state["config"]))
-        if dataclasses.replace(saved, steps=config.steps) != config:
-            raise InputError(f"{ckpt_path} was written with a different config; use a new folder or --no-resume")
+        state = resume_state(ckpt_path, config)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step = int(state["step"])
@@ -464,15 +528,9 @@ def train(
                 ckpt_path,
             )
 
-    bar = None
-    if progress and rank == 0:
-        from tqdm import tqdm
-
-        bar = tqdm(total=config.steps, initial=step, desc="train", dynamic_ncols=True)
-    start = last_ckpt = time.monotonic()
     logged: dict = {}
-    log = open(out / "log.jsonl", "a") if rank == 0 else None  # noqa: SIM115 - closed below
-    try:
+    with StepLog(out, desc="train", total=config.steps, initial=step, progress=progress, enabled=rank == 0) as report:
+        last_ckpt = report.start
         model.train()
         while step < config.steps:
             batch = data.batch(step, rank)
@@ -482,26 +540,16 @@ def train(
             opt.step()
             step += 1
             if step % config.log_every == 0 or step == config.steps:
-                logged = {k: round(float(v.detach()), 5) for k, v in losses.items()}
-                if log is not None:
-                    log.write(json.dumps({"step": step, "time": round(time.monotonic() - start, 1), **logged}) + "\n")
-                    log.flush()
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix({k: f"{float(v.detach()):.4f}" for k, v in losses.items()})
+                logged = report.log(step, losses)
+            report.show(losses)
             now = time.monotonic()
-            timed_out = max_seconds is not None and now - start > max_seconds
+            timed_out = max_seconds is not None and now - report.start > max_seconds
             if step % config.checkpoint_every == 0 or now - last_ckpt > 60 * config.checkpoint_minutes or timed_out:
                 checkpoint()
                 last_ckpt = now
             if timed_out:
                 break
         checkpoint()
-    finally:
-        if bar is not None:
-            bar.close()
-        if log is not None:
-            log.close()
     if world > 1:
         dist.barrier()
     return {"step": step, **logged}
