@@ -1,17 +1,9 @@
-"""Training data: the clip format, loaders for snippets and stereo pairs, K-aware augmentation.
+"""Training data: the clip format, loaders for snippets, stereo pairs and pseudo-labels, K-aware augmentation.
 
-Modules: :mod:`~viewshift.learn.data.clip` (clip folders, frames, snippets), :mod:`~viewshift.learn.data.augment`
-(K-aware augmentation, the sample schema), :mod:`~viewshift.learn.data.middlebury` (stereo pairs). Their public
-names are re-exported here.
-
-Clip format (a folder; made by ``viewshift make-clip``)::
-
-    CLIP/
-      frames/000000.jpg, 000001.jpg, ...   frames in time order, all the same size (JPEG or PNG)
-      K.txt                                3×3 intrinsics in pixels of those frames (three lines of three numbers)
-      poses.txt        (optional)          one line per frame: 16 numbers, row-major 4×4 ``world_T_cam``
-                                           (camera-to-world; OpenCV camera axes x right, y down, z forward)
-      clip.json        (optional)          free metadata: where the frames came from, the frame step
+Modules: :mod:`~viewshift.learn.data.clip` (the clip format, made by ``viewshift make-clip``: clip folders,
+frames, snippets), :mod:`~viewshift.learn.data.augment` (K-aware augmentation, the sample schema's defaults),
+:mod:`~viewshift.learn.data.middlebury` (stereo pairs), :mod:`~viewshift.learn.data.pseudo` (frames with
+geometric pseudo-depth). Their public names are re-exported here.
 
 Every training sample is a dict of tensors with a fixed schema (the batch adds a leading ``B``):
 
@@ -22,9 +14,8 @@ Every training sample is a dict of tensors with a fixed schema (the batch adds a
   inverse depth up to an unknown scale and shift (zero where unknown, see ``depth_valid`` ``(1, H, W)``);
   ``has_metric_depth`` ``()`` bool says the shift is zero (``depth`` is inverse depth up to scale only).
 
-Augmentations move images and intrinsics together: :func:`scale_crop` (resize by a random factor, crop at a
-random place, ``K`` rescaled and shifted) and :func:`flip_sample` (mirror left-right; ``K``'s principal point
-and the known poses are mirrored too).
+Augmentations move images and intrinsics together (:func:`scale_crop`, :func:`flip_sample`; see
+:mod:`~viewshift.learn.data.augment`).
 """
 
 from viewshift.learn.data.augment import MIRROR, colour_jitter, finish_sample, flip_sample, scale_crop, to_tensor
