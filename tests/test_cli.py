@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from tests.helpers import write_photo_and_depth
 from viewshift.cli import COMMAND_GROUPS, build_parser, main
 from viewshift.cli_args import DeprecatedAction, HelpFormatter, settle_output
 from viewshift.io import read_depth, read_image, write_image
@@ -17,13 +18,7 @@ from viewshift.io import read_depth, read_image, write_image
 
 @pytest.fixture()
 def scene(tmp_path):
-    rng = np.random.default_rng(0)
-    img = rng.integers(0, 256, (48, 64, 3)).astype(np.uint8)
-    write_image(tmp_path / "photo.png", img)
-    depth = np.full((48, 64), 2.0, np.float32)
-    depth[:, 20:30] = 1.0
-    np.save(tmp_path / "depth.npy", depth)
-    return tmp_path, img
+    return tmp_path, write_photo_and_depth(tmp_path)
 
 
 def _run(capsys, *argv):

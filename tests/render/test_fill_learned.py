@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import require_shared_data
+from tests.helpers import require_shared_data, write_photo_and_depth
 from viewshift.errors import InputError
 from viewshift.render.fill import fill_background, fill_holes
 from viewshift.render.fill.learned import MARGIN, TILE, WEIGHTS, UNet, _mix_blurred, _predict, fill_learned
@@ -208,15 +208,10 @@ def test_shipped_filler_beats_the_background_fill_on_held_out_right_views():
 
 def test_fill_learned_from_the_command_line(tmp_path, capsys):
     from viewshift.cli import main
-    from viewshift.io import read_image, write_image
+    from viewshift.io import read_image
 
     assert WEIGHTS.exists()
-    rng = np.random.default_rng(0)
-    img = rng.integers(0, 256, (48, 64, 3)).astype(np.uint8)
-    write_image(tmp_path / "photo.png", img)
-    depth = np.full((48, 64), 2.0, np.float32)
-    depth[:, 20:30] = 1.0
-    np.save(tmp_path / "depth.npy", depth)
+    write_photo_and_depth(tmp_path)
     outputs = {}
     for fill in ("learned", "background"):
         argv = ["render", tmp_path / "photo.png", "-o", tmp_path / f"{fill}.png", "--depth", tmp_path / "depth.npy"]
