@@ -52,6 +52,7 @@ from viewshift.errors import InputError
 from viewshift.geometry import depth_to_points, pixel_grid, points_to_pixels, scale_intrinsics, transform_points
 from viewshift.multiview.cameras import Cameras, estimate_cameras
 from viewshift.multiview.frames import check_frames
+from viewshift.render.kernels import torch_threads
 from viewshift.render.warp import in_view, inverse_warp
 
 #: How :func:`multiview_depth` fills pixels of low confidence (module docstring, step 8); the first is the default.
@@ -550,14 +551,8 @@ def multiview_depth(
         raise InputError(f"cameras describe {len(cameras)} frames but {n} frames were given")
     if not cameras.registered[ref]:
         raise InputError(f"frame {ref} has no estimated pose (too few shared features); choose another reference frame")
-    old_threads = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
-        with torch.inference_mode():
-            return _multiview_depth(images, ref, cameras, fill, prior, cfg)
-    finally:
-        torch.set_num_threads(old_threads)
+    with torch_threads(cfg.threads or torch.get_num_threads()), torch.inference_mode():
+        return _multiview_depth(images, ref, cameras, fill, prior, cfg)
 
 
 def multiview_depths(
@@ -591,17 +586,11 @@ def multiview_depths(
     for r in refs:
         if not cameras.registered[r]:
             raise InputError(f"frame {r} has no estimated pose (too few shared features); leave it out of refs")
-    old_threads = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
-        with torch.inference_mode():
-            sweeps, done = _Sweeps(images, cameras, cfg), {}
-            order = sorted(refs, key=lambda r: r)
-            results = {r: _multiview_depth(images, r, cameras, fill, prior, cfg, sweeps, done) for r in order}
-            return [results[r] for r in refs]
-    finally:
-        torch.set_num_threads(old_threads)
+    with torch_threads(cfg.threads or torch.get_num_threads()), torch.inference_mode():
+        sweeps, done = _Sweeps(images, cameras, cfg), {}
+        order = sorted(refs, key=lambda r: r)
+        results = {r: _multiview_depth(images, r, cameras, fill, prior, cfg, sweeps, done) for r in order}
+        return [results[r] for r in refs]
 
 
 class _Sweeps:
