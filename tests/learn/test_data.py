@@ -88,6 +88,17 @@ def test_load_frames_from_folder_and_video(tmp_path):
     assert len(D.load_frames(video)) == 5
 
 
+def test_load_frames_names_a_video_it_cannot_decode(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x01not a video" * 100)
+    with pytest.raises(InputError, match=r"video .*broken.mp4 cannot be decoded"):
+        D.load_frames(bad)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        D.load_frames(empty)
+
+
 def test_middlebury_pairs_give_consistent_stereo_samples():
     root = require_shared_data("stereo", "middlebury")
     pairs = D.middlebury_pairs(root)

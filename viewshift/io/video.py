@@ -12,7 +12,7 @@ from viewshift.errors import InputError, OutputError, ShapeError
 from viewshift.io.atomic import atomic_path, check_output
 from viewshift.io.images import check_image_array, from_float, to_float
 
-__all__ = ["VIDEO_EXTENSIONS", "open_capture", "write_video"]
+__all__ = ["VIDEO_EXTENSIONS", "open_capture", "undecodable", "write_video"]
 
 #: Extensions :func:`write_video` accepts.
 VIDEO_EXTENSIONS = (".mp4", ".gif")
@@ -29,12 +29,26 @@ def open_capture(path: str | os.PathLike[str]):
         path: the video file.
 
     Returns:
-        A ``cv2.VideoCapture`` (check ``isOpened()``; the caller releases it).
+        An opened ``cv2.VideoCapture`` (the caller releases it).
+
+    Raises:
+        InputError: the file is empty or cannot be opened as a video (one line naming the file).
     """
+    if os.path.getsize(path) == 0:
+        raise InputError(f"video {path} is empty; give a video file with at least 2 frames")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     import cv2
 
-    return cv2.VideoCapture(os.fspath(path))
+    cap = cv2.VideoCapture(os.fspath(path))
+    if not cap.isOpened():
+        cap.release()
+        raise InputError(undecodable(path, "corrupt or unsupported codec"))
+    return cap
+
+
+def undecodable(path: str | os.PathLike[str], why: str) -> str:
+    """The one-line message for a video that gives no frames."""
+    return f"video {path} cannot be decoded ({why}); re-encode it as H.264 MP4"
 
 
 def _video_frame(frame: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from viewshift.errors import InputError
-from viewshift.io.video import open_capture
+from viewshift.io.video import open_capture, undecodable
 
 #: Video files :func:`read_frames` decodes (anything else that is a file is read as an image).
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg")
@@ -104,14 +104,8 @@ def _read_images(paths: list[Path], max_frames: int) -> tuple[list[np.ndarray], 
 
 
 def _read_video(path: Path, max_frames: int) -> tuple[list[np.ndarray], list[str]]:
-    if path.stat().st_size == 0:
-        raise InputError(f"video {path} is empty; give a video file with at least 2 frames")
     cap = open_capture(path)
     try:
-        if not cap.isOpened():
-            raise InputError(
-                f"video {path} cannot be decoded (corrupt or unsupported codec); re-encode it as H.264 MP4"
-            )
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         step = max(1, math.ceil(count / max_frames)) if count > 0 else 1
         frames, names, i = [], [], 0
@@ -129,7 +123,7 @@ def _read_video(path: Path, max_frames: int) -> tuple[list[np.ndarray], list[str
     finally:
         cap.release()
     if not frames:
-        raise InputError(f"video {path} cannot be decoded (no frame could be read); re-encode it as H.264 MP4")
+        raise InputError(undecodable(path, "no frame could be read"))
     check_frames(frames, names)
     return frames, names
 

@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from viewshift.errors import InputError
-from viewshift.io.video import open_capture
+from viewshift.io.video import open_capture, undecodable
 from viewshift.learn.data.augment import finish_sample, scale_crop, to_tensor
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp")
@@ -153,6 +153,10 @@ def load_frames(
                     break
             i += 1
         cap.release()
+        if not frames:
+            raise InputError(undecodable(source, "no frame could be read"))
+        if len(frames) < 2:
+            raise InputError(f"video {source} has 1 frame; need at least 2")
     else:
         raise InputError(f"{source} is neither a video file nor a folder of images")
     if len(frames) < 2:
