@@ -212,15 +212,31 @@ def _add_eval_output(p: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from viewshift.learn import image2image
-    from viewshift.learn.trainer import make_config, train
-
-    if args.preset in image2image.PRESETS:  # hole filler and direct view-shift models (docs/learned.md)
-        return image2image.train_from_args(args)
+    from viewshift.learn.trainer import train
 
     base = {}
     if args.config:
         base = json.loads(Path(args.config).read_text())
         base.pop("preset", None)
+    if args.preset in image2image.PRESETS:  # hole filler and direct view-shift models (docs/learned.md)
+        config, run = image2image.config_from_args(args, base), image2image.train_image2image
+    else:
+        config, run = _train_config(args, base), train
+    max_s = None if args.max_minutes is None else 60 * args.max_minutes
+    progress = not (args.no_progress or args.quiet)
+    result = run(config, args.output, resume=not args.no_resume, progress=progress, max_seconds=max_s)
+    losses = ", ".join(f"{k} {v:g}" for k, v in result.items() if k != "step")
+    wrote(
+        args,
+        f"{args.output}/checkpoint.pt at step {result['step']} of {config.steps}" + (f" ({losses})" if losses else ""),
+    )
+    return 0
+
+
+def _train_config(args: argparse.Namespace, base: dict):
+    """The :class:`~viewshift.learn.trainer.TrainConfig` of ``viewshift train``: preset, ``base``, options."""
+    from viewshift.learn.trainer import make_config
+
     flags = {
         k: getattr(args, k)
         for k in (
@@ -242,16 +258,7 @@ def _train(args: argparse.Namespace) -> int:
     flags["batch_size"] = args.batch_size
     if flags["threads"] is None and "threads" not in base:
         flags["threads"] = max(1, CPU_COUNT // int(os.environ.get("WORLD_SIZE", "1")))
-    config = make_config(args.preset, **{**base, **{k: v for k, v in flags.items() if v is not None}})
-    max_s = None if args.max_minutes is None else 60 * args.max_minutes
-    progress = not (args.no_progress or args.quiet)
-    result = train(config, args.output, resume=not args.no_resume, progress=progress, max_seconds=max_s)
-    losses = ", ".join(f"{k} {v:g}" for k, v in result.items() if k != "step")
-    wrote(
-        args,
-        f"{args.output}/checkpoint.pt at step {result['step']} of {config.steps}" + (f" ({losses})" if losses else ""),
-    )
-    return 0
+    return make_config(args.preset, **{**base, **{k: v for k, v in flags.items() if v is not None}})
 
 
 def _write_json(args: argparse.Namespace, obj: dict) -> None:

@@ -788,14 +788,15 @@ def shift_view(gen: UNet, left: np.ndarray) -> np.ndarray:
         return gen(x)[0].clamp(0, 1).permute(1, 2, 0).numpy()
 
 
-def train_from_args(args) -> int:
-    """``viewshift train --preset fill-learned|shift-autoencoder|shift-cgan``: the CLI's handler for these presets."""
-    from viewshift.cli_args import CPU_COUNT, wrote
+def config_from_args(args, base: dict) -> Image2ImageConfig:
+    """The config of ``viewshift train --preset fill-learned|shift-autoencoder|shift-cgan``: the preset, then the
+    fields of ``base`` (a ``--config`` JSON), then the command's options.
 
-    base = {}
-    if args.config:
-        base = json.loads(Path(args.config).read_text())
-        base.pop("preset", None)
+    Raises:
+        InputError: options these presets cannot take (non-square crops, several ``--stereo`` roots).
+    """
+    from viewshift.cli_args import CPU_COUNT
+
     flags = {
         "steps": args.steps,
         "batch_size": args.batch_size,
@@ -812,13 +813,4 @@ def train_from_args(args) -> int:
         flags["stereo"] = args.stereo[0]
     if args.stereo_holdout:
         flags["holdout"] = list(HELD_OUT) + list(args.stereo_holdout)
-    config = make_config(args.preset, **{**base, **{k: v for k, v in flags.items() if v is not None}})
-    max_s = None if args.max_minutes is None else 60 * args.max_minutes
-    progress = not (args.no_progress or args.quiet)
-    result = train_image2image(config, args.output, resume=not args.no_resume, progress=progress, max_seconds=max_s)
-    losses = ", ".join(f"{k} {v:g}" for k, v in result.items() if k != "step")
-    wrote(
-        args,
-        f"{args.output}/checkpoint.pt at step {result['step']} of {config.steps}" + (f" ({losses})" if losses else ""),
-    )
-    return 0
+    return make_config(args.preset, **{**base, **{k: v for k, v in flags.items() if v is not None}})
