@@ -283,11 +283,11 @@ def test_the_fill_adversarial_loss_scores_only_the_hole_neighbourhood():
     # dilated hole (rows/columns 0..13; cell 3 starts at 13), cell 4 starts at 18.
     near[..., :4, :4] = 1
     assert torch.equal(weights, near)
-    expected = ((scores.detach() - 1) ** 2)[..., :4, :4].mean()
-    assert float(losses["adv"].detach()) == pytest.approx(float(expected), rel=1e-5)
-    assert float(losses["adv"].detach()) != pytest.approx(float(((scores.detach() - 1) ** 2).mean()), rel=1e-3)
+    expected = ((scores - 1) ** 2)[..., :4, :4].mean()
+    assert losses["adv"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert losses["adv"].item() != pytest.approx(((scores - 1) ** 2).mean().item(), rel=1e-3)
     d_expected = ((disc(real) - 1) ** 2)[..., :4, :4].mean() + (scores**2)[..., :4, :4].mean()
-    assert float(discriminator_loss(disc, fake, real, weights)) == pytest.approx(float(d_expected), rel=1e-5)
+    assert discriminator_loss(disc, fake, real, weights).item() == pytest.approx(d_expected.item(), rel=1e-5)
 
 
 def test_validation_scores_are_hole_psnr_of_the_network_on_whole_views():
