@@ -99,6 +99,17 @@ def test_load_frames_names_a_video_it_cannot_decode(tmp_path):
         D.load_frames(empty)
 
 
+def test_load_frames_points_to_the_sub_folder_that_holds_the_images(tmp_path):
+    import cv2
+
+    (tmp_path / "capture" / "images").mkdir(parents=True)
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / "capture" / "images" / f"{i}.png"), np.full((8, 8, 3), 40 * i, np.uint8))
+    with pytest.raises(InputError, match=r"its folder images/ does"):
+        D.load_frames(tmp_path / "capture")
+    assert len(D.load_frames(tmp_path / "capture" / "images")) == 2
+
+
 def test_middlebury_pairs_give_consistent_stereo_samples():
     root = require_shared_data("stereo", "middlebury")
     pairs = D.middlebury_pairs(root)

@@ -153,6 +153,18 @@ def _match(a: _Features, b: _Features, cfg: CameraConfig) -> tuple[np.ndarray, n
     return qi[first], ti[first]
 
 
+def _robust(estimate, *args, fail: tuple, **kwargs):
+    """``estimate(*args, **kwargs)`` (an OpenCV robust estimator), or ``fail`` when it finds no model.
+
+    OpenCV 5's USAC estimators (MAGSAC) raise ``cv2.error`` ("!model.empty()") where OpenCV 4 returned None, e.g.
+    for the matches of two small frames with too little structure; either way the pair has no model.
+    """
+    try:
+        return estimate(*args, **kwargs)
+    except cv2.error:
+        return fail
+
+
 def _verify(i: int, j: int, fa: _Features, fb: _Features, cfg: CameraConfig) -> _Pair | None:
     qi, ti = _match(fa, fb, cfg)
     if len(qi) < cfg.min_inliers:
@@ -161,14 +173,14 @@ def _verify(i: int, j: int, fa: _Features, fb: _Features, cfg: CameraConfig) -> 
     motion = float(np.median(np.linalg.norm(pa - pb, axis=1)))
     if motion < 0.5:  # the camera did not move: every match stays put, F is undefined
         return _Pair(i, j, qi, ti, None, motion, 0.0)
-    F, mask = cv2.findFundamentalMat(pa, pb, cv2.USAC_MAGSAC, cfg.ransac_px, 0.9999, 10000)
+    F, mask = _robust(cv2.findFundamentalMat, pa, pb, cv2.USAC_MAGSAC, cfg.ransac_px, 0.9999, 10000, fail=(None, None))
     if F is None or mask is None or F.shape != (3, 3):
         return None
     keep = mask.ravel().astype(bool)
     if keep.sum() < cfg.min_inliers:
         return None
     qi, ti, pa, pb = qi[keep], ti[keep], pa[keep], pb[keep]
-    H, _ = cv2.findHomography(pa, pb, cv2.RANSAC, 2.0 * cfg.ransac_px)
+    H, _ = _robust(cv2.findHomography, pa, pb, cv2.RANSAC, 2.0 * cfg.ransac_px, fail=(None, None))
     if H is None:
         parallax = float("inf")
     else:
@@ -500,9 +512,10 @@ class _Reconstruction:
         if len(kps) < 12:
             return False
         obj, img = self.points[pts].astype(np.float64), self.feats[j].xy[kps].astype(np.float64)
-        ok, rvec, tvec, inl = cv2.solvePnPRansac(
-            obj, img, self.K, None, iterationsCount=2000, reprojectionError=3.0 * self.cfg.ransac_px,
-            confidence=0.9999, flags=cv2.SOLVEPNP_SQPNP,
+        ok, rvec, tvec, inl = _robust(
+            cv2.solvePnPRansac, obj, img, self.K, None, iterationsCount=2000,
+            reprojectionError=3.0 * self.cfg.ransac_px, confidence=0.9999, flags=cv2.SOLVEPNP_SQPNP,
+            fail=(False, None, None, None),
         )  # fmt: skip
         if not ok or inl is None or len(inl) < 12:
             return False
@@ -606,7 +619,9 @@ def _initial_pair(rec: _Reconstruction, candidates: list[_Pair]) -> bool:
     """Start from the best pair: essential matrix, relative pose, triangulation. Returns False if it failed."""
     for p in candidates:
         xi, xj = rec.feats[p.i].xy[p.ki], rec.feats[p.j].xy[p.kj]
-        E, mask = cv2.findEssentialMat(xi, xj, rec.K, cv2.USAC_MAGSAC, 0.9999, rec.cfg.ransac_px)
+        E, mask = _robust(
+            cv2.findEssentialMat, xi, xj, rec.K, cv2.USAC_MAGSAC, 0.9999, rec.cfg.ransac_px, fail=(None, None)
+        )
         if E is None or E.shape != (3, 3):
             continue
         n, R, t, mask2 = cv2.recoverPose(E, xi, xj, rec.K, mask=mask.copy())

@@ -120,6 +120,10 @@ def write_clip(
     return out
 
 
+def _holds_images(folder: Path) -> bool:
+    return any(f.suffix.lower() in IMAGE_SUFFIXES for f in folder.iterdir())
+
+
 def load_frames(
     source: str | Path,
     *,
@@ -138,6 +142,10 @@ def load_frames(
         from viewshift.io import read_image
 
         paths = sorted(p for p in source.glob(pattern) if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not paths:
+            inner = [d.name for d in sorted(source.iterdir()) if d.is_dir() and _holds_images(d)]
+            if inner:
+                raise InputError(f"{source} holds no images itself; its folder {inner[0]}/ does: give that")
         paths = paths[::step][:max_frames]
         frames = [read_image(p).rgb for p in paths]
     elif source.is_file():
