@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from viewshift.depth.builtin import BUILTIN_WEIGHTS, load_depth_network, save_depth_model
+from viewshift.depth.builtin import FIT_INIT_WEIGHTS, load_depth_network, save_depth_model
 from viewshift.depth.network import DepthNet, depth_preset
 from viewshift.errors import InputError, OutputError
 from viewshift.learn.data import write_clip
@@ -47,7 +47,7 @@ FACTOR = 2.0
 
 def test_fit_brings_the_depth_error_of_a_plane_and_a_box_down(tmp_path, plane_and_box):
     clip, images, depth = plane_and_box
-    before = median_scaled_absrel(BUILTIN_WEIGHTS, images, depth)
+    before = median_scaled_absrel(FIT_INIT_WEIGHTS, images, depth)  # the network the fit starts from
     fit_clip(
         clip,
         tmp_path / "m.pt",
@@ -59,7 +59,7 @@ def test_fit_brings_the_depth_error_of_a_plane_and_a_box_down(tmp_path, plane_an
         scales=4,  # the 64×96 frames are enlarged to 192×256: the coarse scales carry the texture (2 scales: 0.30)
     )
     after = median_scaled_absrel(tmp_path / "m.pt", images, depth)
-    assert before > 0.3  # the built-in depth of this scene is poor: there is something to learn
+    assert before > 0.3  # the starting depth of this scene is poor: there is something to learn
     assert after < before / FACTOR, (before, after)
 
 

@@ -181,7 +181,6 @@ def test_depth_of_several_reference_frames(sideways, cameras):
         assert depth_metrics(r.depth, depths[r.ref], mask=confident).abs_rel < 0.02
 
 
-
 def test_a_pair_without_a_robust_model_is_skipped_not_fatal():
     """OpenCV 5's MAGSAC raises ``cv2.error`` where OpenCV 4 returned None: in the first 6 frames of the fox orbit at
     200 px wide, pair (0, 2) has 313 ratio-test matches but no fundamental matrix (``viewshift fit`` on the clip

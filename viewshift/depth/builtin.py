@@ -35,6 +35,8 @@ from viewshift.io.atomic import save_torch
 FORMAT = "viewshift-depth/1"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 BUILTIN_WEIGHTS = WEIGHTS_DIR / "builtin_depth.pt"
+#: The network ``viewshift fit`` starts from by default (group-normalised; ``fit_init.json`` says how it was made).
+FIT_INIT_WEIGHTS = WEIGHTS_DIR / "fit_init.pt"
 
 
 def save_depth_model(path: str | Path, net: DepthNet, input_size: tuple[int, int], meta: dict | None = None) -> Path:

@@ -175,7 +175,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="K",
         help="leave every K-th frame out of the fit, for scoring renders of it (default: 0, use all frames)",
     )
-    p.add_argument("--init", help="depth model file to start from (default: the built-in model)")
+    p.add_argument("--init", help="depth model file to start from (default: the shipped fit_init.pt, group-normalised)")
     p.add_argument("--max-width", type=count, default=640, help="width of the clip made from a video or folder")
     p.add_argument(
         "--frame-depths",

@@ -78,7 +78,7 @@ class FitConfig:
             for benchmarks that render the left-out frames.
         poses: ``"auto"`` (the clip's poses.txt if present, else estimated), ``"clip"`` or ``"estimate"``.
         seed: batch and initialisation seed.
-        init: depth model file to start from ("" = the built-in weights).
+        init: depth model file to start from ("" = `FIT_INIT_WEIGHTS`, the group-normalised `fit_init.pt`).
         checkpoint_seconds: wall time between checkpoints.
         log_every: steps between lines of ``log.jsonl``.
     """
@@ -554,7 +554,7 @@ def fit_clip(
     """
     import os
 
-    from viewshift.depth.builtin import BUILTIN_WEIGHTS, load_depth_network, save_depth_model
+    from viewshift.depth.builtin import FIT_INIT_WEIGHTS, load_depth_network, save_depth_model
     from viewshift.io import read_image, save_torch
     from viewshift.learn.data import read_clip
     from viewshift.learn.trainer import write_text_atomic
@@ -562,7 +562,7 @@ def fit_clip(
     if seconds is None and steps is None:
         raise InputError("fit needs a time budget (seconds / --max-minutes) or a step budget (--steps)")
     config = dataclasses.replace(config or FitConfig(), **overrides)
-    config = dataclasses.replace(config, init=str(Path(config.init or BUILTIN_WEIGHTS).resolve()))
+    config = dataclasses.replace(config, init=str(Path(config.init or FIT_INIT_WEIGHTS).resolve()))
     out = Path(out)
     run = run_folder(out)
     ckpt_path = run / "checkpoint.pt"
