@@ -23,7 +23,7 @@ def test_pose_is_scaled_small_at_initialisation():
     net = PoseExpNet(pose_preset("tiny", num_sources=1, explainability=False))
     poses, masks = net(torch.rand(1, 3, 64, 64), torch.rand(1, 1, 3, 64, 64))
     assert masks is None
-    assert float(poses.abs().max()) < 10 * POSE_SCALE
+    assert poses.abs().max().item() < 10 * POSE_SCALE
 
 
 def test_errors():
