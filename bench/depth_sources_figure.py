@@ -1,6 +1,7 @@
 """One frame of each real clip in the depth of every source, side by side (issue 12 item 5): docs/depth/sources.png.
 
-    nice -n 10 python bench/depth_sources_figure.py --work /work/runs/G/fit-clips
+    python bench/depth_fit_clips.py --clips flower,7scenes,kitti06,fox --minutes 5 --threads 2   # the fits (RUNS)
+    nice -n 10 python bench/depth_sources_figure.py --work runs/fit-clips
 
 Rows: the clips of ``bench/depth_fit_clips.py`` (LLFF flower, 7-Scenes redkitchen, fox, KITTI 06), converted and
 fitted there (``--work``: ``WORK/NAME/clip`` and the model the scoring used, ``WORK/NAME/fitted-clip.pt``, or

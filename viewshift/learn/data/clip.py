@@ -163,12 +163,11 @@ def load_frames(
         cap.release()
         if not frames:
             raise InputError(undecodable(source, "no frame could be read"))
-        if len(frames) < 2:
-            raise InputError(f"video {source} has 1 frame; need at least 2")
     else:
         raise InputError(f"{source} is neither a video file nor a folder of images")
     if len(frames) < 2:
-        raise InputError(f"{source}: found {len(frames)} frames (pattern {pattern!r}); need at least 2")
+        where = f" (pattern {pattern!r})" if source.is_dir() else ""
+        raise InputError(f"{source}: found {len(frames)} frames{where}; need at least 2")
     if max_width and frames[0].shape[1] > max_width:
         s = max_width / frames[0].shape[1]
         size = (max_width, round(frames[0].shape[0] * s))
