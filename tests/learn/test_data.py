@@ -72,44 +72,6 @@ def test_flip_keeps_the_photometric_loss_exact(tmp_path):
     )
 
 
-def test_load_frames_from_folder_and_video(tmp_path):
-    import cv2
-
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    for i in range(4):
-        cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((10, 16, 3), i * 40, np.uint8))
-    assert len(D.load_frames(folder, step=2)) == 2
-    video = tmp_path / "v.avi"
-    vw = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (16, 16))
-    for i in range(5):
-        vw.write(np.full((16, 16, 3), i * 40, np.uint8))
-    vw.release()
-    assert len(D.load_frames(video)) == 5
-
-
-def test_load_frames_names_a_video_it_cannot_decode(tmp_path):
-    bad = tmp_path / "broken.mp4"
-    bad.write_bytes(b"\x00\x01not a video" * 100)
-    with pytest.raises(InputError, match=r"video .*broken.mp4 cannot be decoded"):
-        D.load_frames(bad)
-    empty = tmp_path / "empty.mp4"
-    empty.write_bytes(b"")
-    with pytest.raises(InputError, match="empty"):
-        D.load_frames(empty)
-
-
-def test_load_frames_points_to_the_sub_folder_that_holds_the_images(tmp_path):
-    import cv2
-
-    (tmp_path / "capture" / "images").mkdir(parents=True)
-    for i in range(2):
-        cv2.imwrite(str(tmp_path / "capture" / "images" / f"{i}.png"), np.full((8, 8, 3), 40 * i, np.uint8))
-    with pytest.raises(InputError, match=r"its folder images/ does"):
-        D.load_frames(tmp_path / "capture")
-    assert len(D.load_frames(tmp_path / "capture" / "images")) == 2
-
-
 def test_middlebury_pairs_give_consistent_stereo_samples():
     root = require_shared_data("stereo", "middlebury")
     pairs = D.middlebury_pairs(root)

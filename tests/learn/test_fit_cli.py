@@ -94,6 +94,24 @@ def test_make_clip_from_an_image_folder(tmp_path):
     assert main(["make-clip", str(folder), "-o", str(out)]) == 3  # exists: refused
 
 
+def test_make_clip_takes_the_focal_from_exif_unless_told(tmp_path, capsys):
+    """A 40×30 frame whose 35 mm-equivalent focal is the full-frame diagonal has a 50 px focal (hypot(40, 30));
+    at 20 px wide it is 25 px. --fov overrides EXIF."""
+    from tests.io.test_exif import jpeg_with_exif
+    from viewshift.geometry import focal_from_fov
+    from viewshift.geometry.camera import FULL_FRAME_DIAGONAL_MM
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(3):
+        jpeg_with_exif(folder / f"{i}.jpg", np.full((30, 40, 3), 60 * i, np.uint8), f35=FULL_FRAME_DIAGONAL_MM)
+    assert main(["make-clip", str(folder), "-o", str(tmp_path / "a"), "--max-width", "20"]) == 0
+    assert np.loadtxt(tmp_path / "a" / "K.txt")[0, 0] == pytest.approx(25.0, abs=1e-3)
+    assert "focal 25.0 px: EXIF" in capsys.readouterr().out
+    assert main(["make-clip", str(folder), "-o", str(tmp_path / "b"), "--fov", "90"]) == 0
+    assert np.loadtxt(tmp_path / "b" / "K.txt")[0, 0] == pytest.approx(focal_from_fov(90.0, 40), abs=1e-3)
+
+
 def test_export_onnx_command(tmp_path, tiny_init, capsys):
     assert main(["export-onnx", str(tiny_init), "-o", str(tmp_path / "m.onnx")]) == 0
     assert "max relative difference" in capsys.readouterr().out

@@ -27,6 +27,34 @@ def test_folder_of_images_sorted_and_spread(tmp_path):
     assert half[0].shape == (12, 16, 3)
 
 
+def test_every_step_th_frame_from_the_first_then_the_first_max_frames(tmp_path):
+    """Training clips want consecutive frames (``make-clip --step``), multi-view depth wants them spread."""
+    import cv2
+
+    imgs = frames(7)
+    for i, f in enumerate(imgs):
+        write_image(tmp_path / f"f{i}.png", f)
+    write_image(tmp_path / "other.png", imgs[0])
+    got = read_frames(tmp_path, step=2, max_frames=3, pattern="f*")
+    assert [next(i for i, f in enumerate(imgs) if np.array_equal(f, g)) for g in got] == [0, 2, 4]
+    assert len(read_frames(tmp_path, step=1, max_frames=None, pattern="f*")) == 7
+    video = tmp_path / "v.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (16, 16))
+    for k in range(9):
+        writer.write(np.full((16, 16, 3), 25 * k, np.uint8))
+    writer.release()
+    got = read_frame_set(video, step=3, max_frames=None)
+    assert [n.rsplit("#", 1)[1] for n in got.names] == ["0", "3", "6"]
+    assert [int(round(f.mean() / 25)) for f in got.frames] == [0, 3, 6]
+
+
+def test_sixteen_bit_images_become_eight_bit(tmp_path):
+    for i in range(2):
+        write_image(tmp_path / f"{i}.png", np.full((8, 8, 3), 4096 * (i + 1), np.uint16))
+    got = read_frames(tmp_path)
+    assert got[0].dtype == np.uint8 and [int(f[0, 0, 0]) for f in got] == [16, 32]
+
+
 def test_make_clip_folder_gives_its_focal(tmp_path):
     (tmp_path / "frames").mkdir()
     for i, f in enumerate(frames(3)):
@@ -70,3 +98,14 @@ def test_refusals(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(InputError, match="empty"):
         read_frames(empty)
+    with pytest.raises(InputError, match="matching 'z\\*'"):
+        read_frames(tmp_path, pattern="z*")
+
+
+def test_a_folder_whose_images_sit_in_a_sub_folder_is_named(tmp_path):
+    (tmp_path / "capture" / "images").mkdir(parents=True)
+    for i, f in enumerate(frames(2, 8, 8)):
+        write_image(tmp_path / "capture" / "images" / f"{i}.png", f)
+    with pytest.raises(InputError, match=r"holds no images; need at least 2; its folder images/ does: give that"):
+        read_frames(tmp_path / "capture")
+    assert len(read_frames(tmp_path / "capture" / "images")) == 2

@@ -113,7 +113,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=count, metavar="N", help="step budget (default: none; the time budget applies)")
     add_threads(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the batches and of the mask network (default: 0)")
-    add_camera(p, focal_help="focal length in pixels when CLIP is a video or image folder (default: 60° field of view)")
+    add_camera(
+        p, focal_help="focal length in pixels when CLIP is a video or image folder (default: EXIF, else 60° fov)"
+    )
     p.add_argument(
         "--poses",
         default="auto",
@@ -196,7 +198,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--step", type=count, default=1, metavar="N", help="keep every N-th frame")
     p.add_argument("--max-frames", type=count, metavar="N", help="keep at most N frames (default: all)")
     p.add_argument("--max-width", type=count, default=640, metavar="PX", help="downscale wider frames to PX")
-    add_camera(p, focal_help="focal length in pixels of the INPUT frames (default: a 60° field of view)")
+    add_camera(p, focal_help="focal length in pixels of the INPUT frames (default: EXIF, else a 60° field of view)")
     p.set_defaults(func=_make_clip)
 
     p = subparsers.add_parser("export-onnx", help="export a depth model file to ONNX and check it with onnxruntime")
@@ -395,7 +397,8 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _make_clip(args: argparse.Namespace) -> int:
     from viewshift.geometry import focal_from_fov
-    from viewshift.learn.data import load_frames, write_clip
+    from viewshift.learn.data import write_clip
+    from viewshift.multiview.frames import read_frame_set
 
     out = Path(args.output)
     if out.exists() and not args.overwrite:
@@ -403,24 +406,21 @@ def _make_clip(args: argparse.Namespace) -> int:
     source = Path(args.input)
     if not source.exists():
         raise InputError(f"{source} not found")
-    if source.is_dir():
-        frames = load_frames(source, pattern=args.pattern, step=args.step, max_frames=args.max_frames)
-    else:
-        frames = load_frames(source, step=args.step, max_frames=args.max_frames)
-    first_width = frames[0].shape[1]
-    if args.max_width and first_width > args.max_width:
-        import cv2
-
-        s = args.max_width / first_width
-        size = (args.max_width, round(frames[0].shape[0] * s))
-        frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+    got = read_frame_set(
+        source, step=args.step, max_frames=args.max_frames, max_width=args.max_width or None, pattern=args.pattern
+    )
+    frames = got.frames
     h, w = frames[0].shape[:2]
-    scale = w / first_width
-    f = args.focal * scale if args.focal else focal_from_fov(args.fov or 60.0, w)
+    if args.focal:
+        f, said = args.focal * got.scale, "given"
+    elif args.fov or not got.focal:
+        f, said = focal_from_fov(args.fov or 60.0, w), f"{args.fov or 60.0:g}° field of view"
+    else:
+        f, said = got.focal, "EXIF" if got.K is None else "the clip's K.txt"
     K = [[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]]
-    meta = {"source": str(source.resolve()), "step": args.step, "focal_given": bool(args.focal), "frames": len(frames)}
+    meta = {"source": str(source.resolve()), "step": args.step, "focal": said, "frames": len(frames)}
     write_clip(out, frames, K, None, meta, overwrite=args.overwrite)
-    wrote(args, f"{out} ({len(frames)} frames {w}×{h}, focal {f:.1f} px)")
+    wrote(args, f"{out} ({len(frames)} frames {w}×{h}, focal {f:.1f} px: {said})")
     return 0
 
 

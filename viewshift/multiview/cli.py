@@ -94,6 +94,8 @@ def cmd_depth_frames(args: argparse.Namespace) -> int:
     spec = images if len(images) > 1 else Path(images[0] if images else args.clip)
     if images and getattr(args, "clip", None):
         raise InputError("give the frames either positionally or with --clip, not both")
+    if args.clip_frames < 2:
+        raise InputError(f"--num-frames must be at least 2, got {args.clip_frames}")
     check_clip_sources(args)
     inputs = [Path(p) for p in images] or [Path(args.clip)]
     out = vio.check_output(args.output, overwrite=args.overwrite, inputs=inputs, extensions=(".npy", ".png", ".pfm"))

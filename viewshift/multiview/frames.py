@@ -1,8 +1,10 @@
 """Reading several frames of one scene: a list of image files, a folder of images, a video, or a make-clip folder.
 
-Every reader returns ``H×W×3 uint8`` RGB frames of one size and refuses bad input with a one-line
-:class:`~viewshift.errors.InputError`: fewer than two frames, frames of different sizes, a video that cannot be
-decoded.
+The one frame reader of the package (``viewshift depth --clip``, ``make-clip``, ``fit``): it returns ``H×W×3 uint8``
+RGB frames of one size and refuses bad input with a one-line :class:`~viewshift.errors.InputError`: fewer than two
+frames, frames of different sizes, a video that cannot be decoded, a folder whose images sit in a sub-folder.
+Frames are picked either spread evenly over the source (multi-view depth: wide baselines) or every ``step``-th
+from the first (training clips: consecutive frames).
 """
 
 from __future__ import annotations
@@ -16,10 +18,8 @@ import cv2
 import numpy as np
 
 from viewshift.errors import InputError
+from viewshift.io.inputs import IMAGE_EXTENSIONS, folder_images
 from viewshift.io.video import open_capture, undecodable
-
-#: Video files :func:`read_frames` decodes (anything else that is a file is read as an image).
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg")
 
 
 @dataclass
@@ -32,12 +32,14 @@ class FrameSet:
         focal: focal length in pixels at the frames' (possibly reduced) size, from a make-clip folder's ``K.txt``
             or the first frame's EXIF, else ``None``.
         K: ``3×3`` intrinsics at the frames' size from a make-clip folder's ``K.txt``, else ``None``.
+        scale: the factor the frames were downscaled by (``max_width``), 1 when kept at their size.
     """
 
     frames: list[np.ndarray]
     names: list[str]
     focal: float | None = None
     K: np.ndarray | None = None
+    scale: float = 1.0
 
 
 def _evenly(n: int, k: int) -> list[int]:
@@ -45,6 +47,14 @@ def _evenly(n: int, k: int) -> list[int]:
     if n <= k:
         return list(range(n))
     return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
+
+
+def _pick(n: int, max_frames: int | None, step: int) -> list[int]:
+    """Indices of ``n`` frames to read: every ``step``-th from the first, then the first ``max_frames`` of those
+    (``step`` 0: ``max_frames`` spread evenly; ``max_frames`` None: no limit)."""
+    if step:
+        return list(range(0, n, step))[:max_frames]
+    return _evenly(n, max_frames) if max_frames else list(range(n))
 
 
 def _resize(frames: list[np.ndarray], max_width: int | None) -> tuple[list[np.ndarray], float]:
@@ -65,7 +75,7 @@ def check_frames(frames: list[np.ndarray], names: list[str] | None = None) -> li
     """
     names = names or [f"frame {i}" for i in range(len(frames))]
     if len(frames) < 2:
-        raise InputError(f"multi-view depth needs at least 2 frames of the same scene, got {len(frames)}")
+        raise InputError(f"need at least 2 frames of the same scene, got {len(frames)}")
     for f, name in zip(frames, names, strict=True):
         if not isinstance(f, np.ndarray) or f.ndim != 3 or f.shape[2] != 3 or f.dtype != np.uint8:
             raise InputError(
@@ -82,10 +92,10 @@ def check_frames(frames: list[np.ndarray], names: list[str] | None = None) -> li
     return frames
 
 
-def _read_images(paths: list[Path], max_frames: int) -> tuple[list[np.ndarray], list[str], float | None]:
+def _read_images(paths: list[Path], pick: list[int]) -> tuple[list[np.ndarray], list[str], float | None]:
     from viewshift.io import read_image
 
-    paths = [paths[i] for i in _evenly(len(paths), max_frames)]
+    paths = [paths[i] for i in pick]
     frames, focal35 = [], None
     for p in paths:
         img = read_image(p)
@@ -103,13 +113,16 @@ def _read_images(paths: list[Path], max_frames: int) -> tuple[list[np.ndarray], 
     return frames, [str(p) for p in paths], focal
 
 
-def _read_video(path: Path, max_frames: int) -> tuple[list[np.ndarray], list[str]]:
+def _read_video(path: Path, max_frames: int | None, step: int) -> tuple[list[np.ndarray], list[str]]:
+    """Every ``step``-th frame of a video, at most ``max_frames`` (``step`` 0: about ``max_frames`` spread over the
+    frame count the container reports)."""
     cap = open_capture(path)
     try:
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        step = max(1, math.ceil(count / max_frames)) if count > 0 else 1
+        if not step:
+            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            step = max(1, math.ceil(count / max_frames)) if count > 0 and max_frames else 1
         frames, names, i = [], [], 0
-        while len(frames) < max_frames:
+        while max_frames is None or len(frames) < max_frames:
             ok = cap.grab()
             if not ok:
                 break
@@ -128,26 +141,30 @@ def _read_video(path: Path, max_frames: int) -> tuple[list[np.ndarray], list[str
     return frames, names
 
 
-def _image_files(folder: Path) -> list[Path]:
-    from viewshift.io import IMAGE_EXTENSIONS
-
-    return sorted(
-        q
-        for q in folder.iterdir()
-        if q.is_file() and not q.name.startswith(".") and q.suffix.lower() in IMAGE_EXTENSIONS
-    )
+def _is_image(path: Path) -> bool:
+    """Whether ``path`` is read as one image (by its suffix); any other file is read as a video."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
 def read_frame_set(
-    spec: str | os.PathLike[str] | list, *, max_frames: int = 50, max_width: int | None = None
+    spec: str | os.PathLike[str] | list,
+    *,
+    max_frames: int | None = 50,
+    max_width: int | None = None,
+    step: int = 0,
+    pattern: str = "*",
 ) -> FrameSet:
     """Read 2 to ``max_frames`` frames and what their source says about the focal length.
 
     Args:
         spec: a list of image files (or of ``H×W×3 uint8`` arrays), a folder of images (sorted by name), a
             make-clip folder (``frames/`` + ``K.txt``), or a video file.
-        max_frames: at most this many frames, spread evenly over the source (first and last kept).
+        max_frames: at most this many frames (None: no limit).
         max_width: downscale frames wider than this (intrinsics scaled with them); None keeps the size.
+        step: keep every ``step``-th frame from the first, then the first ``max_frames`` of them (consecutive
+            frames, as training wants); 0 spreads ``max_frames`` evenly over the source, first and last kept
+            (wide baselines, as multi-view depth wants).
+        pattern: glob of the images inside a folder.
 
     Returns:
         :class:`FrameSet`.
@@ -155,37 +172,35 @@ def read_frame_set(
     Raises:
         InputError: missing input, fewer than two frames, frames of different sizes, an undecodable video or image.
     """
-    if max_frames < 2:
+    if max_frames is not None and max_frames < 2:
         raise InputError(f"max_frames must be at least 2, got {max_frames}")
+    if step < 0:
+        raise InputError(f"step must be 0 or more, got {step}")
     K = None
     focal = None
     if isinstance(spec, (list, tuple)):
         if spec and all(isinstance(f, np.ndarray) for f in spec):
-            frames = [spec[i] for i in _evenly(len(spec), max_frames)]
-            names = [f"frame {i}" for i in _evenly(len(spec), max_frames)]
+            pick = _pick(len(spec), max_frames, step)
+            frames, names = [spec[i] for i in pick], [f"frame {i}" for i in pick]
             check_frames(frames, names)
         else:
             paths = [Path(p) for p in spec]
             for p in paths:
                 if not p.is_file():
                     raise InputError(f"frame not found: {p}")
-            if len(paths) == 1 and paths[0].suffix.lower() in VIDEO_SUFFIXES:
-                frames, names = _read_video(paths[0], max_frames)
+            if len(paths) == 1 and not _is_image(paths[0]):
+                frames, names = _read_video(paths[0], max_frames, step)
             else:
                 if len(paths) < 2:
-                    raise InputError(
-                        f"multi-view depth needs at least 2 frames of the same scene, got {len(paths)}: {paths[0]}"
-                    )
-                frames, names, focal = _read_images(paths, max_frames)
+                    raise InputError(f"need at least 2 frames of the same scene, got {len(paths)}: {paths[0]}")
+                frames, names, focal = _read_images(paths, _pick(len(paths), max_frames, step))
     else:
         p = Path(spec)
         if not p.exists():
             raise InputError(f"frames not found: {p}")
         if p.is_dir() and (p / "frames").is_dir():
-            paths = _image_files(p / "frames")
-            if len(paths) < 2:
-                raise InputError(f"clip {p} has {len(paths)} frames in frames/; it needs at least 2")
-            frames, names, focal = _read_images(paths, max_frames)
+            paths = folder_images(p / "frames", pattern, at_least=2)
+            frames, names, focal = _read_images(paths, _pick(len(paths), max_frames, step))
             if (p / "K.txt").exists():
                 try:
                     K = np.loadtxt(p / "K.txt", dtype=np.float64).reshape(3, 3)
@@ -193,16 +208,12 @@ def read_frame_set(
                     raise InputError(f"clip {p}: K.txt must hold a 3×3 matrix ({exc})") from exc
                 focal = float(K[0, 0])
         elif p.is_dir():
-            paths = _image_files(p)
-            if len(paths) < 2:
-                raise InputError(f"folder {p} holds {len(paths)} images; multi-view depth needs at least 2")
-            frames, names, focal = _read_images(paths, max_frames)
-        elif p.suffix.lower() in VIDEO_SUFFIXES:
-            frames, names = _read_video(p, max_frames)
-        else:
-            raise InputError(
-                f"{p} is one image; multi-view depth needs at least 2 frames (a folder, a video or several files)"
-            )
+            paths = folder_images(p, pattern, at_least=2)
+            frames, names, focal = _read_images(paths, _pick(len(paths), max_frames, step))
+        elif _is_image(p):
+            raise InputError(f"{p} is one image; give at least 2 frames (a folder, a video or several files)")
+        else:  # any other file is tried as a video: open_capture says so in one line when it is not one
+            frames, names = _read_video(p, max_frames, step)
     frames, s = _resize(frames, max_width)
     if s != 1.0:
         from viewshift.geometry import scale_intrinsics
@@ -213,21 +224,16 @@ def read_frame_set(
             K = scale_intrinsics(torch.from_numpy(K)[None], s, s)[0].numpy()
         if focal is not None:
             focal *= s
-    return FrameSet(frames=[np.ascontiguousarray(f) for f in frames], names=names, focal=focal, K=K)
+    return FrameSet(frames=[np.ascontiguousarray(f) for f in frames], names=names, focal=focal, K=K, scale=s)
 
 
 def read_frames(
-    spec: str | os.PathLike[str] | list, *, max_frames: int = 50, max_width: int | None = None
+    spec: str | os.PathLike[str] | list,
+    *,
+    max_frames: int | None = 50,
+    max_width: int | None = None,
+    step: int = 0,
+    pattern: str = "*",
 ) -> list[np.ndarray]:
-    """Read 2 to ``max_frames`` frames of one scene as ``H×W×3 uint8`` RGB arrays of one size.
-
-    Args:
-        spec: a list of image files, a folder of images (sorted by name), a make-clip folder (``frames/``), or a
-            video file.
-        max_frames: at most this many frames, spread evenly over the source (first and last kept).
-        max_width: downscale frames wider than this; None keeps their size.
-
-    Raises:
-        InputError: missing input, fewer than two frames, frames of different sizes, an undecodable video or image.
-    """
-    return read_frame_set(spec, max_frames=max_frames, max_width=max_width).frames
+    """The ``H×W×3 uint8`` RGB frames of :func:`read_frame_set` (same arguments), without the camera hints."""
+    return read_frame_set(spec, max_frames=max_frames, max_width=max_width, step=step, pattern=pattern).frames

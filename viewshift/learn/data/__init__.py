@@ -19,7 +19,7 @@ Augmentations move images and intrinsics together (:func:`scale_crop`, :func:`fl
 """
 
 from viewshift.learn.data.augment import MIRROR, colour_jitter, finish_sample, flip_sample, scale_crop, to_tensor
-from viewshift.learn.data.clip import IMAGE_SUFFIXES, Clip, SequenceDataset, load_frames, read_clip, write_clip
+from viewshift.learn.data.clip import IMAGE_SUFFIXES, Clip, SequenceDataset, read_clip, write_clip
 from viewshift.learn.data.middlebury import StereoDataset, StereoPair, middlebury_pairs, shift_x
 from viewshift.learn.data.pseudo import PseudoDepthDataset, read_pseudo_manifest
 
@@ -34,7 +34,6 @@ __all__ = [
     "colour_jitter",
     "finish_sample",
     "flip_sample",
-    "load_frames",
     "middlebury_pairs",
     "read_pseudo_manifest",
     "read_clip",

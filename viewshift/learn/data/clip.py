@@ -18,13 +18,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from viewshift.errors import InputError
-from viewshift.io.video import open_capture, undecodable
 from viewshift.learn.data.augment import finish_sample, scale_crop, to_tensor
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp")
@@ -118,64 +116,6 @@ def write_clip(
         shutil.rmtree(out)
     tmp.rename(out)
     return out
-
-
-def _holds_images(folder: Path) -> bool:
-    return any(f.suffix.lower() in IMAGE_SUFFIXES for f in folder.iterdir())
-
-
-def load_frames(
-    source: str | Path,
-    *,
-    pattern: str = "*",
-    step: int = 1,
-    max_frames: int | None = None,
-    max_width: int | None = None,
-) -> list[np.ndarray]:
-    """Frames of a video file or an image folder (sorted by name, matching ``pattern``), as ``H×W×3 uint8``.
-
-    Every ``step``-th frame is kept, at most ``max_frames``, downscaled to at most ``max_width`` pixels wide.
-    """
-    source = Path(source)
-    frames: list[np.ndarray] = []
-    if source.is_dir():
-        from viewshift.io import read_image
-
-        paths = sorted(p for p in source.glob(pattern) if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not paths:
-            inner = [d.name for d in sorted(source.iterdir()) if d.is_dir() and _holds_images(d)]
-            if inner:
-                raise InputError(f"{source} holds no images itself; its folder {inner[0]}/ does: give that")
-        paths = paths[::step][:max_frames]
-        frames = [read_image(p).rgb for p in paths]
-    elif source.is_file():
-        cap = open_capture(source)
-        i = 0
-        while cap.isOpened():
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            if i % step == 0:
-                frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-                if max_frames and len(frames) >= max_frames:
-                    break
-            i += 1
-        cap.release()
-        if not frames:
-            raise InputError(undecodable(source, "no frame could be read"))
-    else:
-        raise InputError(f"{source} is neither a video file nor a folder of images")
-    if len(frames) < 2:
-        where = f" (pattern {pattern!r})" if source.is_dir() else ""
-        raise InputError(f"{source}: found {len(frames)} frames{where}; need at least 2")
-    if max_width and frames[0].shape[1] > max_width:
-        s = max_width / frames[0].shape[1]
-        size = (max_width, round(frames[0].shape[0] * s))
-        frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
-    shapes = {f.shape for f in frames}
-    if len(shapes) > 1:
-        raise InputError(f"{source}: frames differ in size {sorted(shapes)}")
-    return frames
 
 
 # ------------------------------------------------------------------------------------------------- datasets
