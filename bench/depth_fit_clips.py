@@ -164,6 +164,9 @@ def score(
     geometric: bool,
     cache: Path | None = None,
     render_poses: str = "initial",
+    *,
+    validation: bool = False,
+    sweeps: dict | None = None,
 ) -> dict:
     """Held-out PSNR of every method (module docstring).
 
@@ -172,6 +175,13 @@ def score(
 
     ``cache``: an ``.npz`` file keeping the geometric depths between runs (experiments only: the depth range and
     the refined poses of another run are used).
+
+    ``validation``: render the fitted frames ``k = 1, every + 1, ...`` from ``k - 1`` instead of the held-out ones
+    (for choices made without the held-out frames; the fitted network has seen both frames, so it is favoured);
+    the sweeps never see the targets.
+
+    ``sweeps``: the swept methods, ``{name: (prior, SweepConfig or None)}`` (default: ``geometric`` filled by the
+    built-in network, ``fused`` by the fitted one, both with the sweep's defaults).
     """
     from viewshift.depth.builtin import BuiltinDepth
     from viewshift.io import read_image
@@ -189,10 +199,13 @@ def score(
     fitted, builtin = BuiltinDepth(model), BuiltinDepth()
     rgb = [read_image(p).rgb for p in clip.frames]
     held = [k for k in range(every - 1, len(rgb), every)]
+    targets = [k for k in range(1, len(rgb), every) if k not in held] if validation else held
+    unseen = sorted(set(held) | set(targets))
+    sweeps = sweeps if sweeps is not None else {"geometric": ("builtin", None), "fused": ("fitted", None)}
     cached = dict(np.load(cache)) if cache is not None and cache.exists() else {}
     pairs: list = []
     identity, times, confident = [], {}, {}
-    for k in held:
+    for k in targets:
         src, tgt = k - 1, k
         d_fit = fitted.estimate(rgb[src]).depth * scale
         med = float(np.median(d_fit))
@@ -203,15 +216,15 @@ def score(
         # the product's clip-frame depths (viewshift.learn.fit.fused_depth): the sweep sees the fitted frames
         # within 6 of the source only, never a held-out frame; "geometric" is filled by the built-in network,
         # "fused" by the fitted one
-        for name, prior in (("geometric", "builtin"), ("fused", "fitted")) if geometric else ():
-            if f"{name[0]}{src}" in cached:
-                depths[name] = cached[f"{name[0]}{src}"]
+        for name, (prior, config) in sweeps.items() if geometric else ():
+            if f"{name}{src}" in cached:
+                depths[name] = cached[f"{name}{src}"]
                 continue
             t0 = time.monotonic()
             try:
-                r = fused_depth(model, src, images=rgb, exclude=held, prior=prior)
+                r = fused_depth(model, src, images=rgb, exclude=unseen, prior=prior, config=config)
                 g = np.where(np.isfinite(r.depth) & (r.depth > 0), r.depth, med).astype(np.float32)
-                depths[name] = cached[f"{name[0]}{src}"] = g  # the cameras' unit: its own scale
+                depths[name] = cached[f"{name}{src}"] = g  # the cameras' unit: its own scale
                 confident.setdefault(name, []).append(float((r.confidence >= 0.1).mean()))
             except Exception as exc:  # noqa: BLE001 - a failed sweep is reported, not fatal
                 times[f"{name}_error"] = str(exc)
@@ -227,7 +240,8 @@ def score(
         identity.append(psnr(rgb[src].astype(np.float32) / 255, target, covered))
     if cache is not None and cached:
         np.savez(cache, **cached)
-    result = {"held_out_frames": held, "identity": float(np.mean(identity))}
+    frames_key = "validation_frames" if validation else "held_out_frames"
+    result = {frames_key: targets, "identity": float(np.mean(identity))}
     result |= {f"{k}_confident_share": round(float(np.mean(v)), 3) for k, v in confident.items()}
     for name in pairs[0][5]:
         best, value, at_median = best_factor(pairs, name)

@@ -1,0 +1,129 @@
+"""How should the fused depth fill what the sweep cannot match? Scored on validation frames, never the held-out ones.
+
+    python experiments/depth/fit_round5/fill_validation.py --work /work/runs/lead/fit5 --clips kitti-turn \
+        --tags=-s1,-s2 -o experiments/depth/fit_round5/fill_validation.json
+
+For each clip and fitted model (``fitted-clip{TAG}.pt`` of the round's runs) the fitted frames ``k = 1, 5, 9, ...``
+are rendered from ``k - 1`` (``bench/depth_fit_clips.py``'s ``score(validation=True)``: the sweeps see neither the
+held-out frames nor these targets). The fitted network has trained on both frames of each pair, so this split
+favours leaning on it; it is for ranking fills, not for reporting. Variants of
+:class:`viewshift.multiview.SweepConfig` for the fitted fill (the ``fused`` product) and the built-in fill (the
+geometric baseline):
+
+* default: ``fill_below 0.1``, ``fill_support 0.05`` (power-law alignment to the confident geometry, then the local
+  log-ratio correction);
+* ``global``: ``fill_support 1e6`` (no local correction: the prior aligned by the power law only);
+* ``below03``: ``fill_below 0.3`` (more weakly matched pixels filled);
+* fitted fill only: ``shift`` (exponent fixed at 1: only a scale of depth is fitted to the geometry, then the
+  local correction), ``shift_global`` (the same without the local correction) and ``raw`` (the fitted network
+  times the fit's learned scale as it is: no alignment, no correction). These replace
+  ``viewshift.multiview.planesweep.fit_power_law`` while they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "bench"))
+
+
+def variants() -> dict:
+    """``{name: (prior, SweepConfig, exponent)}``: exponent None fits the power law, 1.0 fixes it, ``"raw"``
+    takes the fitted network's own scale. Every variant has its own SweepConfig object (the dispatcher below
+    tells them apart by it)."""
+    from viewshift.multiview import SweepConfig
+
+    out = {}
+    for prior, name in (("builtin", "geometric"), ("fitted", "fused")):
+        out[name] = (prior, SweepConfig(), None)
+        out[f"{name}_global"] = (prior, SweepConfig(fill_support=1e6), None)
+        out[f"{name}_below03"] = (prior, SweepConfig(fill_below=0.3), None)
+    out["fused_shift"] = ("fitted", SweepConfig(), 1.0)
+    out["fused_shift_global"] = ("fitted", SweepConfig(fill_support=1e6), 1.0)
+    out["fused_raw"] = ("fitted", SweepConfig(fill_support=1e6), "raw")
+    return out
+
+
+def shift_only(kind, scale: float):
+    """A stand-in for ``planesweep.fit_power_law`` with the exponent fixed at 1: the shift of log inverse depth
+    Huber-weighted like the original, or (``"raw"``) ``-log scale``, the fitted model's own scale."""
+
+    def fit(x, y, weight, iters=5):
+        if kind == "raw":
+            return 1.0, -math.log(scale)
+        r0, w0 = (y - x).double(), weight.double()
+        w, b = w0, 0.0
+        for _ in range(iters):
+            b = float((w * r0).sum() / w.sum().clamp_min(1e-12))
+            r = (r0 - b).abs()
+            k = 1.345 * 1.4826 * float(r.median()) + 1e-12
+            w = w0 * (k / r.clamp_min(1e-12)).clamp(max=1.0)
+        return 1.0, b
+
+    return fit
+
+
+@contextlib.contextmanager
+def dispatch(table: dict, scale: float):
+    """While inside, ``viewshift.learn.fit.fused_depth`` called with one of ``table``'s configs (``{id(config):
+    kind}``) runs with that kind's power-law fit, so all variants are scored in one ``score`` call (one pixel mask)."""
+    from viewshift.learn import fit as fit_module
+    from viewshift.multiview import planesweep
+
+    real, power_law = fit_module.fused_depth, planesweep.fit_power_law
+
+    def fused(*args, config=None, **kw):
+        kind = table.get(id(config))
+        planesweep.fit_power_law = power_law if kind is None else shift_only(kind, scale)
+        try:
+            return real(*args, config=config, **kw)
+        finally:
+            planesweep.fit_power_law = power_law
+
+    fit_module.fused_depth = fused
+    try:
+        yield
+    finally:
+        fit_module.fused_depth = real
+
+
+def main() -> int:
+    from depth_fit_clips import score
+
+    from viewshift.depth.builtin import BuiltinDepth
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", required=True, help="the round's work folder (NAME/clip, NAME/fitted-clip{TAG}.pt)")
+    ap.add_argument("--clips", required=True, help="comma-separated clip names")
+    ap.add_argument("--tags", default="-s1,-s2", help="comma-separated model tags (default: -s1,-s2)")
+    ap.add_argument("-o", "--output", required=True)
+    args = ap.parse_args()
+    out = Path(args.output)
+    results = json.loads(out.read_text()) if out.exists() else {}
+    for name in args.clips.split(","):
+        work = Path(args.work) / name
+        for tag in args.tags.split(","):
+            model = work / f"fitted-clip{tag}.pt"
+            table = variants()
+            scale = float(BuiltinDepth(model).meta["scale"])
+            with dispatch({id(c): kind for _, c, kind in table.values()}, scale):
+                sweeps = {k: (prior, c) for k, (prior, c, _) in table.items()}
+                r = score(work / "clip", model, Path(str(model) + ".run"), 4, True, validation=True, sweeps=sweeps)
+            results[f"{name}{tag}"] = r
+            out.write_text(json.dumps(results, indent=2))
+            print(name + tag, {k: round(v, 2) for k, v in r.items() if isinstance(v, float) and "_" not in k})
+    keys = [k for k in variants()]
+    print("| run | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys))
+    for run, r in results.items():
+        print(f"| {run} | " + " | ".join(f"{r[k]:.2f}" if k in r else "—" for k in keys) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
