@@ -29,6 +29,8 @@ import math
 import sys
 from pathlib import Path
 
+import torch
+
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "bench"))
 
@@ -50,20 +52,15 @@ def variants() -> dict:
     return out
 
 
-def shift_only(kind, scale: float):
+def shift_only(kind, scale: float, power_law):
     """A stand-in for ``planesweep.fit_power_law`` with the exponent fixed at 1: the shift of log inverse depth
     Huber-weighted like the original, or (``"raw"``) ``-log scale``, the fitted model's own scale."""
 
     def fit(x, y, weight, iters=5):
         if kind == "raw":
             return 1.0, -math.log(scale)
-        r0, w0 = (y - x).double(), weight.double()
-        w, b = w0, 0.0
-        for _ in range(iters):
-            b = float((w * r0).sum() / w.sum().clamp_min(1e-12))
-            r = (r0 - b).abs()
-            k = 1.345 * 1.4826 * float(r.median()) + 1e-12
-            w = w0 * (k / r.clamp_min(1e-12)).clamp(max=1.0)
+        # a line through a constant x has no slope: fit_power_law returns the Huber-weighted shift of y - x
+        _, b = power_law(torch.zeros_like(x), y - x, weight, iters)
         return 1.0, b
 
     return fit
@@ -80,7 +77,7 @@ def dispatch(table: dict, scale: float):
 
     def fused(*args, config=None, **kw):
         kind = table.get(id(config))
-        planesweep.fit_power_law = power_law if kind is None else shift_only(kind, scale)
+        planesweep.fit_power_law = power_law if kind is None else shift_only(kind, scale, power_law)
         try:
             return real(*args, config=config, **kw)
         finally:
