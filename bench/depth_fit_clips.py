@@ -216,13 +216,15 @@ def score(
         # the product's clip-frame depths (viewshift.learn.fit.fused_depth): the sweep sees the fitted frames
         # within 6 of the source only, never a held-out frame; "geometric" is filled by the built-in network,
         # "fused" by the fitted one
+        memo = shared_sweeps()  # one sweep of the source for every swept method
         for name, (prior, config) in sweeps.items() if geometric else ():
             if f"{name}{src}" in cached:
                 depths[name] = cached[f"{name}{src}"]
                 continue
             t0 = time.monotonic()
             try:
-                r = fused_depth(model, src, images=rgb, exclude=unseen, prior=prior, config=config)
+                with memo:
+                    r = fused_depth(model, src, images=rgb, exclude=unseen, prior=prior, config=config)
                 g = np.where(np.isfinite(r.depth) & (r.depth > 0), r.depth, med).astype(np.float32)
                 depths[name] = cached[f"{name}{src}"] = g  # the cameras' unit: its own scale
                 confident.setdefault(name, []).append(float((r.confidence >= 0.1).mean()))
@@ -247,6 +249,39 @@ def score(
         best, value, at_median = best_factor(pairs, name)
         result[name], result[f"{name}_factor"], result[f"{name}_at_median_scale"] = value, round(best, 4), at_median
     return result | times
+
+
+class shared_sweeps:  # noqa: N801 - used like a function: ``with shared_sweeps(): ...``
+    """While inside (it may be entered again and again), the plane sweep of a frame (``planesweep._Sweeps.sweep``:
+    the cost volume and its winner) is computed once per reference frame, neighbours, planes and cameras and
+    reused: the swept methods of :func:`score` share their sweep (same range and cost settings) and differ only in
+    the fill after it, so the results are those of separate sweeps (checked: equal to the bit) at the cost of one.
+    Every method must use the same sweep settings (``SweepConfig`` fields other than the fill's)."""
+
+    def __init__(self):
+        self.memo: dict = {}
+
+    def __enter__(self):
+        from viewshift.multiview import planesweep
+
+        real, memo = planesweep._Sweeps.sweep, self.memo
+        self.real = real
+
+        def sweep(sw, ref, neighbours, inv_depths):
+            key = (ref, tuple(neighbours), inv_depths.numpy().tobytes(), sw.world_T_cam.numpy().tobytes(),
+                   sw.K.numpy().tobytes(), sw.w, sw.h)  # fmt: skip
+            if key not in memo:
+                memo[key] = real(sw, ref, neighbours, inv_depths)
+            return memo[key]
+
+        planesweep._Sweeps.sweep = sweep
+        return self
+
+    def __exit__(self, *exc):
+        from viewshift.multiview import planesweep
+
+        planesweep._Sweeps.sweep = self.real
+        return False
 
 
 def mean_psnr(pairs: list, name: str, factor: float) -> float:
