@@ -19,13 +19,18 @@ source's refined pose against the target's initial one cost every method 2-3 dB 
   (:func:`viewshift.learn.fit.fused_depth` with ``prior="builtin"``, i.e. ``multiview_depth``'s default): the
   geometric depth alone, in the cameras' unit at its own scale;
 * ``fused``: the same sweep with the fitted network filling (``fused_depth``, ``prior="fitted"``): the fit's
-  product for the clip's frames (``viewshift fit --frame-depths``).
+  product for the clip's frames (``viewshift fit --frame-depths``);
+* ``fused_both`` (``--also-both``): the same sweep filled by the mean of the fitted and the built-in networks,
+  each aligned to the geometry (``prior="both"``).
 
 Each method then gets its own best global factor for the whole clip (the same oracle advantage for every
 method): the best of 13 values in [1/4, 4], refined by a golden-section search in ``log f`` between that value's
 grid neighbours, so that no method gains or loses by where the grid happens to fall. PSNR is taken over the
 pixels every method covers at factor 1 and averaged over the held-out frames; ``identity`` is frame ``k - 1`` as
 is. ``*_at_median_scale`` are the scores at factor 1.
+
+The swept methods share one sweep per source frame (:class:`shared_sweeps`): the first one's time (``geometric_s``)
+includes it, the others' only their fill.
 
 Writes docs/depth/fit.json and docs/depth/fit_table.md and prints the table.
 """
@@ -335,6 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: the cores)")
     ap.add_argument("--poses", default="clip", choices=["clip", "estimate"], help="cameras of the fit")
     ap.add_argument("--no-geometric", action="store_true", help="skip the plane-sweep baseline")
+    ap.add_argument(
+        "--also-both",
+        action="store_true",
+        help="also score the sweep filled by the fitted and the built-in networks together (column fused_both)",
+    )
     ap.add_argument("--skip-fit", action="store_true", help="score the models already in --work")
     ap.add_argument("--teacher", type=float, default=None, help="teacher_weight of the fit (default: fit's)")
     ap.add_argument("--teacher-frames", type=int, default=None, help="teacher_frames of the fit (default: fit's)")
@@ -392,7 +402,11 @@ def main(argv: list[str] | None = None) -> int:
         fit_s = time.monotonic() - t0
         torch.set_num_threads(args.threads)
         cache = work / f"geometric-{poses}{args.tag}.npz" if args.geometric_cache else None
-        r = score(clip, model, Path(str(model) + ".run"), 4, not args.no_geometric, cache, args.render_poses)
+        sweeps = {"geometric": ("builtin", None), "fused": ("fitted", None)}
+        if args.also_both:
+            sweeps["fused_both"] = ("both", None)
+        run = Path(str(model) + ".run")
+        r = score(clip, model, run, 4, not args.no_geometric, cache, args.render_poses, sweeps=sweeps)
         results.setdefault("clips", {})[key] = {"fit": fit, "fit_wall_s": round(fit_s, 1), "settings": extra, **r}
         out.write_text(json.dumps(results, indent=2))
         print(name, json.dumps({k: v for k, v in r.items() if k != "held_out_frames"}), flush=True)

@@ -59,7 +59,9 @@ def test_fused_depth_sweeps_the_allowed_frames_and_fills_with_the_fitted_network
     monkeypatch.setattr(mv, "multiview_depth", record)
     assert fused_depth(model, 2, images=frames, exclude=HELD, reach=3) == "result"
     assert fused_depth(model, 6, images=frames, exclude=HELD, prior="builtin") == "result"
-    (xs, ref, prior), (xs2, ref2, prior2) = seen
+    assert fused_depth(model, 6, images=frames, exclude=HELD, prior="both") == "result"
+    (xs, ref, prior), (xs2, ref2, prior2), (_, _, both) = seen
+    assert both[0].model_path == model and both[1] == "builtin"  # the mean of the two fills
     # frames 0..5 but 3 (held out); the reference is frame 2 among them; the poses are the ones the fit started
     # from (the true ones), not its refinements
     np.testing.assert_allclose(xs, x[[0, 1, 2, 4, 5]], atol=1e-9)

@@ -47,6 +47,24 @@ def test_a_prior_with_the_right_shape_fills_the_textureless_plane_exactly():
     assert torch.equal(got[~right], measured[~right])  # confident pixels are never changed
 
 
+def test_two_priors_with_the_right_shape_fill_exactly_and_a_contradicting_one_is_left_out():
+    inv_true, conf = scene_with_a_textureless_plane()
+    measured = torch.where(conf > 0, inv_true, torch.zeros_like(inv_true))
+    right = conf == 0
+    priors = torch.cat([(1 / 2.5) * inv_true**0.7, 3.0 * inv_true**1.3], 1)  # each a power law of the truth
+    got = fill_with_prior(measured, conf, priors, 0.1, radius=6, support=0.05)
+    torch.testing.assert_close(got[right], inv_true[right], rtol=1e-6, atol=0)
+    # one prior right, one wrong in a different way: the fill is the mean of the two aligned log depths
+    bumpy = inv_true * torch.exp(0.2 * torch.sin(20 * grid()[0]))
+    got = fill_with_prior(measured, conf, torch.cat([inv_true, bumpy], 1), 0.1, radius=6, support=1e9)
+    a, b = fit_power_law(torch.log(bumpy[~right]), torch.log(inv_true[~right]), conf[~right])
+    expected = torch.exp((torch.log(inv_true) + a * torch.log(bumpy) + b) / 2)
+    torch.testing.assert_close(got[right], expected[right], rtol=1e-3, atol=0)
+    # a prior that contradicts the geometry (near and far swapped) is left out of the mean
+    got = fill_with_prior(measured, conf, torch.cat([1 / inv_true, inv_true**0.7], 1), 0.1, radius=6, support=0.05)
+    torch.testing.assert_close(got[right], inv_true[right], rtol=1e-6, atol=0)
+
+
 def test_the_prior_is_corrected_locally_near_confident_geometry():
     """The prior is wrong by ×1.5 on the right half; a small hole there takes the local scale, a hole too large
     for the support window keeps the global fit."""

@@ -822,6 +822,10 @@ def fit_clip(
 FUSED_REACH = 6
 
 
+#: The fills of :func:`fused_depth`'s low-confidence pixels.
+FUSED_PRIORS = ("fitted", "builtin", "both")
+
+
 def fused_depth(
     model: str | Path,
     frame: int,
@@ -842,7 +846,8 @@ def fused_depth(
     pixels of low confidence are filled by the fitted network's depth, aligned to the confident geometry by a
     power law and corrected locally by it (the ``"mono"`` fill with ``prior=`` the fitted model). So the fit adds
     to the geometric depth exactly where the sweep is unsure. With known poses (no triangulated points) the
-    sweep's depth range is the fitted depth's 1st–99th percentile times 0.4 and 2.5.
+    sweep's depth range is the fitted depth's 1st–99th percentile times 0.4 and 2.5 (it moves with the fit's seed;
+    the geometric teacher's range, the same for every seed, swept worse on validation frames: round 6).
 
     Args:
         model: a depth model file written by :func:`fit_clip` (its run folder beside it).
@@ -850,8 +855,9 @@ def fused_depth(
         images: the clip's ``H×W×3 uint8`` frames (default: read from the clip the model was fitted to).
         exclude: frames never given to the sweep (e.g. held-out frames).
         reach: frames on each side of ``frame`` the sweep may use.
-        prior: ``"fitted"`` (the fitted network fills) or ``"builtin"`` (the built-in network fills: the
-            geometric depth alone, the baseline the fit is measured against).
+        prior: ``"fitted"`` (the fitted network fills), ``"builtin"`` (the built-in network fills: the
+            geometric depth alone, the baseline the fit is measured against) or ``"both"`` (the mean of the two,
+            each aligned to the geometry on its own: :func:`viewshift.multiview.planesweep.fill_with_prior`).
         config: :class:`viewshift.multiview.planesweep.SweepConfig` (default: its defaults).
 
     Returns:
@@ -864,8 +870,8 @@ def fused_depth(
     from viewshift.depth.builtin import BuiltinDepth
     from viewshift.multiview import Cameras, multiview_depth
 
-    if prior not in ("fitted", "builtin"):
-        raise InputError(f"prior must be 'fitted' or 'builtin', not {prior!r}")
+    if prior not in FUSED_PRIORS:
+        raise InputError(f"prior must be one of {', '.join(map(repr, FUSED_PRIORS))}, not {prior!r}")
     cam_file = run_folder(model) / "cameras.npz"
     if not cam_file.exists():
         raise InputError(f"{cam_file} not found; fused depth needs a finished fit (run viewshift fit first)")
@@ -896,7 +902,7 @@ def fused_depth(
         reprojection_px=0.0,
         registered=np.ones(len(keep), bool),
     )
-    source = fitted if prior == "fitted" else None
+    source = {"fitted": fitted, "builtin": None, "both": [fitted, "builtin"]}[prior]
     return multiview_depth([images[i] for i in keep], keep.index(frame), cameras=cams, prior=source, config=config)
 
 

@@ -32,7 +32,8 @@ For a reference frame ``r`` and a few neighbours ``n`` with known cameras:
      spread by normalised convolution, corrects it locally, shrunk towards the global fit where confident support
      is sparse: ``filled = exp(a log p + b + α r)``, ``α = s / (s + fill_support)``, ``s`` = the mean confidence
      of confident pixels within ``fill_radius`` (a fraction of the width). Near confident geometry the fill
-     follows the geometry; far from it (large textureless or unmatched areas) the aligned photo depth.
+     follows the geometry; far from it (large textureless or unmatched areas) the aligned photo depth. Several
+     priors (``prior`` a list) are aligned each on its own and their aligned ``a log p + b`` averaged.
    * ``"propagate"``: the confidence-weighted average of the surroundings (normalised convolution over a pyramid).
 
    **Upsampling.** The inverse depth is upsampled to the frames' size and refined by a guided filter with the
@@ -437,11 +438,15 @@ def fill_with_prior(
     ``(2 radius + 1)²`` windows of the confidence of confident pixels (0 elsewhere). A prior that is a power law
     of the true inverse depth (right shape, wrong scale and shift of log depth) fills exactly.
 
-    Falls back to :func:`fill_low_confidence` with fewer than 20 confident pixels or a prior that does not
-    increase with the geometric inverse depth (``a ≤ 0.05``).
+    With several priors (``P > 1``), each is aligned by its own power law and the mean of the aligned log inverse
+    depths is the fill (an ensemble: where the priors' errors differ, the mean errs less than either).
+
+    Falls back to :func:`fill_low_confidence` with fewer than 20 confident pixels or when no prior increases with
+    the geometric inverse depth (``a ≤ 0.05``; such a prior is left out of the mean).
 
     Args:
-        inv, conf, prior_inv: ``(1, 1, h, w)``; ``prior_inv`` positive.
+        inv, conf: ``(1, 1, h, w)``.
+        prior_inv: ``(1, P, h, w)`` positive inverse depths of ``P ≥ 1`` single-photo priors.
         threshold: confidence of the pixels kept and fitted.
         radius: support window radius (pixels).
         support: mean confidence at which the local correction counts half.
@@ -453,12 +458,16 @@ def fill_with_prior(
     if int(ok.sum()) < 20:
         return fill_low_confidence(inv, conf, threshold)
     log_g = torch.log(inv.clamp_min(1e-9))
-    log_p = torch.log(prior_inv.clamp_min(1e-9))
-    a, b = fit_power_law(log_p[ok], log_g[ok], conf[ok])
-    if not a > 0.05:
+    aligned = []
+    for i in range(prior_inv.shape[1]):
+        log_p = torch.log(prior_inv[:, i : i + 1].clamp_min(1e-9))
+        a, b = fit_power_law(log_p[ok], log_g[ok], conf[ok])
+        if a > 0.05:
+            # a narrow confident depth range must not blow the prior's range up
+            aligned.append(min(a, 5.0) * log_p + b)
+    if not aligned:
         return fill_low_confidence(inv, conf, threshold)
-    a = min(a, 5.0)  # a narrow confident depth range must not blow the prior's range up
-    aligned = a * log_p + b
+    aligned = torch.stack(aligned).mean(0)
     resid = fill_low_confidence(log_g - aligned, conf, threshold)
     s = box_filter(torch.where(ok, conf, torch.zeros_like(conf)), radius)
     alpha = s / (s + support)
@@ -469,9 +478,14 @@ def fill_with_prior(
 
 
 def _prior_inverse_depth(prior, rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-    """``(1, 1, h, w)`` inverse depth of a depth source (None or ``"builtin"``: the built-in network) at ``size``."""
+    """``(1, P, h, w)`` inverse depths at ``size`` of a depth source (None or ``"builtin"``: the built-in network;
+    ``P = 1``) or of a list or tuple of them (``P`` = its length)."""
     import cv2
 
+    if isinstance(prior, (list, tuple)):
+        if not prior:
+            raise InputError("prior is an empty list; give a depth source, a list of them, None or 'builtin'")
+        return torch.cat([_prior_inverse_depth(p, rgb, size) for p in prior], 1)
     if prior is None or isinstance(prior, str):
         if prior not in (None, "builtin"):
             raise InputError(f"prior must be a depth source, None or 'builtin', got {prior!r}")
@@ -528,7 +542,8 @@ def multiview_depth(
             the confident geometry, corrected locally by it), ``"propagate"`` (confidence-weighted smoothing of
             the surroundings), True for the default (``"mono"``, first of :data:`FILL_METHODS`), False leaves them 0.
         prior: the single-photo depth source of the ``"mono"`` fill (anything with ``estimate(rgb) -> DepthMap``;
-            None or ``"builtin"``: the built-in network); unused by the other fills.
+            None or ``"builtin"``: the built-in network), or a list of them (their aligned mean fills,
+            :func:`fill_with_prior`); unused by the other fills.
         config: :class:`SweepConfig`.
 
     Returns:

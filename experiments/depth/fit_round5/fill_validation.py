@@ -14,6 +14,10 @@ geometric baseline):
   log-ratio correction);
 * ``global``: ``fill_support 1e6`` (no local correction: the prior aligned by the power law only);
 * ``below03``: ``fill_below 0.3`` (more weakly matched pixels filled);
+* ``both`` (prior ``"both"`` of ``fused_depth``): the mean of the fitted and the built-in fills, each aligned on
+  its own (added after the first ranking: on the fox the built-in fill beat the fitted one even here); a
+  ``both_best`` variant (per frame, the one of the two with the smaller residual on the confident geometry, round
+  6's validation_both.json) chose the fitted network nearly always and was removed;
 * fitted fill only: ``shift`` (exponent fixed at 1: only a scale of depth is fitted to the geometry, then the
   local correction), ``shift_global`` (the same without the local correction) and ``raw`` (the fitted network
   times the fit's learned scale as it is: no alignment, no correction). These replace
@@ -49,6 +53,7 @@ def variants() -> dict:
     out["fused_shift"] = ("fitted", SweepConfig(), 1.0)
     out["fused_shift_global"] = ("fitted", SweepConfig(fill_support=1e6), 1.0)
     out["fused_raw"] = ("fitted", SweepConfig(fill_support=1e6), "raw")
+    out["both"] = ("both", SweepConfig(), None)
     return out
 
 
@@ -91,7 +96,7 @@ def dispatch(table: dict, scale: float):
 
 
 def main() -> int:
-    from depth_fit_clips import score
+    from depth_fit_clips import score  # its shared_sweeps: the variants differ only in the fill, one sweep each
 
     from viewshift.depth.builtin import BuiltinDepth
 
@@ -99,6 +104,7 @@ def main() -> int:
     ap.add_argument("--work", required=True, help="the round's work folder (NAME/clip, NAME/fitted-clip{TAG}.pt)")
     ap.add_argument("--clips", required=True, help="comma-separated clip names")
     ap.add_argument("--tags", default="-s1,-s2", help="comma-separated model tags (default: -s1,-s2)")
+    ap.add_argument("--only", default="", help="comma-separated variant names (default: all)")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()
     out = Path(args.output)
@@ -107,12 +113,12 @@ def main() -> int:
         work = Path(args.work) / name
         for tag in args.tags.split(","):
             model = work / f"fitted-clip{tag}.pt"
-            table = variants()
+            table = {k: v for k, v in variants().items() if not args.only or k in args.only.split(",")}
             scale = float(BuiltinDepth(model).meta["scale"])
             with dispatch({id(c): kind for _, c, kind in table.values()}, scale):
                 sweeps = {k: (prior, c) for k, (prior, c, _) in table.items()}
                 r = score(work / "clip", model, Path(str(model) + ".run"), 4, True, validation=True, sweeps=sweeps)
-            results[f"{name}{tag}"] = r
+            results[f"{name}{tag}" + ("-" + args.only.replace(",", "+") if args.only else "")] = r
             out.write_text(json.dumps(results, indent=2))
             print(name + tag, {k: round(v, 2) for k, v in r.items() if isinstance(v, float) and "_" not in k})
     keys = [k for k in variants()]
