@@ -73,6 +73,42 @@ def test_a_window_shifts_the_intrinsics_so_exact_depth_still_matches():
     assert wrong > 10 * cropped, (wrong, cropped)
 
 
+def test_per_frame_scales_put_a_network_at_the_wrong_distance_right():
+    # frame 1 is frame 0 seen from a camera moved 0.1 sideways with the scene at depth 3; the network says 1.5
+    # (half the distance). Only a per-frame scale of 2 on frame 1 makes the view synthesis exact; the global scale
+    # stays what the photo alone gets.
+    from viewshift.geometry import make_pose
+    from viewshift.render.warp import inverse_warp
+
+    torch.manual_seed(0)
+    h, w = 64, 96
+    src = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 12), size=(h, w), mode="bicubic").clamp(0, 1)
+    K = torch.tensor([[80.0, 0, 47.5], [0, 80.0, 31.5], [0, 0, 1]], dtype=torch.float64)
+    cam1 = make_pose(torch.eye(3)[None], torch.tensor([[0.1, 0.0, 0.0]]))[0]
+    tgt, _ = inverse_warp(src, torch.full((1, 1, h, w), 3.0), K[None].float(), cam1[None].float())
+    images = torch.cat([src, tgt])
+    poses = torch.stack([torch.eye(4, dtype=torch.float64), cam1.double()])
+    net = _TrueDepth(torch.full((2, 1, h, w), 1.5))
+    net.frames = [1]
+    config = FitConfig(scales=1, smooth_weight=0.0, ssim_weight=0.0, teacher_weight=0.0)
+    right = ClipFit(net, poses, 0.0, frame_log_scales=torch.tensor([0.0, np.log(2.0)]))
+    wrong = ClipFit(net, poses, 0.0, frame_log_scales=torch.zeros(2))
+    e_right = float(fit_objective(right, images, K, [1], [[0, 0]], config)["photometric"])
+    e_wrong = float(fit_objective(wrong, images, K, [1], [[0, 0]], config)["photometric"])
+    assert e_right < 0.005 and e_wrong > 10 * e_right, (e_right, e_wrong)
+    assert float(right.depths(images[1:], [1])[0].mean()) == 3.0 and float(right.depths(images[1:])[0].mean()) == 1.5
+    assert abs(right.single_photo_scale([0, 1, 1]) - 2.0) < 1e-6  # the median frame's
+    assert abs(right.single_photo_scale([0]) - 1.0) < 1e-6
+    assert ClipFit(net, poses, 0.5).frame_log_scale is None  # off: the state dict of earlier runs
+
+
+def test_per_frame_log_scales_are_interpolated_between_teacher_frames():
+    r = {1: torch.tensor([2.0, 2.0, 2.0]), 5: torch.tensor([1.0, 8.0, 8.0])}
+    got = fit_module.interpolate_log_scales(r, 7).numpy()
+    want = np.log([2, 2, 2 * 2**0.5, 4, 4 * 2**0.5, 8, 8])  # constant beyond, x √2 per frame between
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_the_teacher_sweeps_only_the_fitted_frames(monkeypatch):
     seen = {}
 

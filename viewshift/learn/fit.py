@@ -61,7 +61,11 @@ class FitConfig:
         batch_size: target frames per step.
         lr: Adam learning rate of the depth network and the explainability network.
         pose_lr: learning rate of the per-frame pose corrections (0 keeps the initial poses).
-        scale_lr: learning rate of the log of the global depth scale.
+        scale_lr: learning rate of the log of the global depth scale (and of the per-frame scales).
+        frame_scales: also learn one depth scale per frame (``depth_i = s · s_i ·`` network depth, ``s_i``
+            starting from the teacher's median ratio on that frame): the network then learns the shape of each
+            frame's depth and not its distance, which a single photo hardly tells (an orbit closing in on its
+            object). Single-photo use and the held-out bench keep the global scale alone.
         ssim_weight: SSIM share ``alpha`` of the photometric error.
         smooth_weight: ``lambda_s`` of the edge-aware second-order smoothness.
         explainability: predict SfMLearner's explainability mask.
@@ -93,6 +97,7 @@ class FitConfig:
     lr: float = 1e-3
     pose_lr: float = 1e-4
     scale_lr: float = 1e-2
+    frame_scales: bool = False
     ssim_weight: float = 0.85
     smooth_weight: float = 0.05
     explainability: bool = False
@@ -207,7 +212,8 @@ def pose_corrections_to_matrix(delta: torch.Tensor) -> torch.Tensor:
 
 
 class ClipFit(nn.Module):
-    """What a fit learns: the depth network, a global depth scale, per-frame pose corrections, the mask network.
+    """What a fit learns: the depth network, a global depth scale, per-frame pose corrections, the mask network
+    and, optionally, per-frame depth scales.
 
     Args:
         depth_net: the depth network to refine (its depth is relative).
@@ -215,15 +221,36 @@ class ClipFit(nn.Module):
         log_scale: initial ``log s`` (depth in the cameras' unit = ``s ·`` network depth).
         explain_net: a :class:`~viewshift.learn.pose_net.PoseExpNet` whose explainability decoder gives the masks
             (its pose head is unused), or None.
+        frame_log_scales: ``(N,)`` initial ``log s_i`` of learnable per-frame scales (``s · s_i ·`` network
+            depth), or None for the global scale alone.
     """
 
-    def __init__(self, depth_net: nn.Module, world_T_cam: torch.Tensor, log_scale: float, explain_net=None):
+    def __init__(
+        self,
+        depth_net: nn.Module,
+        world_T_cam: torch.Tensor,
+        log_scale: float,
+        explain_net=None,
+        frame_log_scales: torch.Tensor | None = None,
+    ):
         super().__init__()
         self.depth_net = depth_net
         self.explain_net = explain_net
         self.register_buffer("world_T_cam0", world_T_cam.double())
         self.pose_delta = nn.Parameter(torch.zeros(len(world_T_cam), 6, dtype=torch.float64))
         self.log_scale = nn.Parameter(torch.tensor(float(log_scale)))
+        if frame_log_scales is None:
+            self.register_parameter("frame_log_scale", None)
+        else:
+            self.frame_log_scale = nn.Parameter(frame_log_scales.float().reshape(len(world_T_cam)).clone())
+
+    def single_photo_scale(self, frames: list[int]) -> float:
+        """The depth scale of a photo with no frame of its own: ``s``, times the median ``s_i`` over ``frames``
+        when there are per-frame scales."""
+        log_s = self.log_scale.detach()
+        if self.frame_log_scale is not None:
+            log_s = log_s + self.frame_log_scale.detach()[torch.tensor(frames)].median()
+        return float(log_s.exp())
 
     def world_T_cam(self) -> torch.Tensor:
         """``(N, 4, 4)`` refined camera-to-world poses (float64)."""
@@ -238,9 +265,15 @@ class ClipFit(nn.Module):
         s = torch.tensor(sources)
         return (invert_pose(W[s.reshape(-1)]).reshape(*s.shape, 4, 4) @ W[t][:, None]).float()
 
-    def depths(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """Per scale ``(B, 1, H_s, W_s)`` depth in the cameras' unit of ``(B, 3, H, W)`` images."""
-        s = self.log_scale.exp()
+    def depths(self, images: torch.Tensor, frames: list[int] | None = None) -> list[torch.Tensor]:
+        """Per scale ``(B, 1, H_s, W_s)`` depth in the cameras' unit of ``(B, 3, H, W)`` images.
+
+        ``frames``: the ``B`` clip indices of the images (their per-frame scales; None: the global scale only).
+        """
+        log_s = self.log_scale.reshape(1, 1, 1, 1)
+        if frames is not None and self.frame_log_scale is not None:
+            log_s = log_s + self.frame_log_scale[torch.tensor(frames)].reshape(-1, 1, 1, 1)
+        s = log_s.exp()
         return [d * s for d in self.depth_net(images)]
 
 
@@ -279,7 +312,7 @@ def fit_objective(
         K[1, 2] -= y0
     tgt = images[targets]
     src = images[torch.tensor(sources).reshape(-1)].reshape(len(targets), len(sources[0]), *images.shape[1:])
-    depths = model.depths(tgt)[: max(1, config.scales)]
+    depths = model.depths(tgt, targets)[: max(1, config.scales)]
     masks = None
     if model.explain_net is not None:
         _, logits = model.explain_net(tgt, src)
@@ -513,6 +546,19 @@ def _write_npz(path: Path, **arrays) -> None:
         np.savez(tmp, **arrays)
 
 
+def interpolate_log_scales(ratios: dict[int, torch.Tensor], n: int) -> torch.Tensor:
+    """``(n,)`` log of each frame's depth scale: the log median of its ratios (teacher / network depth), linearly
+    interpolated over the frame index between the frames that have ratios (constant beyond them).
+
+    Args:
+        ratios: ``{frame: (M_k,) positive ratios}`` for some frames (at least one).
+        n: frame count.
+    """
+    known = sorted(ratios)
+    logs = [float(ratios[k].median().log()) for k in known]
+    return torch.from_numpy(np.interp(np.arange(n), known, logs)).float()
+
+
 def run_folder(out: str | Path) -> Path:
     """The run folder ``MODEL.run`` of a fitted model file ``MODEL``."""
     out = Path(out)
@@ -680,30 +726,33 @@ def fit_clip(
         )
     teacher = {k: (torch.from_numpy(d)[None], torch.from_numpy(cf)[None]) for k, (d, cf) in teacher_np.items()}
     timings["teacher"] = time.monotonic() - session_start - sum(timings.values())
+    frame_offsets = torch.zeros(n) if config.frame_scales else None
     if teacher:
         d_up = torch.nn.functional.interpolate(d_init[sorted(teacher)], size=size, mode="nearest")
-        ratios = torch.cat(
-            [
-                d[0][cf[0] > 0.5] / d_up[j, 0][cf[0] > 0.5]
-                for j, (d, cf) in enumerate(teacher[k] for k in sorted(teacher))
-            ]
-        )
-        ratios = ratios[torch.isfinite(ratios)]
+        per_frame = {}
+        for j, k in enumerate(sorted(teacher)):
+            d, cf = teacher[k]
+            r = d[0][cf[0] > 0.5] / d_up[j, 0][cf[0] > 0.5]
+            per_frame[k] = r[torch.isfinite(r)]
+        ratios = torch.cat(list(per_frame.values()))
         if ratios.numel() > 100:
             log_scale = float(ratios.median().log())
+            if frame_offsets is not None:
+                frame_offsets = interpolate_log_scales({k: r for k, r in per_frame.items() if r.numel()}, n) - log_scale
     explain_net = None
     if config.explainability:
         from viewshift.learn.pose_net import PoseExpNet, pose_preset
 
         torch.manual_seed(config.seed)
         explain_net = PoseExpNet(pose_preset("tiny", 2, True))
-    model = ClipFit(net, W0_t, log_scale, explain_net)
+    model = ClipFit(net, W0_t, log_scale, explain_net, frame_offsets)
     anchor = None
     if config.anchor_weight > 0:
         anchor, _, _ = load_depth_network(config.init)
         for p in anchor.parameters():
             p.requires_grad_(False)
-    groups = [{"params": list(net.parameters()), "lr": config.lr}, {"params": [model.log_scale], "lr": config.scale_lr}]
+    scale_params = [model.log_scale] + ([model.frame_log_scale] if model.frame_log_scale is not None else [])
+    groups = [{"params": list(net.parameters()), "lr": config.lr}, {"params": scale_params, "lr": config.scale_lr}]
     if explain_net is not None:
         groups.append({"params": list(explain_net.parameters()), "lr": config.lr})
     if config.pose_lr > 0:
@@ -764,7 +813,7 @@ def fit_clip(
                 now = time.monotonic()
                 used = used0 + (now - start)
                 logged = {k: round(float(v.detach()), 5) for k, v in parts.items()} | {
-                    "scale": round(float(model.log_scale.detach().exp()), 5)
+                    "scale": round(model.single_photo_scale(frames), 5)
                 }
                 if step % config.log_every == 0:
                     log.write(json.dumps({"step": step, "seconds": round(used, 1), **logged}) + "\n")
@@ -798,7 +847,7 @@ def fit_clip(
     meta = {
         "fitted_to": str(Path(clip).resolve()),
         "steps": step,
-        "scale": float(model.log_scale.detach().exp()),
+        "scale": model.single_photo_scale(frames),
         "cameras": cam_source,
     }
     save_depth_model(out, net, size, meta)

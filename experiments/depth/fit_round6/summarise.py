@@ -1,0 +1,84 @@
+"""Round 6's held-out table: every fit-table row over seeds 0, 1 and 2 (seeds6.json), the fitted fill (``fused``)
+and the fill by both networks (``fused_both``) against the geometric depth alone, scored by the rule in README.md.
+
+    python experiments/depth/fit_round6/summarise.py [SEEDS_JSON]
+
+d = fill − geometric (held-out PSNR, dB); (c) is shown on a row when d > 0 in all three seeds. A seed-0 fit with
+fewer than 85 % of round 5's seed-1 steps on its row counts as disturbed; its repeat (key suffix ``-repeat``)
+takes its place and the disturbed run is listed below the table. The last line applies the rule for the default
+fill of ``fused_depth``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROWS = ["flower/clip", "flower/estimate", "7scenes/clip", "kitti06/clip", "fox/clip", "kitti-turn/clip"]
+FILLS = ("fused", "fused_both")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("seeds", nargs="?", default=HERE / "seeds6.json", type=Path)
+    args = ap.parse_args()
+    runs = json.loads(args.seeds.read_text())["clips"]
+    round5 = json.loads((HERE.parent / "fit_round5" / "seeds.json").read_text())["clips"]
+    lines = [
+        "| row | fused − geometric, seeds 0 / 1 / 2 | mean | (c) | both − geometric, seeds 0 / 1 / 2 | mean | (c) "
+        "| fitted − built-in, mean (min) | fitted − plane, mean (min) | steps 0 / 1 / 2 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    disturbed, shown, all_d = [], {f: 0 for f in FILLS}, {f: [] for f in FILLS}
+    for row in ROWS:
+        seeds = []
+        for s in (0, 1, 2):
+            r = runs.get(f"{row}-s{s}")
+            if s == 0 and r is not None and r["fit"]["step"] < 0.85 * round5[f"{row}-s1"]["fit"]["step"]:
+                disturbed.append((f"{row}-s0", r))
+                r = runs.get(f"{row}-s0-repeat")
+            seeds.append(r)
+        done = [r for r in seeds if r is not None]
+        if not done:
+            lines.append(f"| {row} | — | | | — | | | | | |")
+            continue
+        cells = []
+        for fill in FILLS:
+            d = [r[fill] - r["geometric"] for r in done if fill in r]
+            all_d[fill] += d
+            ok = len(d) == 3 and min(d) > 0
+            shown[fill] += ok
+            per_seed = " / ".join(
+                "—" if r is None or fill not in r else f"{r[fill] - r['geometric']:+.2f}" for r in seeds
+            )
+            mean = f"{sum(d) / len(d):+.2f}" if d else "—"
+            cells += [per_seed, mean, "yes" if ok else ("no" if len(d) == 3 else "…")]
+        a = [r["fitted"] - r["builtin"] for r in done]
+        b = [r["fitted"] - r["plane"] for r in done]
+        steps = " / ".join("—" if r is None else str(r["fit"]["step"]) for r in seeds)
+        lines.append(
+            f"| {row} | {' | '.join(cells)} | {sum(a) / len(a):+.2f} ({min(a):+.2f}) | "
+            f"{sum(b) / len(b):+.2f} ({min(b):+.2f}) | {steps} |"
+        )
+    print("\n".join(lines))
+    for key, r in disturbed:
+        d = r["fused"] - r["geometric"]
+        print(f"\ndisturbed (repeated): {key}: {r['fit']['step']} steps, fused − geometric {d:+.2f}")
+    means = {f: sum(v) / len(v) if v else float("nan") for f, v in all_d.items()}
+    for f in FILLS:
+        n = len(all_d[f])
+        print(f"\n{f}: (c) shown on {shown[f]} of {len(ROWS)} rows; mean d over {n} runs {means[f]:+.3f} dB")
+    complete = all(len(v) == 3 * len(ROWS) for v in all_d.values())
+    if not complete:
+        print("\nrule: not all 18 runs scored yet")
+    else:
+        both = shown["fused_both"] >= shown["fused"] and means["fused_both"] > means["fused"]
+        print(f"\nrule: the default fill becomes {'both' if both else 'fitted (unchanged)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
