@@ -60,7 +60,8 @@ def test_fit_help_shows_every_default():
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     text = sub.choices["fit"].format_help().split("options:", 1)[1]
     options = ("--max-minutes", "--threads", "--lr", "--teacher ", "--anchor", "--min-parallax", "--seed")
-    options += ("--teacher-frames", "--teacher-width", "--explainability", "--stride", "--holdout-every", "--poses")
+    options += ("--teacher-frames", "--teacher-width", "--explainability", "--frame-scales", "--stride")
+    options += ("--holdout-every", "--poses")
     for option in options:
         block = text.split(option, 1)[1].split("\n  -", 1)[0]
         assert "default" in block, option
@@ -72,7 +73,8 @@ def test_fit_command_defaults_are_the_fit_config_defaults():
 
     args = build_parser(["fit"]).parse_args(["fit", "clip", "-o", "m.pt"])
     d = FitConfig()
-    for name in ("lr", "teacher_weight", "teacher_frames", "teacher_width", "anchor_weight", "explainability"):
+    names = ("lr", "teacher_weight", "teacher_frames", "teacher_width", "anchor_weight", "explainability")
+    for name in (*names, "frame_scales"):
         assert getattr(args, name) == getattr(d, name), name
     assert (args.min_parallax_px, args.stride, args.holdout_every, args.poses) == (
         d.min_parallax_px,

@@ -165,6 +165,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "from learning)",
     )
     p.add_argument(
+        "--frame-scales",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="learn a depth scale per frame besides the global one, so the network learns each frame's depth shape "
+        "and not its distance (a camera closing in on its subject; default: off)",
+    )
+    p.add_argument(
         "--explainability",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -360,6 +367,7 @@ def _fit(args: argparse.Namespace) -> int:
         teacher_weight=args.teacher_weight,
         anchor_weight=args.anchor_weight,
         explainability=args.explainability,
+        frame_scales=args.frame_scales,
         teacher_frames=args.teacher_frames,
         teacher_width=args.teacher_width,
         min_parallax_px=args.min_parallax_px,
