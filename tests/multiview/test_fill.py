@@ -14,7 +14,13 @@ from viewshift.depth.base import DepthMap
 from viewshift.errors import InputError
 from viewshift.learn.metrics import depth_metrics
 from viewshift.multiview import SweepConfig, estimate_cameras, multiview_depth
-from viewshift.multiview.planesweep import FILL_METHODS, fill_low_confidence, fill_with_prior, fit_power_law
+from viewshift.multiview.planesweep import (
+    FILL_METHODS,
+    choose_fill,
+    fill_low_confidence,
+    fill_with_prior,
+    fit_power_law,
+)
 
 H, W = 48, 64
 
@@ -93,6 +99,30 @@ def test_a_prior_that_contradicts_the_geometry_is_not_used():
     measured = torch.where(conf > 0, inv_true, torch.zeros_like(inv_true))
     got = fill_with_prior(measured, conf, 1 / inv_true, 0.1, radius=6, support=0.05)  # near and far swapped
     assert torch.equal(got, fill_low_confidence(measured, conf, 0.1))
+
+
+def test_the_chosen_fill_is_the_one_that_predicts_left_out_blocks():
+    # A prior with the right shape predicts the step and the textureless plane exactly: it is kept.
+    inv_true, conf = scene_with_a_textureless_plane()
+    measured = torch.where(conf > 0, inv_true, torch.zeros_like(inv_true))
+    prior = (1 / 2.5) * inv_true**0.7
+    got, which = choose_fill(measured, conf, prior, 0.1, radius=4, support=0.05)
+    assert which == "prior"
+    assert torch.equal(got, fill_with_prior(measured, conf, prior, 0.1, radius=4, support=0.05))
+    # A smooth wall whose prior copies the wallpaper's pattern into depth: propagating the wall predicts the
+    # left-out blocks better, and fills the hole closer to the truth than the prior does.
+    xx, yy = grid()
+    wall = 0.4 + 0.5 * xx + 0.2 * yy
+    roses = wall * torch.exp(0.3 * torch.sin(25 * xx) * torch.sin(19 * yy))
+    hole = ((xx - 0.5).abs() < 0.2) & ((yy - 0.5).abs() < 0.2)
+    conf = torch.where(hole, 0.0, 1.0).double()
+    measured = torch.where(hole, 0.0, wall)
+    got, which = choose_fill(measured, conf, roses, 0.1, radius=4, support=0.05)
+    assert which == "propagate"
+    assert torch.equal(got, fill_low_confidence(measured, conf, 0.1))
+    by_prior = fill_with_prior(measured, conf, roses, 0.1, radius=4, support=0.05)
+    err, err_prior = ((f[hole] / wall[hole] - 1).abs().mean() for f in (got, by_prior))
+    assert err < 0.5 * err_prior, (err, err_prior)
 
 
 def test_fit_power_law_is_exact_and_ignores_outliers():

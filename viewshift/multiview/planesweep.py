@@ -34,6 +34,8 @@ For a reference frame ``r`` and a few neighbours ``n`` with known cameras:
      of confident pixels within ``fill_radius`` (a fraction of the width). Near confident geometry the fill
      follows the geometry; far from it (large textureless or unmatched areas) the aligned photo depth. Several
      priors (``prior`` a list) are aligned each on its own and their aligned ``a log p + b`` averaged.
+     With ``fill_choose``, each frame takes this fill or ``"propagate"``'s, whichever better predicts its own
+     confident pixels when blocks of them are left out (:func:`choose_fill`).
    * ``"propagate"``: the confidence-weighted average of the surroundings (normalised convolution over a pyramid).
 
    **Upsampling.** The inverse depth is upsampled to the frames' size and refined by a guided filter with the
@@ -79,6 +81,8 @@ class SweepConfig:
             field, as a fraction of the sweep width.
         fill_support: ``"mono"`` fill: mean confidence in that window at which the local correction counts half
             (``α = s / (s + fill_support)``).
+        fill_choose: ``"mono"`` fill: per frame, keep it or propagate instead, whichever predicts left-out blocks
+            of the confident pixels better (:func:`choose_fill`).
         coarse_levels: also aggregate the cost at this many coarser scales (×2, ×4, ...; weights 1/2, 1/4, ...).
         threads: torch threads (None: leave torch's setting).
     """
@@ -95,6 +99,7 @@ class SweepConfig:
     fill_below: float = 0.1
     fill_radius: float = 0.15
     fill_support: float = 0.05
+    fill_choose: bool = False
     coarse_levels: int = 2
     threads: int | None = None
 
@@ -454,9 +459,15 @@ def fill_with_prior(
     Returns:
         ``(1, 1, h, w)`` inverse depth, equal to ``inv`` where ``conf >= threshold``.
     """
+    filled = _aligned_fill(inv, conf, prior_inv, threshold, radius, support)
+    return fill_low_confidence(inv, conf, threshold) if filled is None else filled
+
+
+def _aligned_fill(inv, conf, prior_inv, threshold: float, radius: int, support: float) -> torch.Tensor | None:
+    """:func:`fill_with_prior`'s fill, or None where it falls back (too few confident pixels, no usable prior)."""
     ok = conf >= threshold
     if int(ok.sum()) < 20:
-        return fill_low_confidence(inv, conf, threshold)
+        return None
     log_g = torch.log(inv.clamp_min(1e-9))
     aligned = []
     for i in range(prior_inv.shape[1]):
@@ -466,7 +477,7 @@ def fill_with_prior(
             # a narrow confident depth range must not blow the prior's range up
             aligned.append(min(a, 5.0) * log_p + b)
     if not aligned:
-        return fill_low_confidence(inv, conf, threshold)
+        return None
     aligned = torch.stack(aligned).mean(0)
     resid = fill_low_confidence(log_g - aligned, conf, threshold)
     s = box_filter(torch.where(ok, conf, torch.zeros_like(conf)), radius)
@@ -475,6 +486,43 @@ def fill_with_prior(
     # A generous range around the confident depths (the fill may be nearer or farther than anything matched).
     filled = torch.exp((aligned + alpha * resid).clamp(lo - math.log(4.0), hi + math.log(4.0)))
     return torch.where(ok, inv, filled.to(inv.dtype))
+
+
+def choose_fill(
+    inv: torch.Tensor, conf: torch.Tensor, prior_inv: torch.Tensor, threshold: float, radius: int, support: float
+) -> tuple[torch.Tensor, str]:
+    """:func:`fill_with_prior` or :func:`fill_low_confidence`, whichever predicts left-out confident pixels better.
+
+    The confident pixels are cut into square blocks of side ``2 radius + 1`` (the prior fill's support window);
+    every other block in both directions (a quarter) is left out, both fills are computed from the rest, and each
+    is scored by the confidence-weighted mean ``|log fill - log g|`` over the left-out confident pixels: a
+    label-free test of the extrapolation a fill does, which the residual on the pixels it was fitted to is not.
+    The winner is then computed from all the confident pixels.
+
+    Args:
+        inv, conf, prior_inv, threshold, radius, support: as :func:`fill_with_prior`.
+
+    Returns:
+        ``((1, 1, h, w)`` filled inverse depth, ``"prior"`` or ``"propagate"``).
+    """
+    ok = conf >= threshold
+    h, w = inv.shape[-2:]
+    side = 2 * radius + 1
+    by = (torch.arange(h) // side % 2 == 0)[:, None]
+    bx = (torch.arange(w) // side % 2 == 0)[None, :]
+    left_out = ok & (by & bx)[None, None]
+    if int(left_out.sum()) >= 20:
+        kept = torch.where(left_out, torch.zeros_like(conf), conf)
+        cv_prior = _aligned_fill(inv, kept, prior_inv, threshold, radius, support)
+        if cv_prior is not None:
+            log_g, wgt = torch.log(inv.clamp_min(1e-9))[left_out], conf[left_out]
+            errors = {
+                name: float((wgt * (torch.log(f.clamp_min(1e-9))[left_out] - log_g).abs()).sum() / wgt.sum())
+                for name, f in (("prior", cv_prior), ("propagate", fill_low_confidence(inv, kept, threshold)))
+            }
+            if errors["propagate"] < errors["prior"]:
+                return fill_low_confidence(inv, conf, threshold), "propagate"
+    return fill_with_prior(inv, conf, prior_inv, threshold, radius, support), "prior"
 
 
 def _prior_inverse_depth(prior, rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
@@ -670,7 +718,8 @@ def _multiview_depth(
     if fill == "mono":
         prior_inv = _prior_inverse_depth(prior, images[ref], (w, h))
         radius = max(1, round(cfg.fill_radius * w))
-        inv = fill_with_prior(inv, conf, prior_inv, cfg.fill_below, radius, cfg.fill_support)
+        args = (inv, conf, prior_inv, cfg.fill_below, radius, cfg.fill_support)
+        inv = choose_fill(*args)[0] if cfg.fill_choose else fill_with_prior(*args)
     elif fill == "propagate":
         inv = fill_low_confidence(inv, conf, cfg.fill_below)
     guide = _grey(images[ref], (W, H))

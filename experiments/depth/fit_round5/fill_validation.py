@@ -18,6 +18,8 @@ geometric baseline):
   its own (added after the first ranking: on the fox the built-in fill beat the fitted one even here); a
   ``both_best`` variant (per frame, the one of the two with the smaller residual on the confident geometry, round
   6's validation_both.json) chose the fitted network nearly always and was removed;
+* ``*_choose`` (round 6): each fill with ``fill_choose`` (per frame the prior fill or propagation, whichever
+  predicts left-out blocks of the confident pixels better: ``viewshift.multiview.planesweep.choose_fill``);
 * fitted fill only: ``shift`` (exponent fixed at 1: only a scale of depth is fitted to the geometry, then the
   local correction), ``shift_global`` (the same without the local correction) and ``raw`` (the fitted network
   times the fit's learned scale as it is: no alignment, no correction). These replace
@@ -54,6 +56,9 @@ def variants() -> dict:
     out["fused_shift_global"] = ("fitted", SweepConfig(fill_support=1e6), 1.0)
     out["fused_raw"] = ("fitted", SweepConfig(fill_support=1e6), "raw")
     out["both"] = ("both", SweepConfig(), None)
+    out["geometric_choose"] = ("builtin", SweepConfig(fill_choose=True), None)
+    out["fused_choose"] = ("fitted", SweepConfig(fill_choose=True), None)
+    out["both_choose"] = ("both", SweepConfig(fill_choose=True), None)
     return out
 
 
