@@ -22,6 +22,9 @@ source's refined pose against the target's initial one cost every method 2-3 dB 
   product for the clip's frames (``viewshift fit --frame-depths``);
 * ``fused_both`` (``--also-both``): the same sweep filled by the mean of the fitted and the built-in networks,
   each aligned to the geometry (``prior="both"``).
+* ``*_choose`` (``--also-choose``): ``geometric``, ``fused`` and ``fused_both`` again with
+  ``SweepConfig(fill_choose=True)``: per frame, the network fill or propagation, whichever predicts left-out blocks
+  of the confident depth better (:func:`viewshift.multiview.planesweep.choose_fill`).
 
 Each method then gets its own best global factor for the whole clip (the same oracle advantage for every
 method): the best of 13 values in [1/4, 4], refined by a golden-section search in ``log f`` between that value's
@@ -345,6 +348,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also score the sweep filled by the fitted and the built-in networks together (column fused_both)",
     )
+    ap.add_argument(
+        "--also-choose",
+        action="store_true",
+        help="also score every swept method with SweepConfig(fill_choose=True) (columns *_choose)",
+    )
     ap.add_argument("--skip-fit", action="store_true", help="score the models already in --work")
     ap.add_argument("--teacher", type=float, default=None, help="teacher_weight of the fit (default: fit's)")
     ap.add_argument("--teacher-frames", type=int, default=None, help="teacher_frames of the fit (default: fit's)")
@@ -405,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
         sweeps = {"geometric": ("builtin", None), "fused": ("fitted", None)}
         if args.also_both:
             sweeps["fused_both"] = ("both", None)
+        if args.also_choose:
+            from viewshift.multiview.planesweep import SweepConfig
+
+            sweeps |= {f"{k}_choose": (prior, SweepConfig(fill_choose=True)) for k, (prior, _) in sweeps.items()}
         run = Path(str(model) + ".run")
         r = score(clip, model, run, 4, not args.no_geometric, cache, args.render_poses, sweeps=sweeps)
         results.setdefault("clips", {})[key] = {"fit": fit, "fit_wall_s": round(fit_s, 1), "settings": extra, **r}

@@ -40,6 +40,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -342,6 +343,8 @@ def evaluate(name: str, clip: dict, config: SweepConfig, builtin) -> tuple[dict,
         propagated = multiview_depth(frames, ref, cameras=cams, fill="propagate", config=config)
         row["absrel_geo_propagate"] = score_depth(propagated.depth, gt)
         row["absrel_geo_propagate_conf"] = score_depth(propagated.depth, gt, conf)
+        chosen = multiview_depth(frames, ref, cameras=cams, config=replace(config, fill_choose=True))
+        row["absrel_geo_choose"] = score_depth(chosen.depth, gt)
         row["absrel_geo"] = score_depth(result.depth, gt)
         row["absrel_builtin"] = score_depth(built, gt)
         row["absrel_const"] = score_depth(np.ones_like(gt), gt)
@@ -381,16 +384,18 @@ def markdown(rows: list[dict], meta: dict) -> str:
         "",
         "Depth, AbsRel after median scaling (lower is better); all pixels, then the geometric depth's confident ones:",
         "",
-        "| clip | ref | all px: geometric (mono fill, default) | geometric (propagate fill) | built-in | constant "
+        "| clip | ref | all px: geometric (mono fill, default) | geometric (propagate fill) | geometric (chosen fill) "
+        "| built-in | constant "
         "| confident px | confident: geometric (mono) | geometric (propagate) | built-in |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r.get("absrel_geo") is None:
             continue
         lines.append(
             f"| {r['clip']} | {r['ref']} | **{fmt(r, 'absrel_geo')}** | {fmt(r, 'absrel_geo_propagate')} "
-            f"| {fmt(r, 'absrel_builtin')} | {fmt(r, 'absrel_const')} | {100 * r['coverage']:.0f} % "
+            f"| {fmt(r, 'absrel_geo_choose')} | {fmt(r, 'absrel_builtin')} | {fmt(r, 'absrel_const')} "
+            f"| {100 * r['coverage']:.0f} % "
             f"| {fmt(r, 'absrel_geo_conf')} | {fmt(r, 'absrel_geo_propagate_conf')} | {fmt(r, 'absrel_builtin_conf')} |"
         )
     lines.append("")
