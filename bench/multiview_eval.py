@@ -125,7 +125,9 @@ result = multiview_depth(frames, ref=0, cameras=cams) # MultiViewDepth: depth (H
      over the image (normalised convolution over a pyramid) as a smooth scale field and applied in proportion to
      the confident support around each pixel: `filled = exp(a log p + b + α r)`, `α = s / (s + 0.05)`, `s` = the
      mean confidence of confident pixels in a window of ±15 % of the width. Near matched geometry the fill follows
-     the geometry, far from it (large textureless, dark or unmatched areas) the aligned single-photo depth.
+     the geometry, far from it (large textureless, dark or unmatched areas) the aligned single-photo depth. With
+     a list of depth sources as `prior=`, each is aligned on its own and the mean of their aligned log depths
+     fills (`viewshift fit`'s `fused_depth(prior="both")`: the fitted and the built-in network).
    * `"propagate"` (the previous default): the confidence-weighted mean of the surroundings (normalised
      convolution over a pyramid).
 
@@ -144,11 +146,12 @@ DOC_EVAL = """## Measured on real clips
   (`f err` = searched / true − 1; when the motion does not determine the focal length, e.g. driving straight
   forward, a 60° field of view is assumed and said).
 * **AbsRel** (where ground truth depth exists), after median scaling (`d ← d · median(gt) / median(d)`, pixels with
-  ground truth ≤ 10 m): the geometric depth (all pixels, dense) with the default `"mono"` fill and with the
-  `"propagate"` fill (the previous default), the built-in network (`viewshift.depth.builtin`, the default depth
-  source) and a constant depth; and on the geometric depth's confident pixels (confidence > 0.3) for the geometric
-  and the built-in depth alike. `7scenes-c` (frames 0–90) and `rgbd-5` with frames 1 and 3 as the reference were
-  added as checks when the fill was chosen.
+  ground truth ≤ 10 m): the geometric depth (all pixels, dense) with the default `"mono"` fill, with the
+  `"propagate"` fill (the previous default) and with the fill chosen per frame between the two
+  (`SweepConfig(fill_choose=True)`, off by default: see the limits below), the built-in network
+  (`viewshift.depth.builtin`, the default depth source) and a constant depth; and on the geometric depth's
+  confident pixels (confidence > 0.3) for the geometric and the built-in depth alike. `7scenes-c` (frames 0–90)
+  and `rgbd-5` with frames 1 and 3 as the reference were added as checks when the fill was chosen.
 * Ground truth notes: 7-Scenes poses track the Kinect's depth sensor (not exactly registered with the colour camera),
   so ~1.5° of relative-rotation error remains whatever the focal length; LLFF and fox poses are COLMAP's (not
   independent ground truth); KITTI poses are GPS/IMU.
@@ -180,6 +183,12 @@ DOC_TAIL = """
   depth is as accurate as the confident pixels' on most rows) 0.212–0.220; affine alignment in inverse depth,
   or a scale alone, fitted worse than the power law on `rgbd-5`; a nearer first plane (0.5× instead of 0.8× the
   nearest points) did not make `rgbd-5`'s near wall match.
+* Choosing the fill per frame (`SweepConfig.fill_choose`, off): the frame keeps the mono fill or propagates,
+  whichever predicts left-out blocks of its own confident depth better. It picks propagation where that is right
+  (7scenes-b, tum-fr1) but also on the RGB-D stills whose large unmatched near walls need extrapolation, not
+  interpolation (`rgbd-5` 0.583 against 0.428): the blocks it leaves out are much smaller than those holes. Mean
+  AbsRel over the seven rows 0.256 against the mono fill's 0.209, so it stays off, although it renders held-out
+  frames of the fit's clips 0.13 dB better on average (experiments/depth/fit_round6, held-out rule 2).
 * Forward motion (KITTI) gives little parallax near the image centre: depth there is weak.
 * Threads: on a busy machine one torch thread is fastest (the sweep's second thread waits for a core and costs
   more CPU than it saves, see the speed table); the CLI follows `--threads` (default: the cores).
@@ -408,6 +417,24 @@ def markdown(rows: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+OMP_NOTE = """Idle OpenMP threads sleep: `import viewshift` sets `OMP_WAIT_POLICY=PASSIVE` before torch loads, unless
+the user set it. Without it, torch's OpenMP threads spin while they wait, and on a busy machine a spinning thread
+takes the core the working one needs: a run with two threads took 40.7 s wall and 22.2 s CPU (the depth step 36.0 s
+and 19.5 s, 3× its cost at one thread), with load average 3–5 (2026-12-05).
+"""
+
+
+def _speed_verdict(sp: dict) -> str:
+    """The speed target's verdict from multiview_speed.json: its note with met / not met and the best wall time."""
+    best = min(sp["rows"], key=lambda r: r["total_wall_s"])
+    met = "**met**" if best["total_wall_s"] <= 20.0 else "**not met**"
+    cpu = best["total_cpu_s"]
+    return (
+        f"{sp['note']} Target {met}: {best['total_wall_s']:.1f} s wall with {best['threads']} torch thread(s); the "
+        f"CPU time, {cpu:.1f} s, is what the work costs on a free machine."
+    )
+
+
 def document(table: str) -> str:
     """The whole of docs/depth/multiview.md: method, the measured table, the speed table if measured, limits."""
     speed = ""
@@ -416,7 +443,7 @@ def document(table: str) -> str:
         sp = json.loads(speed_json.read_text())
         speed = (
             "\n## Speed\n\n`python bench/multiview_speed.py`: 10 frames 640×480 of 7-Scenes, focal searched, depth of "
-            "the middle frame.\n\n" + "\n".join(sp["table"]) + "\n\n" + sp["note"] + "\n"
+            "the middle frame.\n\n" + "\n".join(sp["table"]) + "\n\n" + _speed_verdict(sp) + "\n\n" + OMP_NOTE
         )
     return DOC_HEAD + "\n" + DOC_EVAL + table + speed + DOC_TAIL
 
@@ -499,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": "python bench/multiview_eval.py" + (f" --only {' '.join(names)}" if args.only else ""),
+        "command": " ".join(["python bench/multiview_eval.py", *(argv if argv is not None else sys.argv[1:])]),
         "threads": args.threads,
         "load_before": load_before,
         "load_after": " ".join(f"{x:.1f}" for x in os.getloadavg()),

@@ -82,7 +82,8 @@ class SweepConfig:
         fill_support: ``"mono"`` fill: mean confidence in that window at which the local correction counts half
             (``α = s / (s + fill_support)``).
         fill_choose: ``"mono"`` fill: per frame, keep it or propagate instead, whichever predicts left-out blocks
-            of the confident pixels better (:func:`choose_fill`).
+            of the confident pixels better (:func:`choose_fill`). Off: it renders held-out clip frames better but
+            propagates into large unmatched areas too, where the network was right (docs/depth/multiview.md).
         coarse_levels: also aggregate the cost at this many coarser scales (×2, ×4, ...; weights 1/2, 1/4, ...).
         threads: torch threads (None: leave torch's setting).
     """
