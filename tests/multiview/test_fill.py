@@ -109,6 +109,7 @@ def test_the_chosen_fill_is_the_one_that_predicts_left_out_blocks():
     got, which = choose_fill(measured, conf, prior, 0.1, radius=4, support=0.05)
     assert which == "prior"
     assert torch.equal(got, fill_with_prior(measured, conf, prior, 0.1, radius=4, support=0.05))
+    assert choose_fill(measured, conf, prior, 0.1, radius=4, support=0.05, block=25)[1] == "prior"  # larger blocks
     # A smooth wall whose prior copies the wallpaper's pattern into depth: propagating the wall predicts the
     # left-out blocks better, and fills the hole closer to the truth than the prior does.
     xx, yy = grid()
@@ -120,6 +121,7 @@ def test_the_chosen_fill_is_the_one_that_predicts_left_out_blocks():
     got, which = choose_fill(measured, conf, roses, 0.1, radius=4, support=0.05)
     assert which == "propagate"
     assert torch.equal(got, fill_low_confidence(measured, conf, 0.1))
+    assert choose_fill(measured, conf, roses, 0.1, radius=4, support=0.05, block=25)[1] == "propagate"
     by_prior = fill_with_prior(measured, conf, roses, 0.1, radius=4, support=0.05)
     err, err_prior = ((f[hole] / wall[hole] - 1).abs().mean() for f in (got, by_prior))
     assert err < 0.5 * err_prior, (err, err_prior)

@@ -490,25 +490,32 @@ def _aligned_fill(inv, conf, prior_inv, threshold: float, radius: int, support: 
 
 
 def choose_fill(
-    inv: torch.Tensor, conf: torch.Tensor, prior_inv: torch.Tensor, threshold: float, radius: int, support: float
+    inv: torch.Tensor,
+    conf: torch.Tensor,
+    prior_inv: torch.Tensor,
+    threshold: float,
+    radius: int,
+    support: float,
+    block: int | None = None,
 ) -> tuple[torch.Tensor, str]:
     """:func:`fill_with_prior` or :func:`fill_low_confidence`, whichever predicts left-out confident pixels better.
 
-    The confident pixels are cut into square blocks of side ``2 radius + 1`` (the prior fill's support window);
-    every other block in both directions (a quarter) is left out, both fills are computed from the rest, and each
-    is scored by the confidence-weighted mean ``|log fill - log g|`` over the left-out confident pixels: a
-    label-free test of the extrapolation a fill does, which the residual on the pixels it was fitted to is not.
-    The winner is then computed from all the confident pixels.
+    The confident pixels are cut into square blocks of side ``block`` (default ``2 radius + 1``, the prior fill's
+    support window); every other block in both directions (a quarter) is left out, both fills are computed from
+    the rest, and each is scored by the confidence-weighted mean ``|log fill - log g|`` over the left-out confident
+    pixels: a label-free test of the extrapolation a fill does, which the residual on the pixels it was fitted to
+    is not. The winner is then computed from all the confident pixels.
 
     Args:
         inv, conf, prior_inv, threshold, radius, support: as :func:`fill_with_prior`.
+        block: side of the left-out blocks in pixels (default ``2 radius + 1``).
 
     Returns:
         ``((1, 1, h, w)`` filled inverse depth, ``"prior"`` or ``"propagate"``).
     """
     ok = conf >= threshold
     h, w = inv.shape[-2:]
-    side = 2 * radius + 1
+    side = block or 2 * radius + 1
     by = (torch.arange(h) // side % 2 == 0)[:, None]
     bx = (torch.arange(w) // side % 2 == 0)[None, :]
     left_out = ok & (by & bx)[None, None]
