@@ -187,7 +187,8 @@ DOC_TAIL = """
   whichever predicts left-out blocks of its own confident depth better. It picks propagation where that is right
   (7scenes-b, tum-fr1) but also on the RGB-D stills whose large unmatched near walls are surfaces of their own
   (`rgbd-5` 0.583 against 0.428): the left-out blocks sample confident surfaces that continue into their
-  surroundings, which propagation predicts well (larger blocks change no choice: experiments/depth/fill_reach). Mean
+  surroundings, which propagation predicts well (larger blocks or whole left-out surfaces do no better:
+  experiments/depth/fill_reach). Mean
   AbsRel over the seven rows 0.256 against the mono fill's 0.209, so it stays off, although it renders held-out
   frames of the fit's clips 0.13 dB better on average (experiments/depth/fit_round6, held-out rule 2).
 * Forward motion (KITTI) gives little parallax near the image centre: depth there is weak.

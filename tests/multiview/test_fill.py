@@ -16,6 +16,7 @@ from viewshift.learn.metrics import depth_metrics
 from viewshift.multiview import SweepConfig, estimate_cameras, multiview_depth
 from viewshift.multiview.planesweep import (
     FILL_METHODS,
+    block_mask,
     choose_fill,
     fill_low_confidence,
     fill_with_prior,
@@ -109,7 +110,8 @@ def test_the_chosen_fill_is_the_one_that_predicts_left_out_blocks():
     got, which = choose_fill(measured, conf, prior, 0.1, radius=4, support=0.05)
     assert which == "prior"
     assert torch.equal(got, fill_with_prior(measured, conf, prior, 0.1, radius=4, support=0.05))
-    assert choose_fill(measured, conf, prior, 0.1, radius=4, support=0.05, block=25)[1] == "prior"  # larger blocks
+    larger = block_mask(*conf.shape[-2:], 25)
+    assert choose_fill(measured, conf, prior, 0.1, radius=4, support=0.05, left_out=larger)[1] == "prior"
     # A smooth wall whose prior copies the wallpaper's pattern into depth: propagating the wall predicts the
     # left-out blocks better, and fills the hole closer to the truth than the prior does.
     xx, yy = grid()
@@ -121,10 +123,16 @@ def test_the_chosen_fill_is_the_one_that_predicts_left_out_blocks():
     got, which = choose_fill(measured, conf, roses, 0.1, radius=4, support=0.05)
     assert which == "propagate"
     assert torch.equal(got, fill_low_confidence(measured, conf, 0.1))
-    assert choose_fill(measured, conf, roses, 0.1, radius=4, support=0.05, block=25)[1] == "propagate"
+    assert choose_fill(measured, conf, roses, 0.1, radius=4, support=0.05, left_out=larger)[1] == "propagate"
     by_prior = fill_with_prior(measured, conf, roses, 0.1, radius=4, support=0.05)
     err, err_prior = ((f[hole] / wall[hole] - 1).abs().mean() for f in (got, by_prior))
     assert err < 0.5 * err_prior, (err, err_prior)
+
+
+def test_the_block_mask_leaves_out_every_other_block_in_both_directions():
+    m = block_mask(6, 8, 2)[0, 0]
+    assert m.shape == (6, 8) and int(m.sum()) == 4 * 4  # rows 0-1, 4-5 by columns 0-1, 4-5
+    assert m[:2, :2].all() and not m[:2, 2:4].any() and not m[2:4, :2].any() and m[4:6, 4:6].all()
 
 
 def test_fit_power_law_is_exact_and_ignores_outliers():

@@ -489,6 +489,14 @@ def _aligned_fill(inv, conf, prior_inv, threshold: float, radius: int, support: 
     return torch.where(ok, inv, filled.to(inv.dtype))
 
 
+def block_mask(h: int, w: int, side: int) -> torch.Tensor:
+    """``(1, 1, h, w)`` bool: every other square block of side ``side`` in both directions (a quarter of the
+    pixels), starting with the top-left block."""
+    by = (torch.arange(h) // side % 2 == 0)[:, None]
+    bx = (torch.arange(w) // side % 2 == 0)[None, :]
+    return (by & bx)[None, None]
+
+
 def choose_fill(
     inv: torch.Tensor,
     conf: torch.Tensor,
@@ -496,29 +504,28 @@ def choose_fill(
     threshold: float,
     radius: int,
     support: float,
-    block: int | None = None,
+    left_out: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, str]:
     """:func:`fill_with_prior` or :func:`fill_low_confidence`, whichever predicts left-out confident pixels better.
 
-    The confident pixels are cut into square blocks of side ``block`` (default ``2 radius + 1``, the prior fill's
-    support window); every other block in both directions (a quarter) is left out, both fills are computed from
+    The confident pixels are cut into square blocks of side ``2 radius + 1`` (the prior fill's support window);
+    every other block in both directions (a quarter, :func:`block_mask`) is left out, both fills are computed from
     the rest, and each is scored by the confidence-weighted mean ``|log fill - log g|`` over the left-out confident
     pixels: a label-free test of the extrapolation a fill does, which the residual on the pixels it was fitted to
     is not. The winner is then computed from all the confident pixels.
 
     Args:
         inv, conf, prior_inv, threshold, radius, support: as :func:`fill_with_prior`.
-        block: side of the left-out blocks in pixels (default ``2 radius + 1``).
+        left_out: ``(1, 1, h, w)`` bool, the pixels to leave out (default: ``block_mask(h, w, 2 radius + 1)``);
+            only its confident pixels count.
 
     Returns:
         ``((1, 1, h, w)`` filled inverse depth, ``"prior"`` or ``"propagate"``).
     """
     ok = conf >= threshold
-    h, w = inv.shape[-2:]
-    side = block or 2 * radius + 1
-    by = (torch.arange(h) // side % 2 == 0)[:, None]
-    bx = (torch.arange(w) // side % 2 == 0)[None, :]
-    left_out = ok & (by & bx)[None, None]
+    if left_out is None:
+        left_out = block_mask(*inv.shape[-2:], 2 * radius + 1)
+    left_out = ok & left_out
     if int(left_out.sum()) >= 20:
         kept = torch.where(left_out, torch.zeros_like(conf), conf)
         cv_prior = _aligned_fill(inv, kept, prior_inv, threshold, radius, support)
