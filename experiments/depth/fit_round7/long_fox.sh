@@ -1,6 +1,6 @@
 #!/bin/sh
 # exploratory: a 15-minute fit of the undistorted fox (seed 1), then validation frames for it and the 5-minute seed-1 model
-cd /work/main
+cd /work/main  # the main tree, at 7d75c72 when it ran
 nice -n 5 python -c "
 from pathlib import Path
 from viewshift.learn.fit import fit_clip
