@@ -45,6 +45,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from depth_fit_clips import shared_sweeps  # bench/, beside this script
 
 from viewshift.depth.builtin import load_builtin
 from viewshift.io import atomic_path, depth_preview, read_image
@@ -351,10 +352,11 @@ def evaluate(name: str, clip: dict, config: SweepConfig, builtin) -> tuple[dict,
     row["coverage"] = float(conf.mean())
     if clip["depth"] is not None:
         gt = clip["depth"]
-        propagated = multiview_depth(frames, ref, cameras=cams, fill="propagate", config=config)
+        with shared_sweeps():  # the other fills differ only after the sweep: sweep once more, not twice
+            propagated = multiview_depth(frames, ref, cameras=cams, fill="propagate", config=config)
+            chosen = multiview_depth(frames, ref, cameras=cams, config=replace(config, fill_choose=True))
         row["absrel_geo_propagate"] = score_depth(propagated.depth, gt)
         row["absrel_geo_propagate_conf"] = score_depth(propagated.depth, gt, conf)
-        chosen = multiview_depth(frames, ref, cameras=cams, config=replace(config, fill_choose=True))
         row["absrel_geo_choose"] = score_depth(chosen.depth, gt)
         row["absrel_geo"] = score_depth(result.depth, gt)
         row["absrel_builtin"] = score_depth(built, gt)
