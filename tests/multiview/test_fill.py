@@ -124,6 +124,8 @@ def test_the_chosen_fill_is_the_one_that_predicts_left_out_blocks():
     assert which == "propagate"
     assert torch.equal(got, fill_low_confidence(measured, conf, 0.1))
     assert choose_fill(measured, conf, roses, 0.1, radius=4, support=0.05, left_out=larger)[1] == "propagate"
+    # nothing left out, nothing to test: the prior fill, as without fill_choose (so left_out is what is tested)
+    assert choose_fill(measured, conf, roses, 0.1, radius=4, support=0.05, left_out=larger & False)[1] == "prior"
     by_prior = fill_with_prior(measured, conf, roses, 0.1, radius=4, support=0.05)
     err, err_prior = ((f[hole] / wall[hole] - 1).abs().mean() for f in (got, by_prior))
     assert err < 0.5 * err_prior, (err, err_prior)
