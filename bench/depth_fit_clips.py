@@ -25,6 +25,9 @@ source's refined pose against the target's initial one cost every method 2-3 dB 
 * ``*_choose`` (``--also-choose``): ``geometric``, ``fused`` and ``fused_both`` again with
   ``SweepConfig(fill_choose=True)``: per frame, the network fill or propagation, whichever predicts left-out blocks
   of the confident depth better (:func:`viewshift.multiview.planesweep.choose_fill`).
+* ``*_cost`` (``--also-cost``): ``geometric``, ``fused`` (and ``fused_both``) again with the matching-cost check of
+  the fill (``SweepConfig(**COST_CHECK)``: per low-confidence pixel the propagated depth where the sweep's cost at it
+  is a good match and lower than at the network fill's, :func:`viewshift.multiview.planesweep.cheaper_fill`).
 
 Each method then gets its own best global factor for the whole clip (the same oracle advantage for every
 method): the best of 13 values in [1/4, 4], refined by a golden-section search in ``log f`` between that value's
@@ -54,6 +57,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VIEWSHIFT_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
 FACTORS = np.geomspace(0.25, 4.0, 13)
+#: ``SweepConfig`` fields of the ``*_cost`` columns (``--also-cost``).
+COST_CHECK = {"fill_cost_margin": 0.02, "fill_cost_good": 0.3}
 
 
 # ------------------------------------------------------------------------------------------- clip converters
@@ -366,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also score every swept method with SweepConfig(fill_choose=True) (columns *_choose)",
     )
+    ap.add_argument(
+        "--also-cost",
+        action="store_true",
+        help=f"also score every swept method with SweepConfig(**{COST_CHECK}) (columns *_cost)",
+    )
     ap.add_argument("--skip-fit", action="store_true", help="score the models already in --work")
     ap.add_argument("--teacher", type=float, default=None, help="teacher_weight of the fit (default: fit's)")
     ap.add_argument("--teacher-frames", type=int, default=None, help="teacher_frames of the fit (default: fit's)")
@@ -426,10 +436,15 @@ def main(argv: list[str] | None = None) -> int:
         sweeps = {"geometric": ("builtin", None), "fused": ("fitted", None)}
         if args.also_both:
             sweeps["fused_both"] = ("both", None)
+        plain = dict(sweeps)
         if args.also_choose:
             from viewshift.multiview.planesweep import SweepConfig
 
-            sweeps |= {f"{k}_choose": (prior, SweepConfig(fill_choose=True)) for k, (prior, _) in sweeps.items()}
+            sweeps |= {f"{k}_choose": (prior, SweepConfig(fill_choose=True)) for k, (prior, _) in plain.items()}
+        if args.also_cost:
+            from viewshift.multiview.planesweep import SweepConfig
+
+            sweeps |= {f"{k}_cost": (prior, SweepConfig(**COST_CHECK)) for k, (prior, _) in plain.items()}
         run = Path(str(model) + ".run")
         r = score(clip, model, run, 4, not args.no_geometric, cache, args.render_poses, sweeps=sweeps)
         results.setdefault("clips", {})[key] = {"fit": fit, "fit_wall_s": round(fit_s, 1), "settings": extra, **r}

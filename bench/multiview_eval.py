@@ -45,7 +45,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from depth_fit_clips import shared_sweeps  # bench/, beside this script
+from depth_fit_clips import COST_CHECK, shared_sweeps  # bench/, beside this script
 
 from viewshift.depth.builtin import load_builtin
 from viewshift.io import atomic_path, depth_preview, read_image
@@ -355,9 +355,11 @@ def evaluate(name: str, clip: dict, config: SweepConfig, builtin) -> tuple[dict,
         with shared_sweeps():  # the other fills differ only after the sweep: sweep once more, not twice
             propagated = multiview_depth(frames, ref, cameras=cams, fill="propagate", config=config)
             chosen = multiview_depth(frames, ref, cameras=cams, config=replace(config, fill_choose=True))
+            checked = multiview_depth(frames, ref, cameras=cams, config=replace(config, **COST_CHECK))
         row["absrel_geo_propagate"] = score_depth(propagated.depth, gt)
         row["absrel_geo_propagate_conf"] = score_depth(propagated.depth, gt, conf)
         row["absrel_geo_choose"] = score_depth(chosen.depth, gt)
+        row["absrel_geo_cost"] = score_depth(checked.depth, gt)
         row["absrel_geo"] = score_depth(result.depth, gt)
         row["absrel_builtin"] = score_depth(built, gt)
         row["absrel_const"] = score_depth(np.ones_like(gt), gt)
@@ -398,16 +400,17 @@ def markdown(rows: list[dict], meta: dict) -> str:
         "Depth, AbsRel after median scaling (lower is better); all pixels, then the geometric depth's confident ones:",
         "",
         "| clip | ref | all px: geometric (mono fill, default) | geometric (propagate fill) | geometric (chosen fill) "
-        "| built-in | constant "
+        "| geometric (cost-checked fill) | built-in | constant "
         "| confident px | confident: geometric (mono) | geometric (propagate) | built-in |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r.get("absrel_geo") is None:
             continue
         lines.append(
             f"| {r['clip']} | {r['ref']} | **{fmt(r, 'absrel_geo')}** | {fmt(r, 'absrel_geo_propagate')} "
-            f"| {fmt(r, 'absrel_geo_choose')} | {fmt(r, 'absrel_builtin')} | {fmt(r, 'absrel_const')} "
+            f"| {fmt(r, 'absrel_geo_choose')} | {fmt(r, 'absrel_geo_cost')} | {fmt(r, 'absrel_builtin')} "
+            f"| {fmt(r, 'absrel_const')} "
             f"| {100 * r['coverage']:.0f} % "
             f"| {fmt(r, 'absrel_geo_conf')} | {fmt(r, 'absrel_geo_propagate_conf')} | {fmt(r, 'absrel_builtin_conf')} |"
         )

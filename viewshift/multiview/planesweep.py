@@ -84,6 +84,9 @@ class SweepConfig:
         fill_choose: ``"mono"`` fill: per frame, keep it or propagate instead, whichever predicts left-out blocks
             of the confident pixels better (:func:`choose_fill`). Off: it renders held-out clip frames better but
             propagates into large unmatched areas too, where the network was right (docs/depth/multiview.md).
+        fill_cost_margin: ``"mono"`` fill: per pixel of low confidence, take ``"propagate"``'s depth instead where
+            the sweep's matching cost at it is lower by more than this (:func:`cheaper_fill`); None: off.
+        fill_cost_good: with ``fill_cost_margin``: the largest matching cost of a propagated depth that is taken.
         coarse_levels: also aggregate the cost at this many coarser scales (×2, ×4, ...; weights 1/2, 1/4, ...).
         threads: torch threads (None: leave torch's setting).
     """
@@ -101,6 +104,8 @@ class SweepConfig:
     fill_radius: float = 0.15
     fill_support: float = 0.05
     fill_choose: bool = False
+    fill_cost_margin: float | None = None
+    fill_cost_good: float = 1.0
     coarse_levels: int = 2
     threads: int | None = None
 
@@ -322,10 +327,12 @@ def winner_takes_all(cost: torch.Tensor, inv_depths: torch.Tensor) -> tuple[torc
 def _sweep_frame(
     greys: list[torch.Tensor], K: torch.Tensor, world_T_cam: torch.Tensor, ref: int, neighbours: list[int],
     inv_depths: torch.Tensor, config: SweepConfig,
-) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """``(inv_depth, confidence, cost)`` of frame ``ref``: :func:`winner_takes_all` of :func:`sweep_costs`'s
+    ``(D, 1, h, w)`` cost, which is returned too."""
     poses = [(torch.linalg.inv(world_T_cam[j]) @ world_T_cam[ref])[None].float() for j in neighbours]
     cost = sweep_costs(greys[ref], [greys[j] for j in neighbours], K, poses, inv_depths, config)
-    return winner_takes_all(cost, inv_depths)
+    return (*winner_takes_all(cost, inv_depths), cost)
 
 
 def consistency(
@@ -455,7 +462,9 @@ def fill_with_prior(
         prior_inv: ``(1, P, h, w)`` positive inverse depths of ``P ≥ 1`` single-photo priors.
         threshold: confidence of the pixels kept and fitted.
         radius: support window radius (pixels).
-        support: mean confidence at which the local correction counts half.
+        support: mean confidence at which the local correction counts half; 0: the whole correction everywhere
+            (``α = 1``: the prior gives the shape of log depth inside a hole, the confident pixels around it its
+            level).
 
     Returns:
         ``(1, 1, h, w)`` inverse depth, equal to ``inv`` where ``conf >= threshold``.
@@ -482,11 +491,70 @@ def _aligned_fill(inv, conf, prior_inv, threshold: float, radius: int, support: 
     aligned = torch.stack(aligned).mean(0)
     resid = fill_low_confidence(log_g - aligned, conf, threshold)
     s = box_filter(torch.where(ok, conf, torch.zeros_like(conf)), radius)
-    alpha = s / (s + support)
+    alpha = s / (s + support) if support > 0 else torch.ones_like(s)
     lo, hi = float(log_g[ok].min()), float(log_g[ok].max())
     # A generous range around the confident depths (the fill may be nearer or farther than anything matched).
     filled = torch.exp((aligned + alpha * resid).clamp(lo - math.log(4.0), hi + math.log(4.0)))
     return torch.where(ok, inv, filled.to(inv.dtype))
+
+
+def cost_at(cost: torch.Tensor, inv_depths: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
+    """The cost volume read at each pixel's own inverse depth, linearly between planes; 1 (the largest cost) outside
+    the planes' range.
+
+    Args:
+        cost: ``(D, 1, h, w)`` (:func:`sweep_costs`).
+        inv_depths: ``(D,)`` evenly spaced.
+        inv: ``(1, 1, h, w)``.
+
+    Returns:
+        ``(1, 1, h, w)``.
+
+    >>> cost = torch.arange(5.0).view(5, 1, 1, 1).expand(5, 1, 1, 3) / 10  # planes at 1, 1.25, ..., 2
+    >>> cost_at(cost, torch.linspace(1, 2, 5), torch.tensor([1.125, 1.5, 3.0]).view(1, 1, 1, 3))
+    tensor([[[[0.0500, 0.2000, 1.0000]]]])
+    """
+    d = cost.shape[0]
+    x = (inv - inv_depths[0]) / ((inv_depths[-1] - inv_depths[0]) / max(d - 1, 1))
+    inside = (x >= 0) & (x <= d - 1)
+    lo = x.clamp(0, d - 1).floor().long().clamp(max=max(d - 2, 0))
+    t = (x.clamp(0, d - 1) - lo).clamp(0, 1)
+    c = cost[:, 0][None]  # (1, D, h, w)
+    c0 = c.gather(1, lo)
+    c1 = c.gather(1, (lo + 1).clamp(max=d - 1))
+    return torch.where(inside, c0 + t * (c1 - c0), torch.ones_like(inv))
+
+
+def cheaper_fill(
+    cost: torch.Tensor,
+    inv_depths: torch.Tensor,
+    fill: torch.Tensor,
+    other: torch.Tensor,
+    where: torch.Tensor,
+    margin: float,
+    good: float = 1.0,
+) -> torch.Tensor:
+    """``fill``, but ``other`` at the pixels of ``where`` whose matching cost at ``other``'s depth is lower than at
+    ``fill``'s by more than ``margin`` and lower than ``good``: a per-pixel photometric check between two fills of
+    the pixels the sweep was unsure of. Where the cost hardly tells them apart (textureless, or seen by no
+    neighbour) ``fill`` stays, and so it does where ``fill``'s depth lies outside the planes' range, which the sweep
+    cannot judge (a near wall nearer than the first plane).
+
+    Args:
+        cost, inv_depths: as :func:`cost_at`.
+        fill, other: ``(1, 1, h, w)`` inverse depths.
+        where: ``(1, 1, h, w)`` bool.
+        margin: cost difference (:func:`zncc_cost`'s units, in [0, 1]).
+        good: largest cost of ``other`` at a pixel it takes: a good match, not one merely less bad where nothing
+            matches (the near walls of a large move, seen by no neighbour, are cheaper at a farther depth).
+
+    Returns:
+        ``(1, 1, h, w)``.
+    """
+    judged = where & (fill >= inv_depths[0]) & (fill <= inv_depths[-1])
+    c_other = cost_at(cost, inv_depths, other)
+    better = judged & (c_other < good) & (c_other < cost_at(cost, inv_depths, fill) - margin)
+    return torch.where(better, other, fill)
 
 
 def block_mask(h: int, w: int, side: int) -> torch.Tensor:
@@ -700,7 +768,8 @@ class _Sweeps:
             )
         return near, far, median, neighbours
 
-    def sweep(self, ref: int, neighbours: list[int], inv_depths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def sweep(self, ref: int, neighbours: list[int], inv_depths: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(inv_depth, confidence, cost)`` of :func:`_sweep_frame`."""
         greys = self.greys([ref, *neighbours])
         return _sweep_frame(greys, self.K, self.world_T_cam, ref, neighbours, inv_depths, self.cfg)
 
@@ -714,7 +783,7 @@ def _multiview_depth(
     H, W, w, h, s, K, world_T_cam = sw.H, sw.W, sw.w, sw.h, sw.s, sw.K, sw.world_T_cam
     near, far, median, neighbours = sw.plan(ref)
     inv_depths = torch.linspace(1.0 / far, 1.0 / near, cfg.num_planes)
-    inv, conf = sw.sweep(ref, neighbours, inv_depths)
+    inv, conf, cost = sw.sweep(ref, neighbours, inv_depths)
     if done is not None:
         done[ref] = inv
     checks = neighbours[: cfg.consistency_views]
@@ -726,7 +795,7 @@ def _multiview_depth(
             else:
                 # The neighbour over the reference's planes, the reference first among its neighbours.
                 nb = [ref] + [k for k in choose_neighbours(cameras, j, cfg.num_neighbours, median) if k != ref]
-                inv_j, _ = sw.sweep(j, nb[: cfg.num_neighbours], inv_depths)
+                inv_j = sw.sweep(j, nb[: cfg.num_neighbours], inv_depths)[0]
             nb_T_ref = (torch.linalg.inv(world_T_cam[j]) @ world_T_cam[ref])[None].float()
             agree += consistency(inv, inv_j, K, nb_T_ref, cfg).float()
         conf = conf * agree / len(checks)
@@ -735,6 +804,10 @@ def _multiview_depth(
         radius = max(1, round(cfg.fill_radius * w))
         args = (inv, conf, prior_inv, cfg.fill_below, radius, cfg.fill_support)
         inv = choose_fill(*args)[0] if cfg.fill_choose else fill_with_prior(*args)
+        if cfg.fill_cost_margin is not None:
+            propagated = fill_low_confidence(inv, conf, cfg.fill_below)
+            low = conf < cfg.fill_below
+            inv = cheaper_fill(cost, inv_depths, inv, propagated, low, cfg.fill_cost_margin, cfg.fill_cost_good)
     elif fill == "propagate":
         inv = fill_low_confidence(inv, conf, cfg.fill_below)
     guide = _grey(images[ref], (W, H))

@@ -14,6 +14,11 @@ geometric baseline):
   log-ratio correction);
 * ``global``: ``fill_support 1e6`` (no local correction: the prior aligned by the power law only);
 * ``below03``: ``fill_below 0.3`` (more weakly matched pixels filled);
+* ``local`` (round 8): ``fill_support 0.005`` (the local correction counts more); ``full``: ``fill_support 0``
+  (the whole correction everywhere: the prior's shape of log depth, the level of the confident pixels around);
+  ``cost`` / ``cost05`` (round 8): ``fill_cost_margin`` 0.02 / 0.05 (per low-confidence pixel, propagation's
+  depth where the sweep's matching cost at it is lower than at the prior fill's by more than the margin);
+  ``costg3`` / ``costg2``: margin 0.02 and the propagated depth's cost below 0.3 / 0.2 (``fill_cost_good``);
 * ``both`` (prior ``"both"`` of ``fused_depth``): the mean of the fitted and the built-in fills, each aligned on
   its own (added after the first ranking: on the fox the built-in fill beat the fitted one even here); a
   ``both_best`` variant (per frame, the one of the two with the smaller residual on the confident geometry, round
@@ -52,6 +57,12 @@ def variants() -> dict:
         out[name] = (prior, SweepConfig(), None)
         out[f"{name}_global"] = (prior, SweepConfig(fill_support=1e6), None)
         out[f"{name}_below03"] = (prior, SweepConfig(fill_below=0.3), None)
+        out[f"{name}_local"] = (prior, SweepConfig(fill_support=0.005), None)
+        out[f"{name}_full"] = (prior, SweepConfig(fill_support=0.0), None)
+        out[f"{name}_cost"] = (prior, SweepConfig(fill_cost_margin=0.02), None)
+        out[f"{name}_cost05"] = (prior, SweepConfig(fill_cost_margin=0.05), None)
+        out[f"{name}_costg3"] = (prior, SweepConfig(fill_cost_margin=0.02, fill_cost_good=0.3), None)
+        out[f"{name}_costg2"] = (prior, SweepConfig(fill_cost_margin=0.02, fill_cost_good=0.2), None)
     out["fused_shift"] = ("fitted", SweepConfig(), 1.0)
     out["fused_shift_global"] = ("fitted", SweepConfig(fill_support=1e6), 1.0)
     out["fused_raw"] = ("fitted", SweepConfig(fill_support=1e6), "raw")
@@ -59,6 +70,7 @@ def variants() -> dict:
     out["geometric_choose"] = ("builtin", SweepConfig(fill_choose=True), None)
     out["fused_choose"] = ("fitted", SweepConfig(fill_choose=True), None)
     out["both_choose"] = ("both", SweepConfig(fill_choose=True), None)
+    out["both_cost"] = ("both", SweepConfig(fill_cost_margin=0.02), None)
     return out
 
 
