@@ -25,9 +25,10 @@ source's refined pose against the target's initial one cost every method 2-3 dB 
 * ``*_choose`` (``--also-choose``): ``geometric``, ``fused`` and ``fused_both`` again with
   ``SweepConfig(fill_choose=True)``: per frame, the network fill or propagation, whichever predicts left-out blocks
   of the confident depth better (:func:`viewshift.multiview.planesweep.choose_fill`).
-* ``*_cost`` (``--also-cost``): ``geometric``, ``fused`` (and ``fused_both``) again with the matching-cost check of
-  the fill (``SweepConfig(**COST_CHECK)``: per low-confidence pixel the propagated depth where the sweep's cost at it
-  is a good match and lower than at the network fill's, :func:`viewshift.multiview.planesweep.cheaper_fill`).
+* ``*_unchecked`` (``--also-unchecked``): ``geometric``, ``fused`` (and ``fused_both``) again without the
+  matching-cost check of the fill (``SweepConfig(fill_cost_margin=None)``; the check, on by default since round 8,
+  takes the propagated depth at low-confidence pixels where the sweep's cost at it is a good match and lower than
+  at the network fill's: :func:`viewshift.multiview.planesweep.cheaper_fill`).
 
 Each method then gets its own best global factor for the whole clip (the same oracle advantage for every
 method): the best of 13 values in [1/4, 4], refined by a golden-section search in ``log f`` between that value's
@@ -57,8 +58,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VIEWSHIFT_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
 FACTORS = np.geomspace(0.25, 4.0, 13)
-#: ``SweepConfig`` fields of the ``*_cost`` columns (``--also-cost``).
-COST_CHECK = {"fill_cost_margin": 0.02, "fill_cost_good": 0.3}
+#: ``SweepConfig`` fields of the ``*_unchecked`` columns (``--also-unchecked``): the fill without its cost check.
+UNCHECKED = {"fill_cost_margin": None}
 
 
 # ------------------------------------------------------------------------------------------- clip converters
@@ -372,9 +373,10 @@ def main(argv: list[str] | None = None) -> int:
         help="also score every swept method with SweepConfig(fill_choose=True) (columns *_choose)",
     )
     ap.add_argument(
-        "--also-cost",
+        "--also-unchecked",
         action="store_true",
-        help=f"also score every swept method with SweepConfig(**{COST_CHECK}) (columns *_cost)",
+        help="also score every swept method without the fill's cost check, SweepConfig(fill_cost_margin=None) "
+        "(columns *_unchecked)",
     )
     ap.add_argument("--skip-fit", action="store_true", help="score the models already in --work")
     ap.add_argument("--teacher", type=float, default=None, help="teacher_weight of the fit (default: fit's)")
@@ -441,10 +443,10 @@ def main(argv: list[str] | None = None) -> int:
             from viewshift.multiview.planesweep import SweepConfig
 
             sweeps |= {f"{k}_choose": (prior, SweepConfig(fill_choose=True)) for k, (prior, _) in plain.items()}
-        if args.also_cost:
+        if args.also_unchecked:
             from viewshift.multiview.planesweep import SweepConfig
 
-            sweeps |= {f"{k}_cost": (prior, SweepConfig(**COST_CHECK)) for k, (prior, _) in plain.items()}
+            sweeps |= {f"{k}_unchecked": (prior, SweepConfig(**UNCHECKED)) for k, (prior, _) in plain.items()}
         run = Path(str(model) + ".run")
         r = score(clip, model, run, 4, not args.no_geometric, cache, args.render_poses, sweeps=sweeps)
         results.setdefault("clips", {})[key] = {"fit": fit, "fit_wall_s": round(fit_s, 1), "settings": extra, **r}

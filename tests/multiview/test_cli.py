@@ -118,7 +118,9 @@ def test_depth_model_fills_what_the_clip_cannot_match(clip, capsys, tmp_path, mo
     def err_filled(d):
         return float(np.median(np.abs(d[filled] - truth[filled]) / truth[filled]))
 
-    assert err_filled(b) < 0.5 * err_filled(a) and err_filled(b) < 0.03, (err_filled(b), err_filled(a))
+    # measured 0.011 against 0.019 (the fill's cost check, on since round 8, propagates where the sweep can judge,
+    # which narrowed the built-in fill's error from more than twice the model's)
+    assert err_filled(b) < 0.7 * err_filled(a) and err_filled(b) < 0.03, (err_filled(b), err_filled(a))
     # a single photo with --clip takes the same fill
     code, _, err = run(capsys, "depth", frames[2], "--clip", root / "frames", "--focal", K[0, 0],
                        "--depth-model", "truth-shaped", "-o", tmp_path / "c.npy")  # fmt: skip

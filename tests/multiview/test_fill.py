@@ -220,8 +220,8 @@ def test_fills_of_the_sweep():
 
 
 def test_the_matching_cost_picks_between_a_bumpy_prior_and_propagation_in_the_sweep():
-    """On the ray-cast scene with a prior whose depth carries a false ripple (±40 %): with ``fill_cost_margin``
-    each low-confidence pixel keeps the prior fill or takes the propagated one by the sweep's matching cost, and
+    """On the ray-cast scene with a prior whose depth carries a false ripple (±40 %): with ``fill_cost_margin`` (the
+    default) each low-confidence pixel keeps the prior fill or takes the propagated one by the sweep's matching cost, and
     the filled pixels err less than with either fill alone; the confidence does not change."""
     poses = sideways_poses()
     frames, depths, _ = render(poses)
@@ -229,8 +229,9 @@ def test_the_matching_cost_picks_between_a_bumpy_prior_and_propagation_in_the_sw
     yy, xx = np.mgrid[0 : depths[2].shape[0], 0 : depths[2].shape[1]]
     bumpy = ExactDepth(depths[2] * np.exp(0.4 * np.sin(xx / 3.0) * np.sin(yy / 4.0)))
     cfg = SweepConfig(threads=1, num_planes=32, consistency_views=1)
-    plain = multiview_depth(frames, 2, cameras=cams, prior=bumpy, config=cfg)
-    checked = multiview_depth(frames, 2, cameras=cams, prior=bumpy, config=replace(cfg, fill_cost_margin=0.02))
+    assert (cfg.fill_cost_margin, cfg.fill_cost_good) == (0.02, 0.3)  # the check is on by default
+    plain = multiview_depth(frames, 2, cameras=cams, prior=bumpy, config=replace(cfg, fill_cost_margin=None))
+    checked = multiview_depth(frames, 2, cameras=cams, prior=bumpy, config=cfg)
     prop = multiview_depth(frames, 2, cameras=cams, fill="propagate", config=cfg)
     np.testing.assert_array_equal(checked.confidence, plain.confidence)
     low = plain.confidence < cfg.fill_below
@@ -241,4 +242,4 @@ def test_the_matching_cost_picks_between_a_bumpy_prior_and_propagation_in_the_sw
         return float(np.mean(np.abs(d - depths[2])[low] / depths[2][low]))
 
     err = {k: low_error(r.depth) for k, r in (("checked", checked), ("prior", plain), ("propagate", prop))}
-    assert err["checked"] < 0.95 * min(err["prior"], err["propagate"]), err  # measured 0.050, 0.079, 0.055
+    assert err["checked"] < 0.95 * min(err["prior"], err["propagate"]), err  # measured 0.051, 0.079, 0.055

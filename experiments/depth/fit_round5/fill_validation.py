@@ -52,25 +52,27 @@ def variants() -> dict:
     tells them apart by it)."""
     from viewshift.multiview import SweepConfig
 
+    # as measured: without round 8's cost check (SweepConfig's default since then) unless a cost* variant
+    U = {"fill_cost_margin": None}
     out = {}
     for prior, name in (("builtin", "geometric"), ("fitted", "fused")):
-        out[name] = (prior, SweepConfig(), None)
-        out[f"{name}_global"] = (prior, SweepConfig(fill_support=1e6), None)
-        out[f"{name}_below03"] = (prior, SweepConfig(fill_below=0.3), None)
-        out[f"{name}_local"] = (prior, SweepConfig(fill_support=0.005), None)
-        out[f"{name}_full"] = (prior, SweepConfig(fill_support=0.0), None)
-        out[f"{name}_cost"] = (prior, SweepConfig(fill_cost_margin=0.02), None)
-        out[f"{name}_cost05"] = (prior, SweepConfig(fill_cost_margin=0.05), None)
+        out[name] = (prior, SweepConfig(**U), None)
+        out[f"{name}_global"] = (prior, SweepConfig(**U, fill_support=1e6), None)
+        out[f"{name}_below03"] = (prior, SweepConfig(**U, fill_below=0.3), None)
+        out[f"{name}_local"] = (prior, SweepConfig(**U, fill_support=0.005), None)
+        out[f"{name}_full"] = (prior, SweepConfig(**U, fill_support=0.0), None)
+        out[f"{name}_cost"] = (prior, SweepConfig(fill_cost_margin=0.02, fill_cost_good=1.0), None)
+        out[f"{name}_cost05"] = (prior, SweepConfig(fill_cost_margin=0.05, fill_cost_good=1.0), None)
         out[f"{name}_costg3"] = (prior, SweepConfig(fill_cost_margin=0.02, fill_cost_good=0.3), None)
         out[f"{name}_costg2"] = (prior, SweepConfig(fill_cost_margin=0.02, fill_cost_good=0.2), None)
-    out["fused_shift"] = ("fitted", SweepConfig(), 1.0)
-    out["fused_shift_global"] = ("fitted", SweepConfig(fill_support=1e6), 1.0)
-    out["fused_raw"] = ("fitted", SweepConfig(fill_support=1e6), "raw")
-    out["both"] = ("both", SweepConfig(), None)
-    out["geometric_choose"] = ("builtin", SweepConfig(fill_choose=True), None)
-    out["fused_choose"] = ("fitted", SweepConfig(fill_choose=True), None)
-    out["both_choose"] = ("both", SweepConfig(fill_choose=True), None)
-    out["both_cost"] = ("both", SweepConfig(fill_cost_margin=0.02), None)
+    out["fused_shift"] = ("fitted", SweepConfig(**U), 1.0)
+    out["fused_shift_global"] = ("fitted", SweepConfig(**U, fill_support=1e6), 1.0)
+    out["fused_raw"] = ("fitted", SweepConfig(**U, fill_support=1e6), "raw")
+    out["both"] = ("both", SweepConfig(**U), None)
+    out["geometric_choose"] = ("builtin", SweepConfig(**U, fill_choose=True), None)
+    out["fused_choose"] = ("fitted", SweepConfig(**U, fill_choose=True), None)
+    out["both_choose"] = ("both", SweepConfig(**U, fill_choose=True), None)
+    out["both_cost"] = ("both", SweepConfig(fill_cost_margin=0.02, fill_cost_good=1.0), None)
     return out
 
 

@@ -3,9 +3,11 @@ and the fill by both networks (``fused_both``) against the geometric depth alone
 
     python experiments/depth/fit_round6/summarise.py [SEEDS_JSON]
     python experiments/depth/fit_round6/summarise.py choose6.json --choose    # held-out rule 2 (fill_choose)
+    python experiments/depth/fit_round6/summarise.py ../fit_round8/cost8.json --cost   # round 8 (cost check)
 
 With ``--choose`` (held-out rule 2): first the chosen fill of the geometric depth against the plain one
-(decision 1), then the chosen fills of the fit against the chosen geometric depth (decision 2).
+(decision 1), then the chosen fills of the fit against the chosen geometric depth (decision 2). With ``--cost``
+(round 8) the same for the fill's matching-cost check (columns ``*_cost``).
 
 d = fill − geometric (held-out PSNR, dB); (c) is shown on a row when d > 0 in all three seeds. A seed-0 fit with
 fewer than 85 % of round 5's seed-1 steps on its row counts as disturbed; its repeat (key suffix ``-repeat``)
@@ -29,8 +31,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("seeds", nargs="?", default=HERE / "seeds6.json", type=Path)
     ap.add_argument("--choose", action="store_true", help="held-out rule 2: the fill_choose columns")
+    ap.add_argument("--cost", action="store_true", help="round 8: the cost-checked columns (*_cost)")
     args = ap.parse_args()
     runs = json.loads(args.seeds.read_text())["clips"]
+    if args.cost:
+        print("Decision 1: the geometric depth with the cost-checked fill against the plain one\n")
+        table(runs, "geometric", ("geometric_cost",))
+        print("\n(c) with and without the check: the fitted fill against the geometric depth\n")
+        table(runs, "geometric_cost", ("fused_cost",))
+        print()
+        return table(runs, "geometric", ("fused",))
     if not args.choose:
         return table(runs, "geometric", FILLS, default_rule=True)
     print("Decision 1: the geometric depth with the chosen fill against the plain one\n")

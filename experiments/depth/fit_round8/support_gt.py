@@ -6,8 +6,8 @@
 The rows of ``bench/multiview_eval.py`` that have ground-truth depth, cameras estimated as there, one sweep per row
 (``shared_sweeps``), the fill done at each ``SweepConfig.fill_support`` (0.05 = the default; 0 = the whole local
 correction everywhere) and each ``fill_cost_margin`` (``cost_*``: per low-confidence pixel the propagated depth
-where the sweep's cost at it is lower by more than the margin). Whole-image AbsRel (median-aligned, depth <= 10),
-as the bench's ``absrel_geo``.
+where the sweep's cost at it is lower by more than the margin; ``cost_0.02_good_*``: and below that cost,
+``fill_cost_good``). Whole-image AbsRel (median-aligned, depth <= 10), as the bench's ``absrel_geo``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 SUPPORTS = (0.05, 0.02, 0.005, 0.0)
 MARGINS = (0.02, 0.05)
+GOOD = (0.3, 0.2, 0.1, 0.05)  # fill_cost_good levels at margin 0.02
 
 
 def main() -> int:
@@ -39,7 +40,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    config = SweepConfig(threads=args.threads)
+    config = SweepConfig(threads=args.threads, fill_cost_margin=None)  # the cost check only where named
     rows = {}
     for name, load in CLIPS.items():
         clip = load()
@@ -53,8 +54,15 @@ def main() -> int:
                 d = multiview_depth(frames, ref, cameras=cams, config=replace(config, fill_support=s)).depth
                 row[f"support_{s:g}"] = score_depth(d, clip["depth"])
             for m in MARGINS:
-                d = multiview_depth(frames, ref, cameras=cams, config=replace(config, fill_cost_margin=m)).depth
+                d = multiview_depth(
+                    frames, ref, cameras=cams, config=replace(config, fill_cost_margin=m, fill_cost_good=1.0)
+                ).depth
                 row[f"cost_{m:g}"] = score_depth(d, clip["depth"])
+            for g in GOOD:
+                cfg = replace(config, fill_cost_margin=0.02, fill_cost_good=g)
+                row[f"cost_0.02_good_{g:g}"] = score_depth(
+                    multiview_depth(frames, ref, cameras=cams, config=cfg).depth, clip["depth"]
+                )
             d = multiview_depth(frames, ref, cameras=cams, fill="propagate", config=config).depth
             row["propagate"] = score_depth(d, clip["depth"])
         rows[name] = row
