@@ -221,8 +221,8 @@ def test_fills_of_the_sweep():
 
 def test_the_matching_cost_picks_between_a_bumpy_prior_and_propagation_in_the_sweep():
     """On the ray-cast scene with a prior whose depth carries a false ripple (±40 %): with ``fill_cost_margin`` (the
-    default) each low-confidence pixel keeps the prior fill or takes the propagated one by the sweep's matching cost, and
-    the filled pixels err less than with either fill alone; the confidence does not change."""
+    default) each low-confidence pixel keeps the prior fill or takes the propagated one by the sweep's matching
+    cost, and the filled pixels err less than with either fill alone; the confidence does not change."""
     poses = sideways_poses()
     frames, depths, _ = render(poses)
     cams = estimate_cameras(frames, focal=220.0)
