@@ -893,8 +893,10 @@ def fused_depth(
     clip's poses or the structure-from-motion estimate; the per-frame refinements are left out: frames outside
     the fit have none, and mixing them cost every depth 2–3 dB on held-out 7-Scenes frames, docs/depth/fit.md);
     pixels of low confidence are filled by the fitted network's depth, aligned to the confident geometry by a
-    power law and corrected locally by it (the ``"mono"`` fill with ``prior=`` the fitted model). So the fit adds
-    to the geometric depth exactly where the sweep is unsure. With known poses (no triangulated points) the
+    power law and corrected locally by it (the ``"mono"`` fill with ``prior=`` the fitted model), except where the
+    sweep's cost prefers the depth propagated from the confident pixels (the fill's cost check,
+    ``SweepConfig.fill_cost_margin``, on by default). So the fit adds to the geometric depth exactly where the
+    sweep is unsure and cannot tell. With known poses (no triangulated points) the
     sweep's depth range is the fitted depth's 1st–99th percentile times 0.4 and 2.5 (it moves with the fit's seed;
     the geometric teacher's range, the same for every seed, swept worse on validation frames: round 6).
 
