@@ -132,6 +132,13 @@ def test_the_cheaper_fill_by_matching_cost():
     # within the margin the first fill stays
     near = inv_true * 1.005  # costs 0.004-0.009 above the truth's
     assert torch.equal(cheaper_fill(cost, planes, near, inv_true, where, margin=0.02), near)
+    # a match no better than `good` is not taken, nor is a fill replaced whose depth the planes do not reach
+    assert torch.equal(cheaper_fill(cost, planes, wrong, inv_true, where, margin=0.02, good=0.0), wrong)
+    beyond = inv_true * 1.5  # past the last plane (1.0) where x > 0.53, cost 1 there
+    got = cheaper_fill(cost, planes, beyond, inv_true, where, margin=0.02)
+    reached = beyond <= 1.0
+    assert torch.equal(got[~reached], beyond[~reached])
+    assert torch.equal(got[reached & textured & where], inv_true[reached & textured & where])
 
 
 def test_a_prior_that_contradicts_the_geometry_is_not_used():
