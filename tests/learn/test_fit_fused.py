@@ -57,7 +57,7 @@ def test_fused_depth_sweeps_the_allowed_frames_and_fills_with_the_fitted_network
     import viewshift.multiview as mv
 
     monkeypatch.setattr(mv, "multiview_depth", record)
-    assert fused_depth(model, 2, images=frames, exclude=HELD, reach=3) == "result"
+    assert fused_depth(model, 2, images=frames, exclude=HELD, reach=3, prior="fitted") == "result"
     assert fused_depth(model, 6, images=frames, exclude=HELD, prior="builtin") == "result"
     assert fused_depth(model, 6, images=frames, exclude=HELD, prior="both") == "result"
     (xs, ref, prior), (xs2, ref2, prior2), (_, _, both) = seen
@@ -68,6 +68,8 @@ def test_fused_depth_sweeps_the_allowed_frames_and_fills_with_the_fitted_network
     refined = np.load(str(model) + ".run/cameras.npz")["world_T_cam"][:, 0, 3]
     assert np.abs(refined[[0, 1, 2, 4, 5]] - xs).max() > 1e-5  # (the fit did move them)
     assert ref == 2 and prior.model_path == model
+    # the default fill is both networks' (round 8, held-out rule 2)
+    assert fused_depth(model, 6, images=frames, exclude=HELD) == "result" and seen[-1][2][1] == "builtin"
     np.testing.assert_allclose(xs2, x[[0, 1, 2, 4, 5, 6]], atol=1e-9)  # never 3 or 7
     assert ref2 == 5 and prior2 is None  # the built-in network fills: the geometric depth alone
     with pytest.raises(InputError, match="frame 3 is not one of"):
