@@ -438,15 +438,15 @@ def main(argv: list[str] | None = None) -> int:
         sweeps = {"geometric": ("builtin", None), "fused": ("fitted", None)}
         if args.also_both:
             sweeps["fused_both"] = ("both", None)
-        plain = dict(sweeps)
-        if args.also_choose:
-            from viewshift.multiview.planesweep import SweepConfig
-
-            sweeps |= {f"{k}_choose": (prior, SweepConfig(fill_choose=True)) for k, (prior, _) in plain.items()}
+        variants = {"choose": {"fill_choose": True}} if args.also_choose else {}
         if args.also_unchecked:
+            variants["unchecked"] = UNCHECKED
+        if variants:
             from viewshift.multiview.planesweep import SweepConfig
 
-            sweeps |= {f"{k}_unchecked": (prior, SweepConfig(**UNCHECKED)) for k, (prior, _) in plain.items()}
+            plain = dict(sweeps)
+            for suffix, fields in variants.items():
+                sweeps |= {f"{k}_{suffix}": (prior, SweepConfig(**fields)) for k, (prior, _) in plain.items()}
         run = Path(str(model) + ".run")
         r = score(clip, model, run, 4, not args.no_geometric, cache, args.render_poses, sweeps=sweeps)
         results.setdefault("clips", {})[key] = {"fit": fit, "fit_wall_s": round(fit_s, 1), "settings": extra, **r}

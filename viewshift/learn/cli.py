@@ -190,7 +190,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--frame-depths",
         metavar="DIR",
         help="after the fit, write the depth of every clip frame to DIR/<frame>.npy (the cameras' unit): plane-sweep "
-        "geometry with the fitted cameras where it is confident, the fitted network elsewhere; part of the run's "
+        "geometry with the fitted cameras where it is confident, the fitted and the built-in network elsewhere; part "
+        "of the run's "
         "output like OUTPUT (the same command again replaces them), not counted in the time budget (default: none)",
     )
     resume = p.add_mutually_exclusive_group()

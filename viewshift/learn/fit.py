@@ -885,15 +885,16 @@ def fused_depth(
     prior: str = "both",
     config=None,
 ):
-    """The depth of a frame of the clip a model was fitted to: geometry where the sweep is confident, the fitted
-    network where it is not.
+    """The depth of a frame of the clip a model was fitted to: geometry where the sweep is confident, the networks
+    (by default the fitted and the built-in one together) where it is not.
 
     Frame ``frame`` is swept (:func:`viewshift.multiview.multiview_depth`) over the clip's frames within
     ``reach`` of it, without ``exclude``, with the cameras the fit started from (``MODEL.run/cameras.npz``: the
     clip's poses or the structure-from-motion estimate; the per-frame refinements are left out: frames outside
     the fit have none, and mixing them cost every depth 2–3 dB on held-out 7-Scenes frames, docs/depth/fit.md);
-    pixels of low confidence are filled by the fitted network's depth, aligned to the confident geometry by a
-    power law and corrected locally by it (the ``"mono"`` fill with ``prior=`` the fitted model), except where the
+    pixels of low confidence are filled by the networks' depth (``prior``), aligned to the confident geometry by a
+    power law and corrected locally by it (the ``"mono"`` fill with ``prior=`` the fitted model, or it and the
+    built-in one), except where the
     sweep's cost prefers the depth propagated from the confident pixels (the fill's cost check,
     ``SweepConfig.fill_cost_margin``, on by default). So the fit adds to the geometric depth exactly where the
     sweep is unsure and cannot tell. With known poses (no triangulated points) the

@@ -810,11 +810,12 @@ def _multiview_depth(
         prior_inv = _prior_inverse_depth(prior, images[ref], (w, h))
         radius = max(1, round(cfg.fill_radius * w))
         args = (inv, conf, prior_inv, cfg.fill_below, radius, cfg.fill_support)
-        inv = choose_fill(*args)[0] if cfg.fill_choose else fill_with_prior(*args)
+        filled = choose_fill(*args)[0] if cfg.fill_choose else fill_with_prior(*args)
         if cfg.fill_cost_margin is not None:
             propagated = fill_low_confidence(inv, conf, cfg.fill_below)
             low = conf < cfg.fill_below
-            inv = cheaper_fill(cost, inv_depths, inv, propagated, low, cfg.fill_cost_margin, cfg.fill_cost_good)
+            filled = cheaper_fill(cost, inv_depths, filled, propagated, low, cfg.fill_cost_margin, cfg.fill_cost_good)
+        inv = filled
     elif fill == "propagate":
         inv = fill_low_confidence(inv, conf, cfg.fill_below)
     guide = _grey(images[ref], (W, H))
