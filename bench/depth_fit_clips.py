@@ -359,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", default=",".join(CLIPS), help="comma-separated names (default: all)")
     ap.add_argument("--minutes", type=float, default=3.0, help="fit budget per clip (default: 3)")
+    ap.add_argument(
+        "--steps", type=int, default=None, help="a step budget per clip instead of --minutes (default: none)"
+    )
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: the cores)")
     ap.add_argument("--poses", default="clip", choices=["clip", "estimate"], help="cameras of the fit")
     ap.add_argument("--no-geometric", action="store_true", help="skip the plane-sweep baseline")
@@ -366,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         "--also-both",
         action="store_true",
         help="also score the sweep filled by the fitted and the built-in networks together (column fused_both)",
+    )
+    ap.add_argument(
+        "--also-priors",
+        action="store_true",
+        help="also score the fill by both networks with SweepConfig(fill_cost_priors=True): the cost check weighs "
+        "each network's own fill too (column fused_both_priors)",
     )
     ap.add_argument(
         "--also-choose",
@@ -422,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
             fit = fit_clip(
                 clip,
                 model,
-                seconds=60 * args.minutes,
+                seconds=None if args.steps else 60 * args.minutes,
+                steps=args.steps,
                 threads=args.threads,
                 holdout_every=4,
                 poses=poses,
@@ -438,6 +448,10 @@ def main(argv: list[str] | None = None) -> int:
         sweeps = {"geometric": ("builtin", None), "fused": ("fitted", None)}
         if args.also_both:
             sweeps["fused_both"] = ("both", None)
+        if args.also_priors:
+            from viewshift.multiview.planesweep import SweepConfig
+
+            sweeps["fused_both_priors"] = ("both", SweepConfig(fill_cost_priors=True))
         variants = {"choose": {"fill_choose": True}} if args.also_choose else {}
         if args.also_unchecked:
             variants["unchecked"] = UNCHECKED

@@ -47,6 +47,36 @@ def test_photometric_loss_weighted_by_explainability():
     assert torch.allclose(half, full / 2)
 
 
+def test_min_reprojection_judges_each_pixel_by_the_source_that_sees_it():
+    # The second source shows something else (occluded there): the mean over sources charges its error at the
+    # true depth, the per-pixel minimum (Monodepth2) does not; at a wrong depth both sources err.
+    target, source, depth, T, K = shifted_pair()
+    torch.manual_seed(3)
+    sources = torch.cat([source, torch.rand_like(source)], 1)
+    T2 = T.expand(1, 2, 4, 4)
+    assert float(L.photometric_loss(target, sources, [depth], T2, K)) > 0.1
+    assert float(L.photometric_loss(target, sources, [depth], T2, K, min_reprojection=True)) < 1e-6
+    assert float(L.photometric_loss(target, sources, [depth * 2], T2, K, min_reprojection=True)) > 0.05
+    # one source: the minimum is the mean
+    one = L.photometric_loss(target, source, [depth * 2], T, K, ssim_weight=0.85)
+    assert torch.allclose(one, L.photometric_loss(target, source, [depth * 2], T, K, ssim_weight=0.85,
+                                                  min_reprojection=True))  # fmt: skip
+
+
+def test_automask_drops_pixels_that_look_the_same_without_motion():
+    # A source identical to the target although the camera moved (the scene moved with it, or is uniform): the
+    # warp at any depth errs more than no warp at all, so every pixel is dropped and the loss is 0; without the
+    # mask the wrong depth is charged. With real motion the true depth's pixels are kept (loss 0 either way), and
+    # a wrong depth is still charged (where warping beats the unwarped source).
+    target, source, depth, T, K = shifted_pair()
+    static = target[:, None].clone()
+    assert float(L.photometric_loss(target, static, [depth], T, K)) > 0.05
+    assert float(L.photometric_loss(target, static, [depth], T, K, automask=True)) == 0.0
+    assert float(L.photometric_loss(target, source, [depth], T, K, automask=True)) < 1e-6
+    wrong = float(L.photometric_loss(target, source, [depth * 0.8], T, K, automask=True))
+    assert wrong > 0.05
+
+
 def test_photometric_gradient_reaches_depth():
     target, sources, depth, T, K = shifted_pair()
     d = (depth * 1.3).requires_grad_()

@@ -68,6 +68,9 @@ class FitConfig:
             object). Single-photo use and the held-out bench keep the global scale alone.
         ssim_weight: SSIM share ``alpha`` of the photometric error.
         smooth_weight: ``lambda_s`` of the edge-aware second-order smoothness.
+        min_reprojection: per pixel the smallest photometric error over the sources, not their mean
+            (Monodepth2; :func:`viewshift.learn.losses.photometric_loss`).
+        automask: leave out of the photometric loss the pixels the unwarped sources match better (Monodepth2).
         explainability: predict SfMLearner's explainability mask.
         explain_weight: ``lambda_e`` of the mask's regulariser.
         teacher_weight: weight of the confidence-weighted geometric depth teacher (when available).
@@ -100,6 +103,8 @@ class FitConfig:
     frame_scales: bool = False
     ssim_weight: float = 0.85
     smooth_weight: float = 0.05
+    min_reprojection: bool = False
+    automask: bool = False
     explainability: bool = False
     explain_weight: float = 0.2
     teacher_weight: float = 1.0
@@ -329,6 +334,8 @@ def fit_objective(
         explain_weight=config.explain_weight,
         ssim_weight=config.ssim_weight,
         edge_aware=True,
+        min_reprojection=config.min_reprojection,
+        automask=config.automask,
     )
     total = parts.pop("loss")
     if teacher and config.teacher_weight > 0:

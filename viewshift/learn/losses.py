@@ -132,6 +132,8 @@ def photometric_loss(
     masks: Sequence[torch.Tensor] | None = None,
     *,
     ssim_weight: float = 0.0,
+    min_reprojection: bool = False,
+    automask: bool = False,
 ) -> torch.Tensor:
     """Multi-scale view-synthesis loss ``sum_s L_vs^s`` (see the module docstring).
 
@@ -139,6 +141,12 @@ def photometric_loss(
     rescaled with :func:`viewshift.geometry.scale_intrinsics`; each source is inverse-warped into the target;
     the error of out-of-view pixels is dropped and the rest is averaged (weighted by the explainability mask if
     given).
+
+    Two changes of Monodepth2 (Godard et al., ICCV 2019), off by default: ``min_reprojection`` takes each target
+    pixel's smallest error over the sources that see it instead of the mean over them (a pixel occluded in one
+    source is judged by the other); ``automask`` drops the pixels whose error against the *unwarped* sources
+    (their smallest) is below the reduced warped error: what looks the same without any motion (uniform
+    road, sky, anything moving with the camera) teaches no depth, and would otherwise pull it to infinity.
 
     Args:
         target: ``(B, 3, H, W)`` target frame.
@@ -148,6 +156,8 @@ def photometric_loss(
         K: ``(B, 3, 3)`` intrinsics at ``H × W``.
         masks: per scale ``(B, N, 1, H_s, W_s)`` explainability probabilities, or None for ``E = 1``.
         ssim_weight: ``alpha`` of :func:`photometric_error`.
+        min_reprojection: per pixel the smallest error over the sources (weighted by the masks first).
+        automask: drop pixels that the unwarped sources match better.
 
     Returns:
         Scalar loss.
@@ -166,10 +176,23 @@ def photometric_loss(
         K_s = scale_intrinsics(K, ws / w, hs / h)
         warped, valid = inverse_warp(sources_s[s], depth.repeat_interleave(n, 0), K_s.repeat_interleave(n, 0), pose)
         err = _photometric_error_many(targets[s], warped.view(b, n, 3, hs, ws), ssim_weight)
-        weight = valid.view(b, n, 1, hs, ws).to(err.dtype)
+        valid = valid.view(b, n, 1, hs, ws)
+        weight = valid.to(err.dtype)
         if masks is not None:
             weight = weight * masks[s]
-        total = total + (err * weight).sum() / valid.sum().clamp_min(1)
+        if not (min_reprojection or automask):
+            total = total + (err * weight).sum() / valid.sum().clamp_min(1)
+            continue
+        seen = valid.any(1)  # (B, 1, H_s, W_s)
+        if min_reprojection:
+            per_pixel = torch.where(valid, err * weight, torch.full_like(err, float("inf"))).amin(1)
+        else:
+            per_pixel = (err * weight).sum(1) / valid.sum(1).clamp_min(1)
+        per_pixel = torch.where(seen, per_pixel, torch.zeros_like(per_pixel))
+        if automask:
+            identity = _photometric_error_many(targets[s], sources_s[s].view(b, n, 3, hs, ws), ssim_weight)
+            seen = seen & (per_pixel < identity.amin(1))
+        total = total + (per_pixel * seen).sum() / seen.sum().clamp_min(1)
     return total
 
 
@@ -249,6 +272,8 @@ def sfm_objective(
     explain_weight: float = 0.2,
     ssim_weight: float = 0.0,
     edge_aware: bool = False,
+    min_reprojection: bool = False,
+    automask: bool = False,
 ) -> dict[str, torch.Tensor]:
     """The full SfMLearner objective (module docstring) and its parts.
 
@@ -258,11 +283,15 @@ def sfm_objective(
         explain_weight: ``lambda_e`` (ignored without masks).
         ssim_weight: ``alpha`` of the photometric error.
         edge_aware: use :func:`edge_aware_smoothness_loss` instead of :func:`smoothness_loss`.
+        min_reprojection, automask: as :func:`photometric_loss`.
 
     Returns:
         ``{"loss", "photometric", "smooth", "explain"}`` scalars.
     """
-    photo = photometric_loss(target, sources, depths, src_T_tgt, K, masks, ssim_weight=ssim_weight)
+    photo = photometric_loss(
+        target, sources, depths, src_T_tgt, K, masks, ssim_weight=ssim_weight,
+        min_reprojection=min_reprojection, automask=automask,
+    )  # fmt: skip
     disps = [1.0 / d for d in depths]
     smooth = edge_aware_smoothness_loss(disps, target) if edge_aware else smoothness_loss(disps)
     explain = explainability_loss(masks) if masks is not None else photo.new_zeros(())

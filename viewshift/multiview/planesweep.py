@@ -94,6 +94,9 @@ class SweepConfig:
         fill_cost_good: with ``fill_cost_margin``: the largest matching cost of a propagated depth that is taken
             (without it, a merely less bad match on unmatched near walls took propagation: ``rgbd-5`` AbsRel
             0.428 → 0.543).
+        fill_cost_priors: with ``fill_cost_margin`` and several priors: each prior's own aligned fill is a
+            candidate of the check too, beside the propagated depth (the pixel takes the cheapest candidate, under
+            the same margin and good-match level).
         coarse_levels: also aggregate the cost at this many coarser scales (×2, ×4, ...; weights 1/2, 1/4, ...).
         threads: torch threads (None: leave torch's setting).
     """
@@ -113,6 +116,7 @@ class SweepConfig:
     fill_choose: bool = False
     fill_cost_margin: float | None = 0.02
     fill_cost_good: float = 0.3
+    fill_cost_priors: bool = False
     coarse_levels: int = 2
     threads: int | None = None
 
@@ -543,13 +547,15 @@ def cheaper_fill(
 ) -> torch.Tensor:
     """``fill``, but ``other`` at the pixels of ``where`` whose matching cost at ``other``'s depth is lower than at
     ``fill``'s by more than ``margin`` and lower than ``good``: a per-pixel photometric check between two fills of
-    the pixels the sweep was unsure of. Where the cost hardly tells them apart (textureless, or seen by no
+    the pixels the sweep was unsure of. With several candidates in ``other``, each pixel weighs the one of them
+    whose cost is lowest there. Where the cost hardly tells them apart (textureless, or seen by no
     neighbour) ``fill`` stays, and so it does where ``fill``'s depth lies outside the planes' range, which the sweep
     cannot judge (a near wall nearer than the first plane).
 
     Args:
         cost, inv_depths: as :func:`cost_at`.
-        fill, other: ``(1, 1, h, w)`` inverse depths.
+        fill: ``(1, 1, h, w)`` inverse depth.
+        other: ``(1, K, h, w)`` inverse depths of ``K ≥ 1`` candidates.
         where: ``(1, 1, h, w)`` bool.
         margin: cost difference (:func:`zncc_cost`'s units, in [0, 1]).
         good: largest cost of ``other`` at a pixel it takes: a good match, not one merely less bad where nothing
@@ -559,7 +565,9 @@ def cheaper_fill(
         ``(1, 1, h, w)``.
     """
     judged = where & (fill >= inv_depths[0]) & (fill <= inv_depths[-1])
-    c_other = cost_at(cost, inv_depths, other)
+    c_other = torch.cat([cost_at(cost, inv_depths, other[:, i : i + 1]) for i in range(other.shape[1])], 1)
+    c_other, best = c_other.min(1, keepdim=True)
+    other = other.gather(1, best)
     better = judged & (c_other < good) & (c_other < cost_at(cost, inv_depths, fill) - margin)
     return torch.where(better, other, fill)
 
@@ -812,9 +820,15 @@ def _multiview_depth(
         args = (inv, conf, prior_inv, cfg.fill_below, radius, cfg.fill_support)
         filled = choose_fill(*args)[0] if cfg.fill_choose else fill_with_prior(*args)
         if cfg.fill_cost_margin is not None:
-            propagated = fill_low_confidence(inv, conf, cfg.fill_below)
+            others = [fill_low_confidence(inv, conf, cfg.fill_below)]
+            if cfg.fill_cost_priors and prior_inv.shape[1] > 1:
+                others += [
+                    fill_with_prior(inv, conf, prior_inv[:, i : i + 1], *args[3:]) for i in range(len(prior_inv[0]))
+                ]
             low = conf < cfg.fill_below
-            filled = cheaper_fill(cost, inv_depths, filled, propagated, low, cfg.fill_cost_margin, cfg.fill_cost_good)
+            filled = cheaper_fill(
+                cost, inv_depths, filled, torch.cat(others, 1), low, cfg.fill_cost_margin, cfg.fill_cost_good
+            )
         inv = filled
     elif fill == "propagate":
         inv = fill_low_confidence(inv, conf, cfg.fill_below)
