@@ -3,6 +3,7 @@
 # per-pixel minimum reprojection and auto-masking, 600 steps each, scored with --also-both. Two lanes at once,
 # each one process at a time at one thread, from a worktree at the rule's commit.
 W=/work/runs/r9/wt
+export VIEWSHIFT_SHARED_DATA=/work/shared/data  # no ../shared beside the worktree
 cd $W
 B="nice -n 5 env PYTHONPATH=$W python bench/depth_fit_clips.py --threads 1 --steps 600 --also-both --work /work/runs/r9/fit9 --set min_reprojection=true --set automask=true"
 lane_a() {
