@@ -371,12 +371,6 @@ def main(argv: list[str] | None = None) -> int:
         help="also score the sweep filled by the fitted and the built-in networks together (column fused_both)",
     )
     ap.add_argument(
-        "--also-priors",
-        action="store_true",
-        help="also score the fill by both networks with SweepConfig(fill_cost_priors=True): the cost check weighs "
-        "each network's own fill too (column fused_both_priors)",
-    )
-    ap.add_argument(
         "--also-choose",
         action="store_true",
         help="also score every swept method with SweepConfig(fill_choose=True) (columns *_choose)",
@@ -448,10 +442,6 @@ def main(argv: list[str] | None = None) -> int:
         sweeps = {"geometric": ("builtin", None), "fused": ("fitted", None)}
         if args.also_both:
             sweeps["fused_both"] = ("both", None)
-        if args.also_priors:
-            from viewshift.multiview.planesweep import SweepConfig
-
-            sweeps["fused_both_priors"] = ("both", SweepConfig(fill_cost_priors=True))
         variants = {"choose": {"fill_choose": True}} if args.also_choose else {}
         if args.also_unchecked:
             variants["unchecked"] = UNCHECKED

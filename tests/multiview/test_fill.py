@@ -250,3 +250,14 @@ def test_the_matching_cost_picks_between_a_bumpy_prior_and_propagation_in_the_sw
 
     err = {k: low_error(r.depth) for k, r in (("checked", checked), ("prior", plain), ("propagate", prop))}
     assert err["checked"] < 0.95 * min(err["prior"], err["propagate"]), err  # measured 0.051, 0.079, 0.055
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("num_planes", 1), ("window", 6), ("fill_below", 1.5), ("fill_cost_margin", -0.02), ("fill_cost_good", 0.0),
+     ("fill_support", -1.0), ("threads", 0), ("guided_eps", 0.0)],
+)  # fmt: skip
+def test_sweep_config_refuses_impossible_settings(field, value):
+    with pytest.raises(InputError, match=f"SweepConfig.{field}"):
+        SweepConfig(**{field: value})
+    SweepConfig(fill_cost_margin=None, fill_support=0.0, window=1)  # the edges of the ranges are allowed

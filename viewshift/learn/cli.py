@@ -172,6 +172,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and not its distance (a camera closing in on its subject; default: off)",
     )
     p.add_argument(
+        "--min-reprojection",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="judge each pixel by the source that matches it best, not the mean over both (Monodepth2; default: off)",
+    )
+    p.add_argument(
+        "--automask",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="leave out pixels that the unwarped neighbours match better: uniform road or sky, anything moving with "
+        "the camera teaches no depth (Monodepth2; each step takes ~1.25x as long; default: off)",
+    )
+    p.add_argument(
         "--explainability",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -368,6 +381,8 @@ def _fit(args: argparse.Namespace) -> int:
         teacher_weight=args.teacher_weight,
         anchor_weight=args.anchor_weight,
         explainability=args.explainability,
+        min_reprojection=args.min_reprojection,
+        automask=args.automask,
         frame_scales=args.frame_scales,
         teacher_frames=args.teacher_frames,
         teacher_width=args.teacher_width,

@@ -94,9 +94,6 @@ class SweepConfig:
         fill_cost_good: with ``fill_cost_margin``: the largest matching cost of a propagated depth that is taken
             (without it, a merely less bad match on unmatched near walls took propagation: ``rgbd-5`` AbsRel
             0.428 → 0.543).
-        fill_cost_priors: with ``fill_cost_margin`` and several priors: each prior's own aligned fill is a
-            candidate of the check too, beside the propagated depth (the pixel takes the cheapest candidate, under
-            the same margin and good-match level).
         coarse_levels: also aggregate the cost at this many coarser scales (×2, ×4, ...; weights 1/2, 1/4, ...).
         threads: torch threads (None: leave torch's setting).
     """
@@ -116,9 +113,32 @@ class SweepConfig:
     fill_choose: bool = False
     fill_cost_margin: float | None = 0.02
     fill_cost_good: float = 0.3
-    fill_cost_priors: bool = False
     coarse_levels: int = 2
     threads: int | None = None
+
+    def __post_init__(self) -> None:
+        at_least = {
+            "sweep_width": (self.sweep_width, 16), "num_planes": (self.num_planes, 2),
+            "num_neighbours": (self.num_neighbours, 1), "window": (self.window, 1),
+            "guided_radius": (self.guided_radius, 0), "consistency_views": (self.consistency_views, 0),
+            "coarse_levels": (self.coarse_levels, 0), "fill_support": (self.fill_support, 0),
+        }  # fmt: skip
+        for name, (value, low) in at_least.items():
+            if value < low:
+                raise InputError(f"SweepConfig.{name} must be at least {low}, got {value}")
+        if self.window % 2 == 0:
+            raise InputError(f"SweepConfig.window must be odd, got {self.window}")
+        for name in ("guided_eps", "consistency_px", "consistency_rel", "fill_radius", "fill_cost_good"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"SweepConfig.{name} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.fill_below <= 1:
+            raise InputError(f"SweepConfig.fill_below is a confidence in [0, 1], got {self.fill_below}")
+        if self.fill_cost_margin is not None and not self.fill_cost_margin >= 0:
+            raise InputError(
+                f"SweepConfig.fill_cost_margin must be at least 0 (None: off), got {self.fill_cost_margin}"
+            )
+        if self.threads is not None and self.threads < 1:
+            raise InputError(f"SweepConfig.threads must be at least 1 (None: leave torch's), got {self.threads}")
 
 
 @dataclass
@@ -547,15 +567,13 @@ def cheaper_fill(
 ) -> torch.Tensor:
     """``fill``, but ``other`` at the pixels of ``where`` whose matching cost at ``other``'s depth is lower than at
     ``fill``'s by more than ``margin`` and lower than ``good``: a per-pixel photometric check between two fills of
-    the pixels the sweep was unsure of. With several candidates in ``other``, each pixel weighs the one of them
-    whose cost is lowest there. Where the cost hardly tells them apart (textureless, or seen by no
+    the pixels the sweep was unsure of. Where the cost hardly tells them apart (textureless, or seen by no
     neighbour) ``fill`` stays, and so it does where ``fill``'s depth lies outside the planes' range, which the sweep
     cannot judge (a near wall nearer than the first plane).
 
     Args:
         cost, inv_depths: as :func:`cost_at`.
-        fill: ``(1, 1, h, w)`` inverse depth.
-        other: ``(1, K, h, w)`` inverse depths of ``K ≥ 1`` candidates.
+        fill, other: ``(1, 1, h, w)`` inverse depths.
         where: ``(1, 1, h, w)`` bool.
         margin: cost difference (:func:`zncc_cost`'s units, in [0, 1]).
         good: largest cost of ``other`` at a pixel it takes: a good match, not one merely less bad where nothing
@@ -565,9 +583,7 @@ def cheaper_fill(
         ``(1, 1, h, w)``.
     """
     judged = where & (fill >= inv_depths[0]) & (fill <= inv_depths[-1])
-    c_other = torch.cat([cost_at(cost, inv_depths, other[:, i : i + 1]) for i in range(other.shape[1])], 1)
-    c_other, best = c_other.min(1, keepdim=True)
-    other = other.gather(1, best)
+    c_other = cost_at(cost, inv_depths, other)
     better = judged & (c_other < good) & (c_other < cost_at(cost, inv_depths, fill) - margin)
     return torch.where(better, other, fill)
 
@@ -820,15 +836,9 @@ def _multiview_depth(
         args = (inv, conf, prior_inv, cfg.fill_below, radius, cfg.fill_support)
         filled = choose_fill(*args)[0] if cfg.fill_choose else fill_with_prior(*args)
         if cfg.fill_cost_margin is not None:
-            others = [fill_low_confidence(inv, conf, cfg.fill_below)]
-            if cfg.fill_cost_priors and prior_inv.shape[1] > 1:
-                others += [
-                    fill_with_prior(inv, conf, prior_inv[:, i : i + 1], *args[3:]) for i in range(len(prior_inv[0]))
-                ]
+            propagated = fill_low_confidence(inv, conf, cfg.fill_below)
             low = conf < cfg.fill_below
-            filled = cheaper_fill(
-                cost, inv_depths, filled, torch.cat(others, 1), low, cfg.fill_cost_margin, cfg.fill_cost_good
-            )
+            filled = cheaper_fill(cost, inv_depths, filled, propagated, low, cfg.fill_cost_margin, cfg.fill_cost_good)
         inv = filled
     elif fill == "propagate":
         inv = fill_low_confidence(inv, conf, cfg.fill_below)

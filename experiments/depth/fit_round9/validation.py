@@ -6,8 +6,9 @@ sweeps see neither them nor the held-out frames; the fitted network has trained 
 
 Variants (``bench/depth_fit_clips.py``'s ``score``, one shared sweep per frame): ``geometric`` (the built-in
 network fills: the geometric depth alone), ``fused`` (the fitted network fills), ``both`` (the two together, the
-default of ``fused_depth``) and ``both_priors`` (``SweepConfig(fill_cost_priors=True)``: the fill's cost check also
-weighs each network's own aligned fill), all with the cost check on (the default).
+default of ``fused_depth``), all with the cost check on (the default). (A fourth column, ``both_priors``, scored
+``SweepConfig(fill_cost_priors=True)``, an option explored in this round and removed again: run at commit 90ab5ee
+to get it.)
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ sys.path.insert(0, str(REPO / "bench"))
 def main() -> int:
     from depth_fit_clips import score
 
-    from viewshift.multiview import SweepConfig
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", required=True, help="the round's work folder (NAME/clip, NAME/fitted-clip{TAG}.pt)")
     ap.add_argument("--clips", required=True, help="comma-separated clip names")
@@ -36,7 +35,6 @@ def main() -> int:
         "geometric": ("builtin", None),
         "fused": ("fitted", None),
         "both": ("both", None),
-        "both_priors": ("both", SweepConfig(fill_cost_priors=True)),
     }
     out = Path(args.output)
     results = json.loads(out.read_text()) if out.exists() else {}
@@ -48,10 +46,9 @@ def main() -> int:
             results[name + tag] = r
             out.write_text(json.dumps(results, indent=2))
             print(name + tag, {k: round(r[k], 3) for k in ("fitted", "builtin", "plane", *sweeps)}, flush=True)
-    print("| run | " + " | ".join(sweeps) + " | both_priors − geometric |\n|---|" + "---|" * (len(sweeps) + 1))
+    print("| run | " + " | ".join(sweeps) + " |\n|---|" + "---|" * len(sweeps))
     for run, r in results.items():
-        d = r["both_priors"] - r["geometric"]
-        print(f"| {run} | " + " | ".join(f"{r[k]:.2f}" for k in sweeps) + f" | {d:+.2f} |")
+        print(f"| {run} | " + " | ".join(f"{r[k]:.2f}" for k in sweeps) + " |")
     return 0
 
 
