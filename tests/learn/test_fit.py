@@ -103,6 +103,25 @@ def test_fit_refuses_and_resumes(tmp_path, plane_and_box, tiny_init):
     assert fit_clip(clip, out, steps=1, resume=False, overwrite=True, **kw)["step"] == 1
 
 
+def test_a_run_saved_before_the_round9_loss_resumes_with_its_own_loss(tmp_path, plane_and_box, tiny_init):
+    # A checkpoint written before FitConfig had min_reprojection / automask trained without them: resuming it
+    # with today's defaults (both on) is refused with one line naming them; with them off it continues.
+    import json
+
+    clip = plane_and_box[0]
+    out = tmp_path / "m.pt"
+    kw = dict(seconds=None, threads=1, progress=False, init=str(tiny_init), teacher_frames=0)
+    fit_clip(clip, out, steps=2, min_reprojection=False, automask=False, **kw)
+    ckpt = out.with_name("m.pt.run") / "checkpoint.pt"
+    state = torch.load(ckpt, weights_only=True)
+    config = json.loads(state["config"])
+    del config["min_reprojection"], config["automask"]
+    torch.save({**state, "config": json.dumps(config)}, ckpt)
+    with pytest.raises(InputError, match="automask"):
+        fit_clip(clip, out, steps=3, **kw)
+    assert fit_clip(clip, out, steps=3, min_reprojection=False, automask=False, **kw)["step"] == 3
+
+
 RUN = """
 import sys
 from viewshift.learn.fit import fit_clip

@@ -174,15 +174,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--min-reprojection",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="judge each pixel by the source that matches it best, not the mean over both (Monodepth2; default: off)",
+        default=True,
+        help="judge each pixel by the source that matches it best, not the mean over both (Monodepth2; default: on)",
     )
     p.add_argument(
         "--automask",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=True,
         help="leave out pixels that the unwarped neighbours match better: uniform road or sky, anything moving with "
-        "the camera teaches no depth (Monodepth2; each step takes ~1.25x as long; default: off)",
+        "the camera teaches no depth, and pulled it to infinity (Monodepth2; each step takes ~1.25x as long; "
+        "default: on)",
     )
     p.add_argument(
         "--explainability",

@@ -14,8 +14,10 @@
 4. **Teacher.** When :func:`viewshift.multiview.multiview_depth` is available, the plane-sweep depth of a few
    frames is a confidence-weighted teacher: ``mean(c · |log(s d) - log(d_geo)|)`` over its known pixels.
 5. **Losses** (SfMLearner, Zhou et al. 2017): multi-scale photometric view synthesis (SSIM + L1) weighted by the
-   explainability mask ``E`` (predicted by :class:`~viewshift.learn.pose_net.PoseExpNet`'s decoder), its
-   regulariser ``-mean(log E)``, and edge-aware second-order smoothness of the mean-normalised disparity.
+   explainability mask ``E`` (predicted by :class:`~viewshift.learn.pose_net.PoseExpNet`'s decoder; off by
+   default), its regulariser ``-mean(log E)``, and edge-aware second-order smoothness of the mean-normalised
+   disparity. Each pixel takes its smallest error over the sources, and pixels that the unwarped sources match
+   better are left out (Monodepth2's minimum reprojection and auto-masking, ``min_reprojection``, ``automask``).
    ``anchor_weight`` (off by default) keeps depth close to the initial network's, scale-invariantly; at the old
    default of 10 it held the depth in place (docs/depth/fit.md).
 
@@ -69,8 +71,10 @@ class FitConfig:
         ssim_weight: SSIM share ``alpha`` of the photometric error.
         smooth_weight: ``lambda_s`` of the edge-aware second-order smoothness.
         min_reprojection: per pixel the smallest photometric error over the sources, not their mean
-            (Monodepth2; :func:`viewshift.learn.losses.photometric_loss`).
-        automask: leave out of the photometric loss the pixels the unwarped sources match better (Monodepth2).
+            (Monodepth2; :func:`viewshift.learn.losses.photometric_loss`). On since round 9
+            (experiments/depth/fit_round9), with ``automask``.
+        automask: leave out of the photometric loss the pixels the unwarped sources match better (Monodepth2):
+            without it the fit learned infinite depth on the KITTI turn's uniform road (12–15× too far).
         explainability: predict SfMLearner's explainability mask.
         explain_weight: ``lambda_e`` of the mask's regulariser.
         teacher_weight: weight of the confidence-weighted geometric depth teacher (when available).
@@ -103,8 +107,8 @@ class FitConfig:
     frame_scales: bool = False
     ssim_weight: float = 0.85
     smooth_weight: float = 0.05
-    min_reprojection: bool = False
-    automask: bool = False
+    min_reprojection: bool = True
+    automask: bool = True
     explainability: bool = False
     explain_weight: float = 0.2
     teacher_weight: float = 1.0
@@ -125,9 +129,14 @@ class FitConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> FitConfig:
+        """The config of a saved run; a field the run predates takes the value it had before it existed."""
         from viewshift.learn.trainer import config_from_dict
 
-        return config_from_dict(cls, d, "fit")
+        return config_from_dict(cls, {**BEFORE_FIELDS, **d}, "fit")
+
+
+#: FitConfig fields added after runs were saved without them, with the behaviour those runs had.
+BEFORE_FIELDS = {"min_reprojection": False, "automask": False}
 
 
 # --------------------------------------------------------------------------------------------------- pieces
