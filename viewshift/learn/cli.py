@@ -103,9 +103,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fine-tune depth and pose on your own clip within a time budget",
         description="Refine depth on the frames of one clip: cameras from the clip's poses.txt or estimated "
         "(structure from motion), a geometric (plane-sweep) depth teacher, then SfMLearner's losses (view synthesis "
-        "with an explainability mask, smoothness) on neighbours chosen by parallax. Writes the depth model OUTPUT "
-        "and the run folder OUTPUT.run/ (checkpoint at least every 30 s: run the same command again after Ctrl-C "
-        "or a kill to continue; --no-resume starts afresh). docs/depth/fit.md has the measurements.",
+        "with Monodepth2's minimum reprojection and auto-masking, smoothness) on neighbours chosen by parallax. "
+        "Writes the depth model OUTPUT and the run folder OUTPUT.run/ (checkpoint at least every 30 s: run the same "
+        "command again after Ctrl-C or a kill to continue; --no-resume starts afresh). docs/depth/fit.md has the "
+        "measurements.",
     )
     p.add_argument("clip", help="clip folder (viewshift make-clip), video file or image folder")
     add_output(p, "depth model file to write (.pt; use it with --depth-model)")
