@@ -17,7 +17,6 @@ from viewshift.learn.metrics import depth_metrics
 from viewshift.multiview import SweepConfig, estimate_cameras, multiview_depth
 from viewshift.multiview.planesweep import (
     FILL_METHODS,
-    blend_fill,
     block_mask,
     cheaper_fill,
     choose_fill,
@@ -253,21 +252,10 @@ def test_the_matching_cost_picks_between_a_bumpy_prior_and_propagation_in_the_sw
     assert err["checked"] < 0.95 * min(err["prior"], err["propagate"]), err  # measured 0.051, 0.079, 0.055
 
 
-def test_blend_fill_is_the_geometric_mean_in_inverse_depth():
-    """Share 0 keeps the fill, share 1 takes the propagated depth, and between them the blend is the weighted
-    geometric mean; where both agree it changes nothing."""
-    fill = torch.tensor([[[[0.5, 2.0, 8.0]]]])
-    prop = torch.tensor([[[[2.0, 2.0, 0.5]]]])
-    torch.testing.assert_close(blend_fill(fill, prop, 0.0), fill)
-    torch.testing.assert_close(blend_fill(fill, prop, 1.0), prop)
-    torch.testing.assert_close(blend_fill(fill, prop, 0.5), torch.tensor([[[[1.0, 2.0, 2.0]]]]))
-    torch.testing.assert_close(blend_fill(fill, prop, 0.25), fill**0.75 * prop**0.25)
-
-
 @pytest.mark.parametrize(
     ("field", "value"),
     [("num_planes", 1), ("window", 6), ("fill_below", 1.5), ("fill_cost_margin", -0.02), ("fill_cost_good", 0.0),
-     ("fill_support", -1.0), ("threads", 0), ("guided_eps", 0.0), ("fill_blend", 1.5), ("fill_blend", -0.1)],
+     ("fill_support", -1.0), ("threads", 0), ("guided_eps", 0.0)],
 )  # fmt: skip
 def test_sweep_config_refuses_impossible_settings(field, value):
     with pytest.raises(InputError, match=f"SweepConfig.{field}"):

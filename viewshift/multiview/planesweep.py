@@ -94,10 +94,6 @@ class SweepConfig:
         fill_cost_good: with ``fill_cost_margin``: the largest matching cost of a propagated depth that is taken
             (without it, a merely less bad match on unmatched near walls took propagation: ``rgbd-5`` AbsRel
             0.428 → 0.543).
-        fill_blend: ``"mono"`` fill: the share ``β`` of the propagated depth (:func:`fill_low_confidence`) in the
-            fill of each pixel of low confidence, ``exp((1 − β) log fill + β log propagated)`` in inverse depth,
-            before the cost check: an ensemble of the network's shape and the confident depth around it (0: the
-            network's fill alone).
         coarse_levels: also aggregate the cost at this many coarser scales (×2, ×4, ...; weights 1/2, 1/4, ...).
         threads: torch threads (None: leave torch's setting).
     """
@@ -117,7 +113,6 @@ class SweepConfig:
     fill_choose: bool = False
     fill_cost_margin: float | None = 0.02
     fill_cost_good: float = 0.3
-    fill_blend: float = 0.0
     coarse_levels: int = 2
     threads: int | None = None
 
@@ -136,8 +131,6 @@ class SweepConfig:
         for name in ("guided_eps", "consistency_px", "consistency_rel", "fill_radius", "fill_cost_good"):
             if not getattr(self, name) > 0:
                 raise InputError(f"SweepConfig.{name} must be positive, got {getattr(self, name)}")
-        if not 0 <= self.fill_blend <= 1:
-            raise InputError(f"SweepConfig.fill_blend is a share in [0, 1], got {self.fill_blend}")
         if not 0 <= self.fill_below <= 1:
             raise InputError(f"SweepConfig.fill_below is a confidence in [0, 1], got {self.fill_below}")
         if self.fill_cost_margin is not None and not self.fill_cost_margin >= 0:
@@ -536,24 +529,6 @@ def _aligned_fill(inv, conf, prior_inv, threshold: float, radius: int, support: 
     return torch.where(ok, inv, filled.to(inv.dtype))
 
 
-def blend_fill(fill: torch.Tensor, propagated: torch.Tensor, share: float) -> torch.Tensor:
-    """The geometric mean ``fill^(1 − share) · propagated^share`` of two inverse depths (equal where they agree,
-    so the confident pixels, which both keep, stay as they are).
-
-    Args:
-        fill, propagated: ``(1, 1, h, w)`` positive inverse depths.
-        share: weight of ``propagated`` in [0, 1].
-
-    Returns:
-        ``(1, 1, h, w)``.
-
-    >>> blend_fill(torch.full((1, 1, 1, 2), 4.0), torch.tensor([[[[1.0, 4.0]]]]), 0.5)
-    tensor([[[[2., 4.]]]])
-    """
-    log_f, log_p = torch.log(fill.clamp_min(1e-9)), torch.log(propagated.clamp_min(1e-9))
-    return torch.exp((1 - share) * log_f + share * log_p)
-
-
 def cost_at(cost: torch.Tensor, inv_depths: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
     """The cost volume read at each pixel's own inverse depth, linearly between planes; 1 (the largest cost) outside
     the planes' range.
@@ -860,11 +835,8 @@ def _multiview_depth(
         radius = max(1, round(cfg.fill_radius * w))
         args = (inv, conf, prior_inv, cfg.fill_below, radius, cfg.fill_support)
         filled = choose_fill(*args)[0] if cfg.fill_choose else fill_with_prior(*args)
-        if cfg.fill_blend > 0 or cfg.fill_cost_margin is not None:
-            propagated = fill_low_confidence(inv, conf, cfg.fill_below)
-        if cfg.fill_blend > 0:
-            filled = blend_fill(filled, propagated, cfg.fill_blend)
         if cfg.fill_cost_margin is not None:
+            propagated = fill_low_confidence(inv, conf, cfg.fill_below)
             low = conf < cfg.fill_below
             filled = cheaper_fill(cost, inv_depths, filled, propagated, low, cfg.fill_cost_margin, cfg.fill_cost_good)
         inv = filled
