@@ -239,8 +239,11 @@ def test_rasterize_keeps_the_nearest():
     # A 2×2 footprint covers the pixels whose centres surround each point: {-1, 0}, {0, 1}, {0, 1}, {2, 3}.
     quad = rasterize_depth(depth, K, tgt_T_src, size=(2, 4))
     assert quad[0, 0].tolist() == [[0.5, 0.5, 2.0, 2.0]] * 2
-    # Points behind the target camera are dropped.
+    # Points behind the target camera are dropped, and so are NaN depths (how a caller leaves pixels out).
     assert torch.isinf(rasterize_depth(depth, K, _move(forward=3.0))).all()
+    holed = depth.clone()
+    holed[0, 0, 0, 2] = math.nan  # the near point that won pixel 0: the far one at -0.4 is left there
+    assert rasterize_depth(holed, K, tgt_T_src, footprint=1)[0, 0, 0].tolist() == [2.0, 2.0, math.inf, 2.0]
 
 
 @pytest.mark.parametrize("axis", ["x", "y"])

@@ -45,8 +45,8 @@ def rasterize_depth(
     projection of :func:`viewshift.geometry.project_depth`) and covers the ``footprint × footprint`` pixels around
     its sub-pixel position (``footprint = 2``: the four pixels whose centres surround it; 1: the nearest pixel),
     so a continuous surface stretched by up to ``footprint`` pixels per source pixel leaves no cracks, while a
-    disocclusion wider than that stays empty. Points at target depth ``<= 0`` are dropped. Compiled, bands of
-    source rows on threads (:func:`viewshift.render.kernels.splat_depth`).
+    disocclusion wider than that stays empty. Points at target depth ``<= 0`` or NaN (a source depth of NaN) are
+    dropped. Compiled, bands of source rows on threads (:func:`viewshift.render.kernels.splat_depth`).
 
     Args:
         depth: ``(B, 1, H, W)`` float32 source z-depth.
