@@ -709,8 +709,7 @@ def fit_clip(
     # Geometric teacher (cached too); its median ratio to the initial depth is the better starting scale.
     teacher_file = run / "teacher.npz"
     if teacher_file.exists():
-        z = np.load(teacher_file)
-        teacher_np = {int(k[1:]): (z[k], z["c" + k[1:]]) for k in z.files if k.startswith("d")}
+        teacher_np = read_teacher(teacher_file)
     else:
         count = len(frames) if config.teacher_frames < 0 else min(config.teacher_frames, len(frames))
         picks = [frames[i] for i in np.linspace(0, len(frames) - 1, count).round().astype(int)] if count else []
@@ -983,6 +982,13 @@ def fused_depth(
     return _carry_teacher(r, run_folder(model) / "teacher.npz", frame, W, cams.K, exclude, config) if carry else r
 
 
+def read_teacher(path: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """A run's geometric teacher (``teacher.npz``: ``d<frame>`` depth and ``c<frame>`` confidence at the fit's
+    size) as ``{frame: (depth, confidence)}``."""
+    z = np.load(path)
+    return {int(k[1:]): (z[k], z["c" + k[1:]]) for k in z.files if k.startswith("d")}
+
+
 def _carry_teacher(r, teacher_file: Path, frame: int, W: np.ndarray, K: np.ndarray, exclude, config):
     """:func:`fused_depth`'s ``carry``: ``r`` with its low-confidence pixels taking the depth the teacher frames'
     confident pixels carry into ``frame`` where one lands (``r`` as it is without a teacher)."""
@@ -992,19 +998,17 @@ def _carry_teacher(r, teacher_file: Path, frame: int, W: np.ndarray, K: np.ndarr
 
     from viewshift.multiview.planesweep import SweepConfig, carry_confident_depth
 
-    if not teacher_file.exists():
-        return r
-    z = np.load(teacher_file)
-    others = [int(k[1:]) for k in z.files if k.startswith("d") and int(k[1:]) != frame and int(k[1:]) not in exclude]
+    teacher = read_teacher(teacher_file) if teacher_file.exists() else {}
+    others = [i for i in teacher if i != frame and i not in exclude]
     if not others:
         return r
-    hw = r.depth.shape
+    hw = r.depth.shape[::-1]
 
-    def at_frame_size(key: str) -> torch.Tensor:  # (N, 1, H, W): the teacher is at the fit's size
-        return torch.from_numpy(np.stack([cv2.resize(z[key], hw[::-1], interpolation=cv2.INTER_NEAREST)]))
+    def at_frame_size(part: int) -> torch.Tensor:  # (N, 1, H, W): the teacher is at the fit's size
+        maps = [cv2.resize(teacher[i][part], hw, interpolation=cv2.INTER_NEAREST) for i in others]
+        return torch.from_numpy(np.stack(maps))[:, None]
 
-    depth = torch.cat([at_frame_size(f"d{i}") for i in others])[:, None]
-    conf = torch.cat([at_frame_size(f"c{i}") for i in others])[:, None]
+    depth, conf = at_frame_size(0), at_frame_size(1)
     tgt_T_src = torch.from_numpy(np.stack([np.linalg.inv(W[frame]) @ W[i] for i in others]))
     threshold = (config or SweepConfig()).fill_below
     carried = carry_confident_depth(depth, conf, torch.from_numpy(np.asarray(K)), tgt_T_src, threshold)[0, 0].numpy()
