@@ -259,7 +259,7 @@ def score(
                 times[f"{name}_error"] = str(exc)
             times[f"{name}_s"] = times.get(f"{name}_s", 0) + time.monotonic() - t0
         T = torch.from_numpy(np.linalg.inv(W[tgt]) @ W[src]).float()[None]
-        img = torch.from_numpy(rgb[src]).permute(2, 0, 1)[None].float() / 255
+        img = torch.from_numpy(np.array(rgb[src])).permute(2, 0, 1)[None].float() / 255
         Kt = torch.from_numpy(K).float()[None]
         target = rgb[tgt].astype(np.float32) / 255
         covered = np.ones(target.shape[:2], bool)  # the mask: covered by every method at its median scale

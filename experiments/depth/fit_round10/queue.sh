@@ -20,13 +20,14 @@ lane_a() {
   for s in 0 1 2; do run a fox $s clip; done
   for s in 0 1 2; do run a kitti-turn $s clip; done
   run a flower 0 estimate
+  run a flower 2 estimate
   echo DONE
 }
 lane_b() {
   for clip in 7scenes kitti06 flower; do
     for s in 0 1 2; do run b $clip $s clip; done
   done
-  for s in 1 2; do run b flower $s estimate; done
+  run b flower 1 estimate
   echo DONE
 }
 mkdir -p /work/runs/r10
