@@ -78,31 +78,6 @@ def test_fused_depth_sweeps_the_allowed_frames_and_fills_with_the_fitted_network
         fused_depth(model, 2, images=frames, prior="median")
 
 
-def test_fused_depth_carries_the_teacher_frames_confident_depth_into_unmatched_pixels(fitted, tmp_path):
-    """With ``carry``, the frame's low-confidence pixels take the depth that the teacher frames' confident pixels
-    carry into it: here the true depth of frames 0, 1, 4, 5 and 6 (a wrong, nearer depth for held-out frame 3, which
-    must never be used); confident pixels stay as the sweep made them; without teacher frames nothing changes."""
-    import shutil
-
-    _, model, frames, depth, _ = fitted
-    copy = tmp_path / "m.pt"
-    shutil.copy(model, copy)
-    shutil.copytree(str(model) + ".run", str(copy) + ".run")
-    plain = fused_depth(copy, 2, images=frames, exclude=HELD)
-    assert np.array_equal(fused_depth(copy, 2, images=frames, exclude=HELD, carry=True).depth, plain.depth)
-    teacher = {f"d{i}": depth[i] for i in (0, 1, 4, 5, 6)} | {"d3": 0.5 * depth[3]}
-    teacher |= {"c" + k[1:]: np.ones_like(v) for k, v in teacher.items()}
-    np.savez(str(copy) + ".run/teacher.npz", **teacher)
-    carried = fused_depth(copy, 2, images=frames, exclude=HELD, carry=True)
-    low = plain.confidence < 0.1
-    assert low.mean() > 0.3, low.mean()  # 0.53: smooth textures
-    np.testing.assert_array_equal(carried.depth[~low], plain.depth[~low])
-    rel = {k: np.abs(r.depth - depth[2])[low] / depth[2][low] for k, r in (("plain", plain), ("carried", carried))}
-    # the sideways neighbours see nearly all of the frame: nearly every unmatched pixel gets its true depth back
-    assert np.mean(rel["carried"] < 0.01) > 0.9, np.mean(rel["carried"] < 0.01)
-    assert np.mean(rel["carried"]) < 0.5 * np.mean(rel["plain"]), (np.mean(rel["carried"]), np.mean(rel["plain"]))
-
-
 def test_fused_depth_needs_a_fit_run(tmp_path):
     with pytest.raises(InputError, match="cameras.npz not found"):
         fused_depth(tmp_path / "none.pt", 0)

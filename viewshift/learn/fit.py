@@ -899,7 +899,6 @@ def fused_depth(
     reach: int = FUSED_REACH,
     prior: str = "both",
     config=None,
-    carry: bool = False,
 ):
     """The depth of a frame of the clip a model was fitted to: geometry where the sweep is confident, the networks
     (by default the fitted and the built-in one together) where it is not.
@@ -929,12 +928,6 @@ def fused_depth(
             default since round 8's held-out rule 2: (c) in every fit on as many clips as ``"fitted"``, a higher
             mean margin over the geometric depth, +0.125 against +0.114 dB, experiments/depth/fit_round8).
         config: :class:`viewshift.multiview.planesweep.SweepConfig` (default: its defaults).
-        carry: where the sweep is not confident, take the depth that the confident pixels of the fit's teacher
-            frames (``MODEL.run/teacher.npz``, swept by the fit from fitted frames only; none of ``exclude``) carry
-            into the frame (:func:`viewshift.multiview.planesweep.carry_confident_depth`), before the fill; the
-            fill keeps the pixels no teacher frame sees (round 10: off until its held-out rule decides,
-            experiments/depth/fit_round10).
-
     Returns:
         :class:`~viewshift.multiview.MultiViewDepth` of ``frame``; depth ``H×W`` in the cameras' unit.
 
@@ -978,8 +971,7 @@ def fused_depth(
         registered=np.ones(len(keep), bool),
     )
     source = {"fitted": fitted, "builtin": None, "both": [fitted, "builtin"]}[prior]
-    r = multiview_depth([images[i] for i in keep], keep.index(frame), cameras=cams, prior=source, config=config)
-    return _carry_teacher(r, run_folder(model) / "teacher.npz", frame, W, cams.K, exclude, config) if carry else r
+    return multiview_depth([images[i] for i in keep], keep.index(frame), cameras=cams, prior=source, config=config)
 
 
 def read_teacher(path: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -987,33 +979,6 @@ def read_teacher(path: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     size) as ``{frame: (depth, confidence)}``."""
     z = np.load(path)
     return {int(k[1:]): (z[k], z["c" + k[1:]]) for k in z.files if k.startswith("d")}
-
-
-def _carry_teacher(r, teacher_file: Path, frame: int, W: np.ndarray, K: np.ndarray, exclude, config):
-    """:func:`fused_depth`'s ``carry``: ``r`` with its low-confidence pixels taking the depth the teacher frames'
-    confident pixels carry into ``frame`` where one lands (``r`` as it is without a teacher)."""
-    import dataclasses
-
-    import cv2
-
-    from viewshift.multiview.planesweep import SweepConfig, carry_confident_depth
-
-    teacher = read_teacher(teacher_file) if teacher_file.exists() else {}
-    others = [i for i in teacher if i != frame and i not in exclude]
-    if not others:
-        return r
-    hw = r.depth.shape[::-1]
-
-    def at_frame_size(part: int) -> torch.Tensor:  # (N, 1, H, W): the teacher is at the fit's size
-        maps = [cv2.resize(teacher[i][part], hw, interpolation=cv2.INTER_NEAREST) for i in others]
-        return torch.from_numpy(np.stack(maps))[:, None]
-
-    depth, conf = at_frame_size(0), at_frame_size(1)
-    tgt_T_src = torch.from_numpy(np.stack([np.linalg.inv(W[frame]) @ W[i] for i in others]))
-    threshold = (config or SweepConfig()).fill_below
-    carried = carry_confident_depth(depth, conf, torch.from_numpy(np.asarray(K)), tgt_T_src, threshold)[0, 0].numpy()
-    take = (r.confidence < threshold) & np.isfinite(carried)
-    return dataclasses.replace(r, depth=np.where(take, carried, r.depth).astype(np.float32))
 
 
 def write_fused_depths(

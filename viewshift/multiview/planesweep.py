@@ -588,45 +588,6 @@ def cheaper_fill(
     return torch.where(better, other, fill)
 
 
-def carry_confident_depth(
-    depth: torch.Tensor,
-    confidence: torch.Tensor,
-    K: torch.Tensor,
-    tgt_T_src: torch.Tensor,
-    threshold: float,
-) -> torch.Tensor:
-    """The depth that other frames' confident pixels carry into a target frame: each source pixel with confidence
-    ``>= threshold`` moved into the target camera and z-buffered on its nearest pixel
-    (:func:`viewshift.render.splat.rasterize_depth`, ``footprint=1``); the nearest over all sources. A surface
-    that the target's own sweep cannot match is often matched in another frame of the clip.
-
-    Args:
-        depth: ``(N, 1, H, W)`` z-depth of ``N`` source frames (the target's size and intrinsics).
-        confidence: ``(N, 1, H, W)`` their confidence.
-        K: ``(3, 3)`` intrinsics of all frames.
-        tgt_T_src: ``(N, 4, 4)`` maps each source's points into the target frame.
-        threshold: the confidence a source pixel needs.
-
-    Returns:
-        ``(1, 1, H, W)`` target z-depth, ``inf`` where no confident pixel lands.
-
-    A target camera 0.5 to the left of the source sees a plane at depth 2 one pixel further right (``f = 4``);
-    the unconfident source pixel carries nothing:
-
-    >>> from viewshift.geometry import intrinsics, invert_pose, move_to_pose
-    >>> K, T = intrinsics(4.0, 1, 4)[0], invert_pose(move_to_pose(right=-0.5))
-    >>> conf = torch.tensor([[[[1.0, 1.0, 0.0, 1.0]]]])
-    >>> carry_confident_depth(torch.full((1, 1, 1, 4), 2.0), conf, K, T, 0.1)[0, 0, 0].tolist()
-    [inf, 2.0, 2.0, inf]
-    """
-    from viewshift.render.splat import rasterize_depth
-
-    masked = torch.where(confidence >= threshold, depth, torch.full_like(depth, math.nan))  # NaN: dropped
-    n = depth.shape[0]
-    buffers = rasterize_depth(masked.float(), K.float().expand(n, 3, 3), tgt_T_src.float(), footprint=1)
-    return buffers.amin(0, keepdim=True)
-
-
 def block_mask(h: int, w: int, side: int) -> torch.Tensor:
     """``(1, 1, h, w)`` bool: every other square block of side ``side`` in both directions (a quarter of the
     pixels), starting with the top-left block."""
