@@ -151,3 +151,27 @@ def test_a_training_checkpoint_loads_as_a_depth_model(tmp_path):
     source = load_builtin(tmp_path / "run" / "checkpoint.pt")
     assert source.input_size == (32, 64)
     assert source.estimate(np.full((20, 30, 3), 90, np.uint8)).depth.shape == (20, 30)
+
+
+def test_frames_without_a_pose_are_left_out_of_the_fit(tmp_path, tiny_init, monkeypatch, capsys):
+    """Structure from motion gives a frame it cannot register its neighbour's pose (``Cameras.registered`` False):
+    the fit never trains on it, as a target or a source, and says how many it left out."""
+    import viewshift.learn.fit as fit_module
+
+    clip = make_clip(tmp_path / "clip", n=6, h=32, w=64)
+    real = fit_module.clip_cameras
+
+    def one_unregistered(c, how="auto", *, images=None):
+        cams = real(c, how, images=images)
+        cams.registered[2] = False
+        return cams
+
+    monkeypatch.setattr(fit_module, "clip_cameras", one_unregistered)
+    out = tmp_path / "m.pt"
+    args = ["fit", str(clip), "-o", str(out), "--steps", "2", "--threads", "1", "--init", str(tiny_init)]
+    assert main([*args, "--teacher", "0"]) == 0
+    assert "; 1 frame without a pose left out)" in capsys.readouterr().out
+    neighbours = json.loads(torch.load(f"{out}.run/checkpoint.pt", weights_only=True)["neighbours"])
+    assert sorted(map(int, neighbours)) == [0, 1, 3, 4, 5]
+    assert all(2 not in sources for sources in neighbours.values())
+    assert np.load(f"{out}.run/cameras.npz")["registered"].tolist() == [True, True, False, True, True, True]

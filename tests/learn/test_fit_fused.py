@@ -78,6 +78,31 @@ def test_fused_depth_sweeps_the_allowed_frames_and_fills_with_the_fitted_network
         fused_depth(model, 2, images=frames, prior="median")
 
 
+def test_fused_depth_never_sweeps_a_frame_without_a_pose(fitted, tmp_path, monkeypatch):
+    import shutil
+
+    _, model, frames, _, x = fitted
+    copy = tmp_path / "m.pt"
+    shutil.copy(model, copy)
+    shutil.copytree(str(model) + ".run", str(copy) + ".run")
+    z = dict(np.load(str(copy) + ".run/cameras.npz"))
+    z["registered"] = np.array([i != 1 for i in range(8)])
+    np.savez(str(copy) + ".run/cameras.npz", **z)
+    seen = []
+
+    def record(images, ref, *, cameras, prior, config):
+        seen.append(cameras.world_T_cam[:, 0, 3].copy())
+        return "result"
+
+    import viewshift.multiview as mv
+
+    monkeypatch.setattr(mv, "multiview_depth", record)
+    assert fused_depth(copy, 2, images=frames, exclude=HELD) == "result"
+    np.testing.assert_allclose(seen[0], x[[0, 2, 4, 5, 6]], atol=1e-9)  # neither 1 (no pose) nor 3 (held out)
+    with pytest.raises(InputError, match="frame 1 has no camera pose"):
+        fused_depth(copy, 1, images=frames, exclude=HELD)
+
+
 def test_fused_depth_needs_a_fit_run(tmp_path):
     with pytest.raises(InputError, match="cameras.npz not found"):
         fused_depth(tmp_path / "none.pt", 0)

@@ -406,17 +406,19 @@ def _fit(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.quiet,
     )
+    n_unposed = len(result["unposed_frames"])
+    unposed = f"; {n_unposed} frame{'s' * (n_unposed > 1)} without a pose left out" if n_unposed else ""
     depths = ""
     if args.frame_depths:
         from viewshift.learn.fit import write_fused_depths
 
         made = write_fused_depths(args.output, args.frame_depths, overwrite=True, progress=not args.quiet)
-        alone = f", {len(made['network_only'])} without parallax: network only" if made["network_only"] else ""
+        alone = f", {len(made['network_only'])} without parallax or pose: network only" if made["network_only"] else ""
         depths = f", {made['frames']} frame depths in {args.frame_depths}/{alone}"
     wrote(
         args,
         f"{args.output} (depth fitted in {result['step']} steps, {result['seconds']:.0f} s; "
-        f"cameras: {result['cameras']}), {result['run']}/{depths}",
+        f"cameras: {result['cameras']}{unposed}), {result['run']}/{depths}",
     )
     return 0
 

@@ -389,12 +389,28 @@ def fit_size(frame_hw: tuple[int, int], max_width: int) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------ cameras
 
 
-def clip_cameras(
-    clip, how: str = "auto", *, images: list[np.ndarray] | None = None
-) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
-    """Initial ``(world_T_cam (N, 4, 4), K (3, 3), source, points (P, 3))`` of a clip at the clip's frame size.
+@dataclass
+class ClipCameras:
+    """The cameras a fit starts from, at the clip's frame size.
 
-    ``points`` are the triangulated world points of structure from motion (none for known poses).
+    Attributes:
+        world_T_cam: ``(N, 4, 4)`` camera-to-world poses.
+        K: ``(3, 3)`` intrinsics.
+        source: where they come from (``"clip poses.txt"`` or ``"estimated (structure from motion)"``).
+        points: ``(P, 3)`` triangulated world points of structure from motion (none for known poses).
+        registered: ``(N,)`` bool: frames with a pose of their own (structure from motion gives a frame it cannot
+            register its nearest registered frame's pose; the fit leaves such frames out).
+    """
+
+    world_T_cam: np.ndarray
+    K: np.ndarray
+    source: str
+    points: np.ndarray
+    registered: np.ndarray
+
+
+def clip_cameras(clip, how: str = "auto", *, images: list[np.ndarray] | None = None) -> ClipCameras:
+    """The initial cameras of a clip.
 
     ``how``: ``"clip"`` (poses.txt), ``"estimate"`` (:func:`viewshift.multiview.estimate_cameras` with the
     clip's focal length) or ``"auto"`` (the first that is available).
@@ -405,7 +421,8 @@ def clip_cameras(
     if how not in ("auto", "clip", "estimate"):
         raise InputError(f"poses must be auto, clip or estimate, not {how!r}")
     if how in ("auto", "clip") and clip.world_T_cam is not None:
-        return clip.world_T_cam, clip.K, "clip poses.txt", np.zeros((0, 3))
+        n = len(clip.world_T_cam)
+        return ClipCameras(clip.world_T_cam, clip.K, "clip poses.txt", np.zeros((0, 3)), np.ones(n, bool))
     if how == "clip":
         raise InputError(f"clip {clip.root} has no poses.txt; use poses 'estimate'")
     try:
@@ -417,8 +434,13 @@ def clip_cameras(
 
         images = [read_image(p).rgb for p in clip.frames]
     cams = estimate_cameras(images, focal=float(clip.K[0, 0]))
-    W, K = np.asarray(cams.world_T_cam, np.float64), np.asarray(cams.K, np.float64)
-    return W, K, "estimated (structure from motion)", np.asarray(cams.points, np.float64).reshape(-1, 3)
+    return ClipCameras(
+        np.asarray(cams.world_T_cam, np.float64),
+        np.asarray(cams.K, np.float64),
+        "estimated (structure from motion)",
+        np.asarray(cams.points, np.float64).reshape(-1, 3),
+        np.asarray(cams.registered, bool),
+    )
 
 
 def geometric_teacher(
@@ -682,8 +704,12 @@ def fit_clip(
     if cam_file.exists():
         z = np.load(cam_file)
         W0, K0, cam_source, points = z["world_T_cam_initial"], z["K"], str(z["source"]), z["points"]
+        registered = z["registered"] if "registered" in z.files else np.ones(n, bool)  # (runs before 7 Dec 2026)
     else:
-        W0, K0, cam_source, points = clip_cameras(c, config.poses, images=rgb)
+        cams = clip_cameras(c, config.poses, images=rgb)
+        W0, K0, cam_source, points, registered = cams.world_T_cam, cams.K, cams.source, cams.points, cams.registered
+    unposed = [i for i in range(n) if not registered[i]]
+    frames = [i for i in frames if registered[i]]  # a frame without a pose of its own would teach a wrong warp
     timings["cameras"] = time.monotonic() - session_start - sum(timings.values())
     K = torch.from_numpy(resize_intrinsics(K0, hw0, size))
     K_lo = torch.from_numpy(resize_intrinsics(K0, hw0, crop))
@@ -785,7 +811,12 @@ def fit_clip(
     else:
         used = time.monotonic() - session_start
         _write_npz(
-            cam_file, world_T_cam_initial=np.asarray(W0), K=np.asarray(K0), source=np.array(cam_source), points=points
+            cam_file,
+            world_T_cam_initial=np.asarray(W0),
+            K=np.asarray(K0),
+            source=np.array(cam_source),
+            points=points,
+            registered=np.asarray(registered),
         )
     write_text_atomic(config.to_json(), run / "config.json")
 
@@ -857,6 +888,7 @@ def fit_clip(
         K=np.asarray(K0),
         source=np.array(cam_source),
         points=points,
+        registered=np.asarray(registered),
     )
     write_text_atomic("\n".join(" ".join(f"{v:.9g}" for v in p.reshape(-1)) for p in W) + "\n", run / "poses.txt")
     meta = {
@@ -873,6 +905,7 @@ def fit_clip(
         "model": str(out),
         "run": str(run),
         "cameras": cam_source,
+        "unposed_frames": unposed,
         "teacher_frames": sorted(teacher),
         "size": list(size),
         "crop": list(crop),
@@ -932,7 +965,8 @@ def fused_depth(
         :class:`~viewshift.multiview.MultiViewDepth` of ``frame``; depth ``H×W`` in the cameras' unit.
 
     Raises:
-        InputError: no run folder or cameras beside ``model``, ``frame`` out of range or excluded, an unknown
+        InputError: no run folder or cameras beside ``model``, ``frame`` out of range, excluded or without a
+            pose of its own (frames structure from motion could not register are never swept), an unknown
             ``prior``, no parallax around the frame.
     """
     from viewshift.depth.builtin import BuiltinDepth
@@ -954,9 +988,13 @@ def fused_depth(
     n = len(images)
     if len(W) != n:
         raise InputError(f"{cam_file} has {len(W)} cameras for {n} frames")
+    registered = z["registered"] if "registered" in z.files else np.ones(n, bool)
     if not 0 <= frame < n or frame in exclude:
         raise InputError(f"frame {frame} is not one of the {n} frames the sweep may use")
-    keep = [i for i in range(max(0, frame - reach), min(n, frame + reach + 1)) if i not in exclude]
+    if not registered[frame]:
+        raise InputError(f"frame {frame} has no camera pose (structure from motion could not register it)")
+    near = range(max(0, frame - reach), min(n, frame + reach + 1))
+    keep = [i for i in near if i not in exclude and registered[i]]
     points = z["points"]
     if len(points) < 10:  # known poses: bound the sweep by the fitted depth's range
         d_fit = fitted.estimate(images[frame]).depth * float(fitted.meta["scale"])
@@ -987,7 +1025,8 @@ def write_fused_depths(
     """Write :func:`fused_depth` of every frame of the fitted clip as ``folder/<frame name>.npy`` (float32, the
     cameras' unit) with a colour preview ``<frame name>_preview.png`` beside it.
 
-    A frame the sweep cannot use (no parallax around it) gets the fitted network's depth times the fit's scale.
+    A frame the sweep cannot use (no parallax around it, or no pose of its own) gets the fitted network's depth
+    times the fit's scale.
 
     Returns:
         ``{"frames": written, "network_only": [frames without geometry], "folder": folder}``.

@@ -615,6 +615,29 @@ class _Reconstruction:
         self.obs_cam, self.obs_pt, self.obs_kp = self.obs_cam[keep], self.obs_pt[keep], self.obs_kp[keep]
 
 
+def _bridge(rec: _Reconstruction, todo: list[int], bridged: set[int]) -> bool:
+    """Match the frames of ``todo`` not bridged before against every registered frame outside the match window,
+    adding the verified pairs to ``rec.pairs``; True when a pair was added.
+
+    A capture with a jump (the fox orbit's frames 30 and 31 share no feature) breaks the chain of neighbouring
+    pairs; frames after it often see what earlier frames saw.
+    """
+    added = False
+    for j in todo:
+        if j in bridged:
+            continue
+        bridged.add(j)
+        for i in map(int, np.flatnonzero(rec.registered)):
+            a, b = min(i, j), max(i, j)
+            if (a, b) in rec.pairs:
+                continue
+            p = _verify(a, b, rec.feats[a], rec.feats[b], rec.cfg)
+            if p is not None:
+                rec.pairs[(a, b)] = p
+                added = True
+    return added
+
+
 def _initial_pair(rec: _Reconstruction, candidates: list[_Pair]) -> bool:
     """Start from the best pair: essential matrix, relative pose, triangulation. Returns False if it failed."""
     for p in candidates:
@@ -719,6 +742,7 @@ def estimate_cameras(
     rec.adjust(first, refine)
     since_ba = 0
     failed: set[int] = set()
+    bridged: set[int] = set()
     while True:
         todo = [j for j in range(n) if not rec.registered[j] and j not in failed]
         if not todo:
@@ -726,6 +750,8 @@ def estimate_cameras(
         counts = {j: len(rec.correspondences(j)[0]) for j in todo}
         j = max(todo, key=lambda k: counts[k])
         if counts[j] < 12:
+            if _bridge(rec, todo, bridged):
+                continue
             break
         if not rec.register(j):
             failed.add(j)
