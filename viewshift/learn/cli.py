@@ -200,7 +200,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="leave every K-th frame out of the fit, for scoring renders of it (default: 0, use all frames)",
     )
     p.add_argument("--init", help="depth model file to start from (default: the shipped fit_init.pt, group-normalised)")
-    p.add_argument("--max-width", type=count, default=640, help="width of the clip made from a video or folder")
+    p.add_argument(
+        "--max-width", type=count, default=640, metavar="PX", help="width of the clip made from a video or folder"
+    )
     p.add_argument(
         "--frame-depths",
         metavar="DIR",
