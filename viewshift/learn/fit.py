@@ -3,8 +3,9 @@
 :func:`fit_clip` refines a depth network on the frames of one clip, with the clip's own cameras:
 
 1. **Cameras.** The clip's ``poses.txt`` (known poses) or, without it, :func:`viewshift.multiview.estimate_cameras`
-   (structure from motion). They are the initial poses; each frame gets a small learnable correction
-   ``world_T_cam_i = world_T_cam_i^0 · exp(δ_i)`` (axis-angle + translation, zero at the start).
+   (structure from motion; a frame it cannot register is left out of the fit). They are the initial poses; each
+   frame gets a small learnable correction ``world_T_cam_i = world_T_cam_i^0 · exp(δ_i)`` (axis-angle +
+   translation, zero at the start).
 2. **Scale.** The depth network predicts relative depth; a learnable global factor ``s`` maps it into the
    cameras' unit. It starts from the geometric teacher (median ratio) or, without one, from the scale that
    minimises the photometric loss of the initial depth over a log-spaced grid.
@@ -961,6 +962,7 @@ def fused_depth(
             default since round 8's held-out rule 2: (c) in every fit on as many clips as ``"fitted"``, a higher
             mean margin over the geometric depth, +0.125 against +0.114 dB, experiments/depth/fit_round8).
         config: :class:`viewshift.multiview.planesweep.SweepConfig` (default: its defaults).
+
     Returns:
         :class:`~viewshift.multiview.MultiViewDepth` of ``frame``; depth ``H×W`` in the cameras' unit.
 
