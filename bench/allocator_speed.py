@@ -1,5 +1,5 @@
 """What keeping large freed blocks in the heap (``viewshift.allocator.keep_large_blocks``, which the ``viewshift``
-commands call before a plane sweep) changes: the same work in fresh processes, with glibc's default ``malloc``
+command calls before it runs a command) changes: the same work in fresh processes, with glibc's default ``malloc``
 settings and with the blocks kept.
 
     python bench/allocator_speed.py            # prints a table, writes docs/depth/allocator_speed.json
@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, os, resource, sys, time
 from pathlib import Path
+import viewshift  # first, as the command line does (OpenMP's passive wait policy, set before torch loads)
 if sys.argv[1] == "kept":
     from viewshift.allocator import keep_large_blocks
     assert keep_large_blocks()

@@ -4,12 +4,11 @@ glibc's ``malloc`` gives every block above its mmap threshold (at most 32 MiB) a
 to the system on ``free``; the next block of that size is mapped again and every one of its pages faults on first
 touch. A plane sweep allocates and frees cost volumes of that size in a loop: one fused depth of a fox frame
 (360×640, ``fit --frame-depths``) took 10 million page faults and 70 % of its time in the kernel (20 s; 5 s with
-the blocks kept), and the geometric depth of a 640×480 frame among 13 takes 3.6 s against 2.4 s
-(``bench/allocator_speed.py``). A training step of the ``small`` nets is slower with them kept (0.25 s against
-0.175 s, same bench), so the ``viewshift`` commands call :func:`keep_large_blocks` right before they sweep
-(``depth`` of several frames or ``--clip``, ``render ... --clip``, ``fit --frame-depths`` after its training), not
-at start-up; a Python program can call it too. The cost is memory that is not given back while the process runs
-(peak resident memory of that fused depth 1.4 → 1.8 GB).
+the blocks kept), and the geometric depth of a 640×480 frame among 13 takes 2.4 s against 4.8 s
+(``bench/allocator_speed.py``). A training step is as fast either way (0.275 s against 0.266 s, same bench). The
+``viewshift`` command calls :func:`keep_large_blocks` before it runs a command; a Python program using the library
+can call it too. The cost is memory that is not given back while the process runs (peak resident memory of that
+fused depth 1.4 → 1.8 GB).
 """
 
 from __future__ import annotations

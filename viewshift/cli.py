@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     problem = settle_output(args)
     if problem:
         parser.error(problem)
+    from viewshift.allocator import keep_large_blocks
+
+    keep_large_blocks()  # a plane sweep's large tensors reused instead of paged in afresh (viewshift.allocator)
     return run(args.func, args)
 
 

@@ -240,10 +240,7 @@ def _depth_spec(args: argparse.Namespace, image: Path, focal: float):
             fill_invalid=args.depth_fill_unknown,
         )
     if getattr(args, "clip", None):
-        from viewshift.allocator import keep_large_blocks
         from viewshift.multiview import ClipDepth
-
-        keep_large_blocks()  # the sweep's cost volumes are reused instead of paged in afresh
 
         given = args.focal or (focal if args.fov else None)  # else the clip's K.txt / EXIF, or a focal search
         prior = open_depth_model(args.depth_model, args) if args.depth_model else None

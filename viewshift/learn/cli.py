@@ -412,10 +412,7 @@ def _fit(args: argparse.Namespace) -> int:
     unposed = f"; {n_unposed} frame{'s' * (n_unposed > 1)} without a pose left out" if n_unposed else ""
     depths = ""
     if args.frame_depths:
-        from viewshift.allocator import keep_large_blocks
         from viewshift.learn.fit import write_fused_depths
-
-        keep_large_blocks()  # after training (which it slows): a frame's sweep 4x faster on the fox
 
         made = write_fused_depths(args.output, args.frame_depths, overwrite=True, progress=not args.quiet)
         alone = f", {len(made['network_only'])} without parallax or pose: network only" if made["network_only"] else ""

@@ -88,10 +88,8 @@ def cmd_depth_frames(args: argparse.Namespace) -> int:
     import torch
 
     from viewshift import io as vio
-    from viewshift.allocator import keep_large_blocks
     from viewshift.multiview import SweepConfig, estimate_cameras, multiview_depth, read_frame_set
 
-    keep_large_blocks()  # the sweep's cost volumes are reused instead of paged in afresh
     images = list(args.image or [])
     spec = images if len(images) > 1 else Path(images[0] if images else args.clip)
     if images and getattr(args, "clip", None):
