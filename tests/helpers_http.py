@@ -67,8 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = body[: s.cut_after]
             s.cut_after = None
             self.close_connection = True
+        s.body_bytes += len(body)  # before the write: a client that has read it all may look at once
         self.wfile.write(body)
-        s.body_bytes += len(body)
 
 
 class FileServer:
