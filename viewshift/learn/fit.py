@@ -444,6 +444,15 @@ def clip_cameras(clip, how: str = "auto", *, images: list[np.ndarray] | None = N
     )
 
 
+def read_run_cameras(path: Path) -> ClipCameras:
+    """The cameras a fit started from, as its run folder keeps them (``cameras.npz``: ``world_T_cam_initial``,
+    ``K``, ``source``, ``points`` and ``registered``; a run written before ``registered`` has every frame posed)."""
+    z = np.load(path)
+    W = z["world_T_cam_initial"]
+    registered = z["registered"] if "registered" in z.files else np.ones(len(W), bool)
+    return ClipCameras(W, z["K"], str(z["source"]), z["points"], registered)
+
+
 def geometric_teacher(
     images: list[np.ndarray],
     frames: list[int],
@@ -702,13 +711,8 @@ def fit_clip(
 
     # Cameras (cached in the run folder so a resumed run does not estimate them again).
     cam_file = run / "cameras.npz"
-    if cam_file.exists():
-        z = np.load(cam_file)
-        W0, K0, cam_source, points = z["world_T_cam_initial"], z["K"], str(z["source"]), z["points"]
-        registered = z["registered"] if "registered" in z.files else np.ones(n, bool)  # (runs before 7 Dec 2026)
-    else:
-        cams = clip_cameras(c, config.poses, images=rgb)
-        W0, K0, cam_source, points, registered = cams.world_T_cam, cams.K, cams.source, cams.points, cams.registered
+    cams = read_run_cameras(cam_file) if cam_file.exists() else clip_cameras(c, config.poses, images=rgb)
+    W0, K0, cam_source, points, registered = cams.world_T_cam, cams.K, cams.source, cams.points, cams.registered
     unposed = [i for i in range(n) if not registered[i]]
     frames = [i for i in frames if registered[i]]  # a frame without a pose of its own would teach a wrong warp
     timings["cameras"] = time.monotonic() - session_start - sum(timings.values())
@@ -979,8 +983,8 @@ def fused_depth(
     cam_file = run_folder(model) / "cameras.npz"
     if not cam_file.exists():
         raise InputError(f"{cam_file} not found; fused depth needs a finished fit (run viewshift fit first)")
-    z = np.load(cam_file)
-    W = z["world_T_cam_initial"]
+    run_cams = read_run_cameras(cam_file)
+    W, registered = run_cams.world_T_cam, run_cams.registered
     fitted = BuiltinDepth(model)
     if images is None:
         from viewshift.io import read_image
@@ -990,20 +994,19 @@ def fused_depth(
     n = len(images)
     if len(W) != n:
         raise InputError(f"{cam_file} has {len(W)} cameras for {n} frames")
-    registered = z["registered"] if "registered" in z.files else np.ones(n, bool)
     if not 0 <= frame < n or frame in exclude:
         raise InputError(f"frame {frame} is not one of the {n} frames the sweep may use")
     if not registered[frame]:
         raise InputError(f"frame {frame} has no camera pose (structure from motion could not register it)")
     near = range(max(0, frame - reach), min(n, frame + reach + 1))
     keep = [i for i in near if i not in exclude and registered[i]]
-    points = z["points"]
+    points = run_cams.points
     if len(points) < 10:  # known poses: bound the sweep by the fitted depth's range
         d_fit = fitted.estimate(images[frame]).depth * float(fitted.meta["scale"])
         lo, hi = np.percentile(d_fit, [1, 99])
         points = depth_range_points(W, [frame], 0.4 * lo, 2.5 * hi)
     cams = Cameras(
-        K=np.asarray(z["K"], np.float64),
+        K=np.asarray(run_cams.K, np.float64),
         world_T_cam=np.asarray(W)[keep],
         scale="relative",
         points=points,
